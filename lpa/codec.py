@@ -1,0 +1,86 @@
+"""The SGP.22 ASN.1 module (RSPDefinitions, asn1/), compiled once and cached.
+
+Compiling the module with asn1tools costs about half a second, so the
+compiled specifications are pickled into the user's cache directory, keyed
+by a hash of the .asn files and the asn1tools version: an edited module is
+recompiled on the next run.
+
+Answers from cards are decoded as DER; an answer that is valid BER but not
+DER (indefinite lengths, for instance) is accepted and reported on the
+warning hook, since real cards send such encodings.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ProtocolError
+from .paths import cache_dir, data_dir
+
+#: Called with a one-line message when a card's answer is accepted leniently.
+warn: Callable[[str], None] = lambda message: None
+
+_specs: dict[str, Any] = {}
+
+
+def _asn_files() -> list[Path]:
+    return sorted(data_dir("asn1").glob("*.asn"))
+
+
+def _load() -> dict[str, Any]:
+    import asn1tools
+
+    files = _asn_files()
+    digest = hashlib.sha256(asn1tools.__version__.encode())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    cache = cache_dir() / f"asn1-{digest.hexdigest()[:16]}.pickle"
+    try:
+        with open(cache, "rb") as f:
+            return pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    specs = {codec: asn1tools.compile_files([str(p) for p in files], codec) for codec in ("der", "ber")}
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".asn1-")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(specs, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only cache only costs the compile time
+    return specs
+
+
+def spec(codec: str = "der") -> Any:
+    """The compiled asn1tools specification for ``codec`` ("der" or "ber")."""
+    if not _specs:
+        _specs.update(_load())
+    return _specs[codec]
+
+
+def encode(type_name: str, value: Any) -> bytes:
+    """DER-encode ``value`` as the SGP.22 type ``type_name``."""
+    return bytes(spec().encode(type_name, value))
+
+
+def decode(type_name: str, data: bytes) -> Any:
+    """Decode ``data`` as ``type_name``: DER first, then BER; raise ProtocolError."""
+    import asn1tools
+
+    try:
+        return spec().decode(type_name, data)
+    except (asn1tools.Error, IndexError, ValueError, TypeError) as der_error:
+        try:
+            value = spec("ber").decode(type_name, data)
+        except (asn1tools.Error, IndexError, ValueError, TypeError):
+            raise ProtocolError(
+                f"the card's answer is not a valid {type_name} ({der_error}); "
+                f"answer: {data[:48].hex().upper()}{'...' if len(data) > 48 else ''}"
+            ) from None
+        warn(f"{type_name} is not strict DER ({der_error}); accepted as BER")
+        return value

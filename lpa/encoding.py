@@ -1,0 +1,179 @@
+"""Value encodings of SGP.22 that sit below ASN.1: ICCID, AID, EID, versions, bit strings.
+
+Both sides use these: the LPA to build requests and read answers, the
+simulated eUICC to read requests and build answers.
+"""
+from __future__ import annotations
+
+from .errors import InputError
+
+#: NotificationEvent bit numbers (SGP.22 2.4a / ASN.1 NotificationEvent).
+OPERATIONS = ("install", "enable", "disable", "delete")
+
+#: ProfileState, ProfileClass and IconType values, by number (SGP.22 5.7.15).
+PROFILE_STATES = ("disabled", "enabled")
+PROFILE_CLASSES = ("test", "provisioning", "operational")
+ICON_TYPES = ("jpeg", "png")
+
+#: UICCCapability bit names (ASN.1 UICCCapability).
+UICC_CAPABILITY = (
+    "contactlessSupport", "usimSupport", "isimSupport", "csimSupport", "akaMilenage", "akaCave",
+    "akaTuak128", "akaTuak256", "rfu1", "rfu2", "gbaAuthenUsim", "gbaAuthenISim", "mbmsAuthenUsim",
+    "eapClient", "javacard", "multos", "multipleUsimSupport", "multipleIsimSupport",
+    "multipleCsimSupport", "berTlvFileSupport", "dfLinkSupport", "catTp", "getIdentity",
+    "profile-a-x25519", "profile-b-p256", "suciCalculatorApi",
+)
+#: RspCapability bit names (ASN.1 RspCapability).
+RSP_CAPABILITY = ("additionalProfile", "crlSupport", "rpmSupport", "testProfileSupport",
+                   "deviceInfoExtensibilitySupport")
+#: PprIds bit numbers (SGP.22 2.4a / ASN.1 PprIds).
+PPR_BITS = {"pprUpdateControl": 0, "ppr1": 1, "ppr2": 2}
+
+#: ProfileInfo fields and their tags (SGP.22 5.7.15, ASN.1 ProfileInfo).
+PROFILE_INFO_TAGS = {
+    "iccid": b"\x5a",
+    "isdpAid": b"\x4f",
+    "profileState": b"\x9f\x70",
+    "profileNickname": b"\x90",
+    "serviceProviderName": b"\x91",
+    "profileName": b"\x92",
+    "iconType": b"\x93",
+    "icon": b"\x94",
+    "profileClass": b"\x95",
+    "notificationConfigurationInfo": b"\xb6",
+    "profileOwner": b"\xb7",
+    "dpProprietaryData": b"\xb8",
+    "profilePolicyRules": b"\x99",
+}
+
+
+def iccid_to_bytes(iccid: str) -> bytes:
+    """Encode an ICCID as the 10 bytes of EFiccid: BCD, nibbles swapped, F padded.
+
+    >>> iccid_to_bytes("89014103211118510720").hex()
+    '98101430121181157002'
+    """
+    check_iccid(iccid)
+    digits = iccid.ljust(20, "F")
+    return bytes.fromhex("".join(digits[i + 1] + digits[i] for i in range(0, 20, 2)))
+
+
+def iccid_from_bytes(data: bytes) -> str:
+    """Decode EFiccid bytes (nibble-swapped BCD, F padded) into the ICCID digits."""
+    swapped = "".join(f"{b & 0x0F:X}{b >> 4:X}" for b in data)
+    return swapped.rstrip("F")
+
+
+def check_iccid(iccid: str) -> str:
+    """Return ``iccid`` if it has 18 to 20 decimal digits, else raise InputError.
+
+    The Luhn digit is not checked: some cards carry ICCIDs without one.
+    """
+    if not iccid.isdigit() or not iccid.isascii():
+        raise InputError(f"ICCID {iccid!r} must be decimal digits only")
+    if not 18 <= len(iccid) <= 20:
+        raise InputError(f"ICCID {iccid} has {len(iccid)} digits; an ICCID has 18 to 20")
+    return iccid
+
+
+def parse_aid(text: str) -> bytes:
+    """Parse an AID given as hex (5 to 16 bytes) or raise InputError."""
+    cleaned = text.replace(" ", "").replace(":", "")
+    try:
+        aid = bytes.fromhex(cleaned)
+    except ValueError:
+        raise InputError(f"AID {text!r} is not hexadecimal") from None
+    if not 5 <= len(aid) <= 16:
+        raise InputError(f"AID {text} has {len(aid)} bytes; an AID has 5 to 16")
+    return aid
+
+
+def looks_like_aid(text: str) -> bool:
+    """Tell an ISD-P AID (10 to 32 hex digits with a letter, or 32 hex digits) from an ICCID."""
+    if not 10 <= len(text) <= 32 or len(text) % 2:
+        return False
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return not text.isdigit() or len(text) == 32
+
+
+def version_str(data: bytes) -> str:
+    """VersionType (3 bytes major, minor, revision) as "2.2.0"."""
+    return ".".join(str(b) for b in data)
+
+
+def bits_to_names(value: tuple[bytes, int], names: dict[str, int] | tuple[str, ...]) -> list[str]:
+    """Names of the bits set in an asn1tools BIT STRING ``(bytes, length)``."""
+    data, length = value
+    numbered = dict(enumerate(names)) if isinstance(names, tuple) else {n: k for k, n in names.items()}
+    return [
+        numbered.get(bit, f"bit{bit}")
+        for bit in range(length)
+        if data[bit // 8] & (0x80 >> (bit % 8))
+    ]
+
+
+def names_to_bits(selected: list[str] | set[str], names: dict[str, int] | tuple[str, ...]) -> tuple[bytes, int]:
+    """An asn1tools BIT STRING with the named bits set, trailing zero bits dropped (DER)."""
+    numbers = {n: k for k, n in enumerate(names)} if isinstance(names, tuple) else names
+    bits = sorted(numbers[name] for name in selected)
+    if not bits:
+        return b"", 0
+    length = bits[-1] + 1
+    data = bytearray((length + 7) // 8)
+    for bit in bits:
+        data[bit // 8] |= 0x80 >> (bit % 8)
+    return bytes(data), length
+
+
+def operation_bits(operation: str) -> tuple[bytes, int]:
+    """NotificationEvent with the one bit of ``operation`` set."""
+    return names_to_bits([operation], OPERATIONS)
+
+
+def operation_name(value: tuple[bytes, int]) -> str:
+    """The operation a NotificationEvent names (its lowest bit set)."""
+    names = bits_to_names(value, OPERATIONS)
+    return names[0] if names else "unknown"
+
+
+def simple_tlv(data: bytes) -> dict[int, bytes]:
+    """Split ETSI TS 102 226 simple-TLV data (one-byte tags and lengths) by tag.
+
+    Used for EUICCInfo2.extCardResource, which is not ASN.1 but a
+    concatenation of such TLVs. Raises ValueError on a truncated TLV.
+    """
+    fields: dict[int, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise ValueError("truncated TLV header")
+        tag, length = data[pos], data[pos + 1]
+        value = data[pos + 2 : pos + 2 + length]
+        if len(value) != length:
+            raise ValueError(f"TLV {tag:02X} is truncated")
+        fields[tag] = value
+        pos += 2 + length
+    return fields
+
+
+def split_tags(tag_list: bytes) -> list[bytes]:
+    """Split a tag list (ASN.1 tag list, tag 5C) into single BER tags."""
+    tags = []
+    pos = 0
+    while pos < len(tag_list):
+        end = pos + 1
+        if tag_list[pos] & 0x1F == 0x1F:
+            while end < len(tag_list) and tag_list[end] & 0x80:
+                end += 1
+            end += 1
+        tags.append(tag_list[pos:end])
+        pos = end
+    return tags
+
+
+def simple_tlv_encode(fields: dict[int, bytes]) -> bytes:
+    """The inverse of :func:`simple_tlv`: one-byte tags, values under 256 bytes."""
+    return b"".join(bytes([tag, len(value)]) + value for tag, value in fields.items())

@@ -1,0 +1,65 @@
+"""The simulated eUICC's identity: its certificate, its EUM's, its key (SGP.22 4.5.2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
+
+from .testpki import PKI_DIR
+
+
+@dataclass
+class Identity:
+    euicc_cert: x509.Certificate
+    eum_cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+    @classmethod
+    def from_pem(cls, euicc_cert: bytes, eum_cert: bytes, euicc_key: bytes) -> "Identity":
+        """Load an identity; raise ValueError if the parts do not belong together."""
+        identity = cls(
+            x509.load_pem_x509_certificate(euicc_cert),
+            x509.load_pem_x509_certificate(eum_cert),
+            serialization.load_pem_private_key(euicc_key, password=None),
+        )
+        if not isinstance(identity.key, ec.EllipticCurvePrivateKey):
+            raise ValueError("the eUICC key is not an EC key")
+        if identity.key.public_key().public_numbers() != identity.euicc_cert.public_key().public_numbers():
+            raise ValueError("the eUICC key does not match the eUICC certificate")
+        if identity.euicc_cert.issuer != identity.eum_cert.subject:
+            raise ValueError("the eUICC certificate was not issued by the EUM certificate")
+        if not identity.eid:
+            raise ValueError("the eUICC certificate has no EID (subject serialNumber)")
+        return identity
+
+    @classmethod
+    def builtin(cls) -> "Identity":
+        """The test identity shipped in lpa/sim/pki (signed by the lpa test CI)."""
+        return cls.from_pem(*(Path(PKI_DIR, name).read_bytes()
+                              for name in ("euicc-cert.pem", "eum-cert.pem", "euicc-key.pem")))
+
+    @property
+    def eid(self) -> str:
+        names = self.euicc_cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+        return str(names[0].value) if names else ""
+
+    @property
+    def ci_key_id(self) -> bytes:
+        """The key identifier of the CI that issued the EUM certificate."""
+        aki = self.eum_cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        return aki.key_identifier
+
+    def der(self, which: str) -> bytes:
+        cert = self.euicc_cert if which == "euicc" else self.eum_cert
+        return cert.public_bytes(serialization.Encoding.DER)
+
+    def sign(self, data: bytes) -> bytes:
+        """ECDSA with SHA-256 as SGP.22 carries it: plain r||s (BSI TR-03111)."""
+        r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
+        size = (self.key.curve.key_size + 7) // 8
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")

@@ -1,0 +1,299 @@
+"""The simulated ISD-R: ES10a/b/c functions on a :class:`~lpa.sim.state.SimState`.
+
+:meth:`Isdr.handle` takes the DER of one ES10 request (as reassembled from
+STORE DATA blocks) and returns the DER of the response, enforcing the rules
+of SGP.22 3.2 and 5.7: at most one enabled profile, delete only when
+disabled, profile policy rules PPR1 and PPR2, no test profile replacing an
+operational one, and a pending notification for each operation the
+profile's notificationConfigurationInfo lists.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any, Callable
+
+from .. import codec
+from ..encoding import (
+    ICON_TYPES,
+    PROFILE_CLASSES,
+    PPR_BITS,
+    PROFILE_INFO_TAGS,
+    RSP_CAPABILITY,
+    UICC_CAPABILITY,
+    iccid_from_bytes,
+    iccid_to_bytes,
+    names_to_bits,
+    operation_bits,
+    operation_name,
+    simple_tlv_encode,
+    split_tags,
+)
+from ..errors import LpaError
+from .identity import Identity
+from .state import SimNotification, SimProfile, SimState
+
+#: The SM-DP+ OID the simulated downloads name in their installation results (example arc).
+SIM_SMDP_OID = "2.999.10"
+#: simaResponse of a successful install: one EUICCResponse, PEStatus ok.
+_SIMA_OK = bytes.fromhex("3007A0053003800100")
+
+
+class CardStatus(Exception):
+    """Answer the command with this status word instead of data."""
+
+    def __init__(self, sw: int) -> None:
+        super().__init__(f"{sw:04X}")
+        self.sw = sw
+
+
+class Isdr:
+    """The ISD-R of the simulated eUICC."""
+
+    def __init__(self, state: SimState, identity: Identity) -> None:
+        self.state = state
+        self.identity = identity
+        #: True once a request changed the state (the caller saves it).
+        self.changed = False
+        #: True when the last function asked for a REFRESH (answered with SW 91xx).
+        self.refresh_pending = False
+        self._functions: dict[bytes, tuple[str, str, Callable[[Any], Any]]] = {
+            b"\xbf\x3e": ("GetEuiccDataRequest", "GetEuiccDataResponse", self.get_eid),
+            b"\xbf\x20": ("GetEuiccInfo1Request", "EUICCInfo1", self.get_euicc_info1),
+            b"\xbf\x22": ("GetEuiccInfo2Request", "EUICCInfo2", self.get_euicc_info2),
+            b"\xbf\x3c": ("EuiccConfiguredAddressesRequest", "EuiccConfiguredAddressesResponse",
+                          self.get_euicc_configured_addresses),
+            b"\xbf\x2d": ("ProfileInfoListRequest", "ProfileInfoListResponse", self.get_profiles_info),
+            b"\xbf\x31": ("EnableProfileRequest", "EnableProfileResponse", self.enable_profile),
+            b"\xbf\x32": ("DisableProfileRequest", "DisableProfileResponse", self.disable_profile),
+            b"\xbf\x33": ("DeleteProfileRequest", "DeleteProfileResponse", self.delete_profile),
+            b"\xbf\x29": ("SetNicknameRequest", "SetNicknameResponse", self.set_nickname),
+            b"\xbf\x28": ("ListNotificationRequest", "ListNotificationResponse", self.list_notification),
+            b"\xbf\x2b": ("RetrieveNotificationsListRequest", "RetrieveNotificationsListResponseView",
+                          self.retrieve_notifications_list),
+            b"\xbf\x30": ("NotificationSentRequest", "NotificationSentResponse",
+                          self.remove_notification_from_list),
+        }
+
+    def handle(self, request: bytes) -> bytes:
+        """Run one ES10 function; raise CardStatus for what a card answers with a status word."""
+        self.refresh_pending = False
+        try:
+            request_type, response_type, function = self._functions[request[:2]]
+        except KeyError:
+            raise CardStatus(0x6A81) from None  # function not supported
+        try:
+            value = codec.decode(request_type, request)
+        except LpaError:
+            raise CardStatus(0x6A80) from None
+        return codec.encode(response_type, function(value))
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _find(self, choice: tuple[str, bytes]) -> SimProfile | None:
+        kind, value = choice
+        if kind == "iccid":
+            return self.state.find(iccid=iccid_from_bytes(value))
+        return self.state.find(isdp_aid=value.hex().upper())
+
+    def _notify(self, profile: SimProfile, operation: str) -> None:
+        self.state.add_notification(profile, operation)
+        self.changed = True
+
+    # -- ES10c -------------------------------------------------------------------
+
+    def get_eid(self, request: dict) -> dict:
+        return {"eidValue": bytes.fromhex(self.state.eid)}
+
+    def get_profiles_info(self, request: dict) -> tuple:
+        profiles = self.state.profiles
+        criteria = request.get("searchCriteria")
+        if criteria is not None:
+            kind, value = criteria
+            if kind == "profileClass":
+                profiles = [p for p in profiles if PROFILE_CLASSES.index(p.profile_class) == value]
+            else:
+                found = self._find(criteria)
+                profiles = [found] if found else []
+        wanted = None
+        if "tagList" in request:
+            tags = set(split_tags(bytes(request["tagList"])))
+            wanted = {name for name, tag in PROFILE_INFO_TAGS.items() if tag in tags}
+        return ("profileInfoListOk", [self._profile_info(p, wanted) for p in profiles])
+
+    def _profile_info(self, profile: SimProfile, wanted: set[str] | None) -> dict:
+        info: dict[str, Any] = {
+            "iccid": iccid_to_bytes(profile.iccid),
+            "isdpAid": bytes.fromhex(profile.isdp_aid),
+            "profileState": 1 if profile.state == "enabled" else 0,
+            "serviceProviderName": profile.provider,
+            "profileName": profile.name,
+            "profileClass": PROFILE_CLASSES.index(profile.profile_class),
+        }
+        if profile.nickname is not None:
+            info["profileNickname"] = profile.nickname
+        if profile.icon is not None and profile.icon_type is not None:
+            info["iconType"] = ICON_TYPES.index(profile.icon_type)
+            info["icon"] = base64.b64decode(profile.icon)
+        if profile.notify:
+            info["notificationConfigurationInfo"] = [
+                {"profileManagementOperation": operation_bits(op), "notificationAddress": address}
+                for op, address in profile.notify.items()
+            ]
+        if profile.policy_rules:
+            info["profilePolicyRules"] = names_to_bits(profile.policy_rules, PPR_BITS)
+        if wanted is not None:
+            info = {k: v for k, v in info.items() if k in wanted}
+        return info
+
+    def enable_profile(self, request: dict) -> dict:
+        target = self._find(request["profileIdentifier"])
+        if target is None:
+            return {"enableResult": 1}
+        if target.state == "enabled":
+            return {"enableResult": 2}
+        current = self.state.enabled()
+        if current is not None:
+            if "ppr1" in current.policy_rules:
+                return {"enableResult": 3}
+            if target.profile_class == "test" and current.profile_class == "operational":
+                return {"enableResult": 3}
+            current.state = "disabled"
+            self._notify(current, "disable")
+        target.state = "enabled"
+        self._notify(target, "enable")
+        self.refresh_pending = request["refreshFlag"]
+        return {"enableResult": 0}
+
+    def disable_profile(self, request: dict) -> dict:
+        target = self._find(request["profileIdentifier"])
+        if target is None:
+            return {"disableResult": 1}
+        if target.state != "enabled":
+            return {"disableResult": 2}
+        if "ppr1" in target.policy_rules:
+            return {"disableResult": 3}
+        target.state = "disabled"
+        self._notify(target, "disable")
+        self.refresh_pending = request["refreshFlag"]
+        return {"disableResult": 0}
+
+    def delete_profile(self, request: tuple) -> dict:
+        target = self._find(request)
+        if target is None:
+            return {"deleteResult": 1}
+        if target.state == "enabled":
+            return {"deleteResult": 2}
+        if "ppr2" in target.policy_rules:
+            return {"deleteResult": 3}
+        self.state.profiles.remove(target)
+        self._notify(target, "delete")
+        return {"deleteResult": 0}
+
+    def set_nickname(self, request: dict) -> dict:
+        target = self.state.find(iccid=iccid_from_bytes(request["iccid"]))
+        if target is None:
+            return {"setNicknameResult": 1}
+        nickname = request["profileNickname"]
+        if len(nickname.encode()) > 64:
+            return {"setNicknameResult": 127}
+        target.nickname = nickname or None
+        self.changed = True
+        return {"setNicknameResult": 0}
+
+    # -- ES10a -------------------------------------------------------------------
+
+    def get_euicc_configured_addresses(self, request: dict) -> dict:
+        answer = {"rootDsAddress": self.state.root_ds_address}
+        if self.state.default_dp_address:
+            answer["defaultDpAddress"] = self.state.default_dp_address
+        return answer
+
+    # -- ES10b -------------------------------------------------------------------
+
+    def get_euicc_info1(self, request: dict) -> dict:
+        ci = [self.identity.ci_key_id]
+        return {"svn": b"\x02\x02\x00", "euiccCiPKIdListForVerification": ci, "euiccCiPKIdListForSigning": ci}
+
+    def get_euicc_info2(self, request: dict) -> dict:
+        ci = [self.identity.ci_key_id]
+        free = self.state.free_memory()
+        return {
+            "profileVersion": b"\x02\x03\x01",
+            "svn": b"\x02\x02\x00",
+            "euiccFirmwareVer": b"\x01\x00\x00",
+            "extCardResource": simple_tlv_encode({
+                0x81: bytes([len(self.state.profiles)]),
+                0x82: free.to_bytes(4, "big"),
+                0x83: (16_384).to_bytes(2, "big"),
+            }),
+            "uiccCapability": names_to_bits(
+                ["usimSupport", "isimSupport", "akaMilenage", "javacard", "berTlvFileSupport", "getIdentity"],
+                UICC_CAPABILITY,
+            ),
+            "ts102241Version": b"\x09\x02\x00",
+            "globalplatformVersion": b"\x02\x03\x00",
+            "rspCapability": names_to_bits(["additionalProfile", "testProfileSupport"], RSP_CAPABILITY),
+            "euiccCiPKIdListForVerification": ci,
+            "euiccCiPKIdListForSigning": ci,
+            "euiccCategory": 1,
+            "ppVersion": b"\x01\x00\x00",
+            "sasAcreditationNumber": "LPA-SIMULATED-0001",
+        }
+
+    def list_notification(self, request: dict) -> tuple:
+        wanted = request.get("profileManagementOperation")
+        items = [n for n in self.state.notifications
+                 if wanted is None or operation_name(wanted) == n.operation]
+        return ("notificationMetadataList", [self._metadata(n) for n in items])
+
+    def _metadata(self, notification: SimNotification) -> dict:
+        return {
+            "seqNumber": notification.seq_number,
+            "profileManagementOperation": operation_bits(notification.operation),
+            "notificationAddress": notification.address,
+            "iccid": iccid_to_bytes(notification.iccid),
+        }
+
+    def retrieve_notifications_list(self, request: dict) -> tuple:
+        items = self.state.notifications
+        criteria = request.get("searchCriteria")
+        if criteria is not None:
+            kind, value = criteria
+            if kind == "seqNumber":
+                items = [n for n in items if n.seq_number == value]
+                if not items:
+                    return ("notificationsListResultError", 1)  # noResultAvailable
+            else:
+                items = [n for n in items if n.operation == operation_name(value)]
+        return ("notificationList", [self.signed_notification(n) for n in items])
+
+    def signed_notification(self, notification: SimNotification) -> bytes:
+        """The PendingNotification DER, signed now with the eUICC key (SGP.22 5.7.10)."""
+        if notification.operation == "install":
+            data = codec.encode("ProfileInstallationResultData", {
+                "transactionId": bytes.fromhex(notification.transaction_id or os.urandom(16).hex()),
+                "notificationMetadata": self._metadata(notification),
+                "smdpOid": SIM_SMDP_OID,
+                "finalResult": ("successResult", {"aid": bytes.fromhex(notification.isdp_aid),
+                                                  "simaResponse": _SIMA_OK}),
+            })
+            return codec.encode("ProfileInstallationResultView",
+                                {"profileInstallationResultData": data, "euiccSignPIR": self.identity.sign(data)})
+        tbs = codec.encode("NotificationMetadata", self._metadata(notification))
+        return codec.encode("OtherSignedNotificationView", {
+            "tbsOtherNotification": tbs,
+            "euiccNotificationSignature": self.identity.sign(tbs),
+            "euiccCertificate": self.identity.der("euicc"),
+            "eumCertificate": self.identity.der("eum"),
+        })
+
+    def remove_notification_from_list(self, request: dict) -> dict:
+        seq = request["seqNumber"]
+        before = len(self.state.notifications)
+        self.state.notifications = [n for n in self.state.notifications if n.seq_number != seq]
+        if len(self.state.notifications) == before:
+            return {"deleteNotificationStatus": 1}
+        self.changed = True
+        return {"deleteNotificationStatus": 0}
+

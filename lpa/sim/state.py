@@ -1,0 +1,187 @@
+"""What the simulated eUICC remembers: profiles, notifications, identity.
+
+The state is one JSON file, replaced atomically (write a temporary file,
+fsync, rename) so that a process killed at any moment leaves either the old
+or the new state, never half of one. On first use it is seeded with a few
+realistic profiles.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..paths import state_dir
+from .testpki import TEST_EID
+
+STATE_VERSION = 1
+
+#: A 16x16 PNG (a green square), the icon of the seeded operational profile.
+SEED_ICON = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFklEQVR42mNQWOBAEmIY1TCqYfhqAAD5+QAQtyW8mAAAAABJRU5ErkJggg=="
+)
+
+
+def default_path() -> Path:
+    """$LPA_SIM_STATE, else sim-euicc.json in the user's state directory."""
+    return Path(os.environ.get("LPA_SIM_STATE") or state_dir() / "sim-euicc.json")
+
+
+@dataclass
+class SimProfile:
+    """A profile installed on the simulated eUICC."""
+
+    iccid: str
+    isdp_aid: str
+    provider: str
+    name: str
+    profile_class: str = "operational"
+    state: str = "disabled"
+    nickname: str | None = None
+    icon_type: str | None = None
+    icon: str | None = None  # base64
+    #: profileManagementOperation -> SM-DP+ address (notificationConfigurationInfo)
+    notify: dict[str, str] = field(default_factory=dict)
+    policy_rules: list[str] = field(default_factory=list)
+    size: int = 24_000  # bytes of NVM the profile takes
+
+
+@dataclass
+class SimNotification:
+    """A pending notification (SGP.22 3.5)."""
+
+    seq_number: int
+    operation: str
+    address: str
+    iccid: str
+    isdp_aid: str
+    transaction_id: str = ""  # hex, install only
+
+
+@dataclass
+class SimState:
+    """Everything the simulated eUICC keeps across power cycles."""
+
+    eid: str = TEST_EID
+    profiles: list[SimProfile] = field(default_factory=list)
+    notifications: list[SimNotification] = field(default_factory=list)
+    next_seq_number: int = 1
+    next_isdp: int = 0x10
+    default_dp_address: str = ""
+    root_ds_address: str = "lpa.ds.gsma.com"
+    memory: int = 512_000  # bytes of NVM for profiles
+    #: Another eUICC identity: PEM texts of euicc_cert, eum_cert, euicc_key.
+    identity: dict[str, str] | None = None
+    #: Card behaviour, see lpa.sim.card.Quirks.
+    quirks: dict[str, Any] = field(default_factory=dict)
+
+    def find(self, iccid: str | None = None, isdp_aid: str | None = None) -> SimProfile | None:
+        for profile in self.profiles:
+            if (iccid is not None and profile.iccid == iccid) or (
+                isdp_aid is not None and profile.isdp_aid == isdp_aid
+            ):
+                return profile
+        return None
+
+    def enabled(self) -> SimProfile | None:
+        return next((p for p in self.profiles if p.state == "enabled"), None)
+
+    def allocate_isdp_aid(self) -> str:
+        aid = f"A0000005591010FFFFFFFF89{self.next_isdp:04X}00"
+        self.next_isdp += 1
+        return aid
+
+    def free_memory(self) -> int:
+        return max(0, self.memory - sum(p.size for p in self.profiles))
+
+    def add_notification(self, profile: SimProfile, operation: str, transaction_id: str = "") -> None:
+        """Record a notification if the profile asks for one (install: always)."""
+        address = profile.notify.get(operation)
+        if address is None and operation != "install":
+            return
+        self.notifications.append(
+            SimNotification(self.next_seq_number, operation, address or "", profile.iccid, profile.isdp_aid,
+                            transaction_id)
+        )
+        self.next_seq_number += 1
+
+    # -- persistence -----------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "SimState":
+        data = dict(data)
+        if data.pop("version", None) != STATE_VERSION:
+            raise ValueError("unknown state file version")
+        data["profiles"] = [SimProfile(**p) for p in data.get("profiles", [])]
+        data["notifications"] = [SimNotification(**n) for n in data.get("notifications", [])]
+        return cls(**data)
+
+
+def seeded() -> SimState:
+    """A fresh eUICC with four profiles: one enabled operational with an icon,
+    two disabled operational ones (one protected by PPR2), one test profile."""
+    state = SimState()
+    for profile in (
+        SimProfile(
+            iccid="8944476500001234567", isdp_aid="", provider="Northwind Mobile", name="Northwind Unlimited",
+            state="enabled", nickname="work", icon_type="png", icon=base64.b64encode(SEED_ICON).decode(),
+            notify={op: "smdp.northwind.example" for op in ("install", "enable", "disable", "delete")},
+        ),
+        SimProfile(
+            iccid="89470000000098765432", isdp_aid="", provider="Contoso Telecom", name="Contoso Travel 5GB",
+            notify={op: "rsp.contoso.example" for op in ("install", "delete")},
+        ),
+        SimProfile(
+            iccid="8901260123456789012", isdp_aid="", provider="Fabrikam Wireless", name="Fabrikam IoT M2M",
+            notify={"install": "smdp.fabrikam.example"}, policy_rules=["ppr2"],
+        ),
+        SimProfile(
+            iccid="89000123456789012341", isdp_aid="", provider="GSMA Test", name="Test Profile",
+            profile_class="test",
+        ),
+    ):
+        profile.isdp_aid = state.allocate_isdp_aid()
+        state.profiles.append(profile)
+    return state
+
+
+class StateFile:
+    """The state file of one simulated eUICC."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+
+    def load(self) -> SimState:
+        """Read the state; seed and write it on first use."""
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return SimState.from_json(json.load(f))
+        except FileNotFoundError:
+            state = seeded()
+            self.save(state)
+            return state
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"simulator state {self.path} is unreadable ({error}); `lpa sim reset` starts afresh"
+            ) from None
+
+    def save(self, state: SimState) -> None:
+        """Replace the state file atomically."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(state.to_json(), f, indent=1)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,166 @@
+"""The test PKI of the simulated eUICC: TEST MATERIAL, NOT FOR PRODUCTION.
+
+Builds, with cryptography, certificates shaped like the GSMA eSIM PKI
+(SGP.22 4.5.2, SGP.26): a self-signed test CI, an EUM certificate signed
+by it, an eUICC certificate signed by the EUM (subject serialNumber = EID)
+and an SM-DP+ TLS certificate for 127.0.0.1 / localhost signed by the CI.
+The private keys are published on purpose: anyone can sign as this test
+eUICC. Nothing here is trusted by lpa unless given with --ca-file.
+
+Regenerate the shipped files (lpa/sim/pki/) with::
+
+    python -m lpa.sim.testpki
+"""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+
+PKI_DIR = Path(__file__).resolve().parent / "pki"
+
+#: SGP.22 4.5.2.1 certificate policies, id-rspRole.
+ROLE_CI, ROLE_EUICC, ROLE_EUM, ROLE_DP_TLS = (f"2.23.146.1.2.1.{n}" for n in (0, 1, 2, 3))
+
+#: EID of the simulated eUICC (32 digits, check digits per GSMA: EID mod 97 == 1).
+TEST_EID = "89049032000001000000000000000074"
+
+_NOT_BEFORE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+_NOT_AFTER = datetime.datetime(2056, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def eid_with_check_digits(first30: str) -> str:
+    """Complete 30 EID digits with the two check digits (ISO 7064 mod 97-10)."""
+    return first30 + f"{98 - int(first30 + '00') % 97:02d}"
+
+
+@dataclass
+class Issued:
+    """A certificate and its private key."""
+
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def key_pem(self) -> bytes:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+
+def _name(**parts: str) -> x509.Name:
+    oids = {"C": NameOID.COUNTRY_NAME, "O": NameOID.ORGANIZATION_NAME, "CN": NameOID.COMMON_NAME,
+            "serialNumber": NameOID.SERIAL_NUMBER}
+    return x509.Name([x509.NameAttribute(oids[k], v) for k, v in parts.items()])
+
+
+def _issue(
+    subject: x509.Name,
+    issuer: Issued | None,
+    policy: str,
+    *,
+    ca: bool,
+    extensions: list[tuple[x509.ExtensionType, bool]] = (),
+) -> Issued:
+    key = ec.generate_private_key(ec.SECP256R1())
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    signer = issuer or Issued(None, key)  # self-signed CI
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_NOT_BEFORE)
+        .not_valid_after(_NOT_AFTER)
+        .add_extension(ski, critical=False)
+        .add_extension(x509.CertificatePolicies([x509.PolicyInformation(ObjectIdentifier(policy), None)]),
+                       critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None if issuer is None else (0 if ca else None)),
+                       critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                issuer.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+            ),
+            critical=False,
+        )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return Issued(builder.sign(signer.key, hashes.SHA256()), key)
+
+
+def make_ci(name: str = "lpa Test CI - NOT FOR PRODUCTION") -> Issued:
+    """A self-signed test CI."""
+    return _issue(_name(C="ZZ", O="lpa test PKI", CN=name), None, ROLE_CI, ca=True)
+
+
+def make_eum(ci: Issued) -> Issued:
+    """An EUM certificate.
+
+    Real EUM certificates restrict their EID range with a nameConstraints
+    directoryName holding an EID prefix as serialNumber; standard X.509
+    verifiers (OpenSSL, cryptography) read that as a whole-RDN match and
+    reject the eUICC certificate, so the test EUM leaves it out.
+    """
+    return _issue(_name(C="ZZ", O="lpa test EUM", CN="lpa Test EUM - NOT FOR PRODUCTION"), ci, ROLE_EUM, ca=True)
+
+
+def make_euicc(eum: Issued, eid: str) -> Issued:
+    """An eUICC certificate with subject serialNumber = ``eid``."""
+    return _issue(_name(O="lpa test EUM", serialNumber=eid, CN="lpa Test eUICC"), eum, ROLE_EUICC, ca=False)
+
+
+def make_tls(ci: Issued, hosts: list[str]) -> Issued:
+    """An SM-DP+ TLS certificate for ``hosts`` (names or IP addresses)."""
+    alt_names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            alt_names.append(x509.DNSName(host))
+    return _issue(
+        _name(O="lpa test SM-DP+", CN=hosts[0]), ci, ROLE_DP_TLS, ca=False,
+        extensions=[
+            (x509.SubjectAlternativeName(alt_names), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        ],
+    )
+
+
+def write_pki(folder: Path = PKI_DIR, eid: str = TEST_EID) -> None:
+    """Generate the whole test PKI into ``folder`` as PEM files."""
+    ci = make_ci()
+    eum = make_eum(ci)
+    files = {
+        "ci": ci,
+        "eum": eum,
+        "euicc": make_euicc(eum, eid),
+        "smdp-tls": make_tls(ci, ["127.0.0.1", "localhost", "::1"]),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, issued in files.items():
+        (folder / f"{stem}-cert.pem").write_bytes(issued.cert_pem())
+        (folder / f"{stem}-key.pem").write_bytes(issued.key_pem())
+
+
+if __name__ == "__main__":
+    write_pki()
+    print(f"test PKI written to {PKI_DIR}")
