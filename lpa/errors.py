@@ -21,6 +21,12 @@ class InputError(LpaError):
     exit_code = 2
 
 
+class Declined(LpaError):
+    """The user did not confirm; nothing was changed."""
+
+    exit_code = 1
+
+
 class CardError(LpaError):
     """The eUICC refused a request or answered something unusable."""
 

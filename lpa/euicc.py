@@ -1,0 +1,399 @@
+"""What a user asks of an eUICC: the library API of lpa, on which the CLI is built.
+
+>>> from lpa import open_euicc
+>>> with open_euicc(sim=True) as euicc:          # or reader="Virtual PCD", or no argument
+...     for profile in euicc.profiles():
+...         print(profile.iccid, profile.state, profile.name)
+
+Profile operations check their target with a read-only GetProfilesInfo
+first, so a request the card would refuse is refused before anything that
+changes the card is sent. The notifications an operation produced are
+delivered to the SM-DP+ right after it, and each one is removed from the
+eUICC only after the SM-DP+ acknowledged it (SGP.22 3.5).
+"""
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from . import es10
+from .apdu import DEFAULT_MSS, ISDR_AID, Channel, open_isdr
+from .encoding import check_iccid, looks_like_aid, parse_aid
+from .errors import Declined, InputError, ServerError, StatusWordError
+from .es10 import NotificationMetadata, Profile
+from .transport import Transport, Traced
+
+#: ProfileInfo fields an operation needs to check its target and find its notifications.
+_TARGET_FIELDS = ("iccid", "isdpAid", "profileState", "profileNickname", "profileClass",
+                  "notificationConfigurationInfo", "profilePolicyRules")
+
+
+@dataclass(frozen=True)
+class EuiccInfo:
+    """What `lpa info` shows: EID, EUICCInfo2 and the configured addresses."""
+
+    eid: str
+    info2: es10.EuiccInfo2
+    addresses: es10.ConfiguredAddresses
+
+    def to_json(self) -> dict[str, Any]:
+        return {"eidValue": self.eid, "EuiccConfiguredAddresses": self.addresses.to_json(),
+                "EUICCInfo2": self.info2.fields}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of sending one notification to its SM-DP+."""
+
+    notification: NotificationMetadata
+    delivered: bool
+    removed: bool = False
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.notification.to_json(), "delivered": self.delivered, "removed": self.removed,
+                "error": self.error}
+
+
+Progress = Callable[[int, int, Delivery], None]
+
+
+def _no_progress(done: int, total: int, delivery: Delivery) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What `lpa notifications process` did."""
+
+    deliveries: list[Delivery]
+    #: Notifications left on the eUICC afterwards.
+    remaining: int
+
+    def to_json(self) -> dict[str, Any]:
+        delivered = sum(d.delivered for d in self.deliveries)
+        return {"delivered": delivered, "failed": len(self.deliveries) - delivered, "remaining": self.remaining,
+                "notifications": [d.to_json() for d in self.deliveries]}
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """A profile operation that succeeded, and what became of its notifications."""
+
+    operation: str
+    profile: Profile
+    deliveries: list[Delivery] = field(default_factory=list)
+    #: Other profiles the operation changed (an enable disables the enabled one).
+    also_disabled: Profile | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"operation": self.operation, "iccid": self.profile.iccid, "isdpAid": self.profile.isdp_aid,
+                "alsoDisabled": self.also_disabled.iccid if self.also_disabled else None,
+                "notifications": [d.to_json() for d in self.deliveries]}
+
+
+@dataclass
+class NotifySettings:
+    """How notifications reach the SM-DP+: extra trust anchors and time-outs."""
+
+    ca_files: tuple[str, ...] = ()
+    timeout: float = 20.0
+    retries: int = 2
+    backoff: float = 0.5
+
+
+class Euicc:
+    """An open eUICC: a transport with the ISD-R selected on a logical channel.
+
+    Use :func:`open_euicc` to make one; it is a context manager that closes
+    the channel and releases the reader.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        aid: bytes = ISDR_AID,
+        mss: int = DEFAULT_MSS,
+        notify: NotifySettings | None = None,
+        note: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self.transport = transport
+        self.aid = aid
+        self.mss = mss
+        self.notify_settings = notify or NotifySettings()
+        self.note = note
+        self._stack = ExitStack()
+        self._channel: Channel | None = None
+        self._ci_key_ids: tuple[str, ...] | None = None
+
+    # -- session -----------------------------------------------------------------
+
+    def __enter__(self) -> "Euicc":
+        self._stack.callback(self.transport.close)
+        try:
+            self._open_channel()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _open_channel(self) -> None:
+        try:
+            self._channel = self._stack.enter_context(open_isdr(self.transport, self.aid, self.mss, self.note))
+        except StatusWordError as error:
+            if error.command == "SELECT" and error.sw in (0x6A82, 0x6D00, 0x6A86, 0x6999):
+                raise StatusWordError(
+                    "SELECT ISD-R", error.sw,
+                    f"{self.transport.name} holds no ISD-R {self.aid.hex().upper()}: "
+                    "not an eUICC, or it uses another ISD-R AID: try --aid",
+                ) from None
+            raise
+
+    @property
+    def channel(self) -> Channel:
+        if self._channel is None:
+            raise RuntimeError("use the Euicc as a context manager (with open_euicc(...) as euicc)")
+        return self._channel
+
+    def reset(self) -> None:
+        """Reset the card so that an enable or disable takes effect, and reselect the ISD-R."""
+        self._stack.close()
+        self._stack = ExitStack()
+        self._stack.callback(self.transport.close)
+        self.transport.reset()
+        self._open_channel()
+
+    # -- reading -----------------------------------------------------------------
+
+    def eid(self) -> str:
+        """The EID (ES10c.GetEID)."""
+        return es10.get_eid(self.channel)
+
+    def info(self) -> EuiccInfo:
+        """EID, EUICCInfo2 and the configured SM-DP+ / SM-DS addresses."""
+        return EuiccInfo(es10.get_eid(self.channel), es10.get_euicc_info2(self.channel),
+                         es10.get_euicc_configured_addresses(self.channel))
+
+    def profiles(self, *, icons: bool = False) -> list[Profile]:
+        """The installed profiles; icons only when asked for (they are big)."""
+        fields = es10.LIST_FIELDS + (("iconType", "icon") if icons else ())
+        return es10.get_profiles_info(self.channel, fields=fields)
+
+    def find_profile(self, identifier: str, *, nickname: bool = True,
+                     among: list[Profile] | None = None) -> Profile:
+        """The profile an ICCID, ISD-P AID or (if ``nickname``) nickname names.
+
+        Looks in ``among`` if given, else asks the card (a search by ICCID or
+        AID is done by the card). Raises InputError for malformed input or a
+        profile the card does not have.
+        """
+        criteria: dict[str, Any] = {}
+        if looks_like_aid(identifier):
+            aid = parse_aid(identifier)
+            criteria["isdp_aid"] = aid
+            match: Callable[[Profile], bool] = lambda p: p.isdp_aid == aid.hex().upper()
+        elif identifier.isdigit():
+            criteria["iccid"] = check_iccid(identifier)
+            match = lambda p: p.iccid == identifier
+        elif nickname:
+            match = lambda p: p.nickname == identifier
+        else:
+            raise InputError(f"{identifier!r} is neither an ICCID (18-20 digits) nor an ISD-P AID (hex)")
+        if among is None:
+            among = es10.get_profiles_info(self.channel, fields=_TARGET_FIELDS, **criteria)
+        found = [p for p in among if match(p)]
+        if len(found) > 1:
+            raise InputError(f"{len(found)} profiles have the nickname {identifier!r}; use the ICCID")
+        if not found:
+            what = "ICCID, ISD-P AID or nickname" if nickname else "ICCID or ISD-P AID"
+            raise InputError(f"no profile with {what} {identifier} on this eUICC; `lpa list` shows the profiles")
+        return found[0]
+
+    def notifications(self) -> list[NotificationMetadata]:
+        """The pending notifications, by sequence number (ES10b.ListNotification)."""
+        return es10.list_notification(self.channel)
+
+    # -- profile operations ------------------------------------------------------
+
+    def enable(self, identifier: str, *, refresh: bool = False, reset: bool = False,
+               notify: bool = True) -> OperationResult:
+        """Enable a profile (ES10c.EnableProfile); the enabled one is disabled by the card."""
+        everything = es10.get_profiles_info(self.channel, fields=_TARGET_FIELDS)
+        target = self.find_profile(identifier, among=everything)
+        if target.state == "enabled":
+            raise InputError(f"profile {target.iccid} is already enabled")
+        current = next((p for p in everything if p.state == "enabled"), None)
+        if current is not None and "ppr1" in (current.policy_rules or ()):
+            raise InputError(f"profile {current.iccid} is enabled and its policy (PPR1) forbids disabling it; "
+                             f"{target.iccid} cannot be enabled")
+        if current is not None and target.profile_class == "test" and current.profile_class == "operational":
+            raise InputError(f"{target.iccid} is a test profile and operational profile {current.iccid} is "
+                             f"enabled; disable it first (lpa disable {current.iccid})")
+        es10.enable_profile(self.channel, _identifier(target), refresh)
+        expected = [(target, "enable")] + ([(current, "disable")] if current else [])
+        return OperationResult("enable", target, self._after_change(expected, reset, notify), current)
+
+    def disable(self, identifier: str, *, refresh: bool = False, reset: bool = False,
+                notify: bool = True) -> OperationResult:
+        """Disable the enabled profile (ES10c.DisableProfile)."""
+        target = self.find_profile(identifier)
+        if target.state != "enabled":
+            raise InputError(f"profile {target.iccid} is not enabled")
+        if "ppr1" in (target.policy_rules or ()):
+            raise InputError(f"profile {target.iccid} may not be disabled: its profile policy rules (PPR1) forbid it")
+        es10.disable_profile(self.channel, _identifier(target), refresh)
+        return OperationResult("disable", target, self._after_change([(target, "disable")], reset, notify))
+
+    def delete(self, identifier: str, *, force: bool = False, reset: bool = False, notify: bool = True,
+               confirm: Callable[[Profile], bool] = lambda profile: True) -> OperationResult:
+        """Delete a disabled profile (ES10c.DeleteProfile); ``force`` disables it first.
+
+        ``confirm`` is asked with the profile once it is known to be
+        deletable; if it answers False, Declined is raised and nothing is
+        sent.
+        """
+        target = self.find_profile(identifier, nickname=False)
+        if "ppr2" in (target.policy_rules or ()):
+            raise InputError(f"profile {target.iccid} may not be deleted: its profile policy rules (PPR2) forbid it")
+        expected = [(target, "delete")]
+        if target.state == "enabled":
+            if not force:
+                raise InputError(f"profile {target.iccid} is enabled; disable it first "
+                                 f"(lpa disable {target.iccid}) or use --force")
+            if "ppr1" in (target.policy_rules or ()):
+                raise InputError(f"profile {target.iccid} is enabled and may not be disabled (PPR1)")
+        if not confirm(target):
+            raise Declined(f"profile {target.iccid} was not deleted")
+        if target.state == "enabled":
+            es10.disable_profile(self.channel, _identifier(target), False)
+            expected.insert(0, (target, "disable"))
+        es10.delete_profile(self.channel, _identifier(target))
+        return OperationResult("delete", target, self._after_change(expected, reset, notify))
+
+    def set_nickname(self, iccid: str, nickname: str) -> Profile:
+        """Set (or, with "", clear) a profile's nickname (ES10c.SetNickname)."""
+        check_iccid(iccid)
+        if len(nickname.encode("utf-8")) > 64:
+            raise InputError(f"nickname is {len(nickname.encode('utf-8'))} bytes of UTF-8; at most 64 fit")
+        target = self.find_profile(iccid, nickname=False)
+        es10.set_nickname(self.channel, iccid, nickname)
+        return target
+
+    def _after_change(self, expected: list[tuple[Profile, str]], reset: bool, notify: bool) -> list[Delivery]:
+        """Reset if asked, then deliver the notifications the change produced."""
+        if reset:
+            self.reset()
+        if not notify or not any(p.notification_address(op) for p, op in expected):
+            return []
+        pending = es10.list_notification(self.channel)
+        produced = []
+        for profile, operation in expected:
+            matching = [n for n in pending if n.iccid == profile.iccid and n.operation == operation]
+            if profile.notification_address(operation) and matching:
+                produced.append(matching[-1])
+        return self.deliver(produced)
+
+    # -- notifications -----------------------------------------------------------
+
+    def process_notifications(self, seq_numbers: Iterable[int] | None = None, *, keep: bool = False,
+                              progress: Progress = _no_progress) -> ProcessResult:
+        """Send pending notifications (all, or those named) and remove the delivered ones."""
+        everything = pending = es10.list_notification(self.channel)
+        if seq_numbers is not None:
+            wanted = set(seq_numbers)
+            missing = wanted - {n.seq_number for n in pending}
+            if missing:
+                raise InputError(f"no pending notification {', '.join(map(str, sorted(missing)))} on this eUICC; "
+                                 "`lpa notifications list` shows them")
+            pending = [n for n in pending if n.seq_number in wanted]
+        deliveries = self.deliver(pending, keep=keep, progress=progress)
+        return ProcessResult(deliveries, len(everything) - sum(d.removed for d in deliveries))
+
+    def deliver(self, notifications: list[NotificationMetadata], *, keep: bool = False,
+                progress: Progress = _no_progress) -> list[Delivery]:
+        """Send each notification (ES9+.HandleNotification); remove it after the SM-DP+ acknowledged it."""
+        if not notifications:
+            return []
+        from .es9p import Es9pClient  # requests is imported only when something is sent
+        from .trust import anchors
+
+        settings = self.notify_settings
+        client = Es9pClient(anchors(self._card_ci_key_ids(), settings.ca_files), timeout=settings.timeout,
+                            retries=settings.retries, backoff=settings.backoff)
+        results = []
+        with client:
+            for metadata in notifications:
+                result = self._deliver_one(client, metadata, keep)
+                results.append(result)
+                progress(len(results), len(notifications), result)
+        return results
+
+    def _deliver_one(self, client: Any, metadata: NotificationMetadata, keep: bool) -> Delivery:
+        signed = es10.retrieve_notifications_list(self.channel, metadata.seq_number)
+        if not signed:
+            return Delivery(metadata, False, error="the eUICC no longer has it")
+        try:
+            client.handle_notification(metadata.address, signed[0].der)
+        except ServerError as error:
+            return Delivery(metadata, False, error=error.reason)
+        if keep:
+            return Delivery(metadata, True)
+        es10.remove_notification_from_list(self.channel, metadata.seq_number)
+        return Delivery(metadata, True, removed=True)
+
+    def _card_ci_key_ids(self) -> tuple[str, ...]:
+        if self._ci_key_ids is None:
+            self._ci_key_ids = es10.get_euicc_info1(self.channel).ci_pkid_verification
+        return self._ci_key_ids
+
+    def remove_notifications(self, seq_numbers: Iterable[int]) -> list[NotificationMetadata]:
+        """Drop notifications without sending them (ES10b.RemoveNotificationFromList)."""
+        pending = {n.seq_number: n for n in es10.list_notification(self.channel)}
+        wanted = list(dict.fromkeys(seq_numbers))
+        missing = [s for s in wanted if s not in pending]
+        if missing:
+            raise InputError(f"no pending notification {', '.join(map(str, missing))} on this eUICC")
+        for seq in wanted:
+            es10.remove_notification_from_list(self.channel, seq)
+        return [pending[s] for s in wanted]
+
+
+def _identifier(profile: Profile) -> str | bytes:
+    """ICCID when the card gave one, else the ISD-P AID."""
+    return profile.iccid if profile.iccid else bytes.fromhex(profile.isdp_aid or "")
+
+
+def open_euicc(
+    reader: str | None = None,
+    *,
+    sim: bool = False,
+    sim_state: str | None = None,
+    aid: bytes = ISDR_AID,
+    mss: int = DEFAULT_MSS,
+    notify: NotifySettings | None = None,
+    trace: Callable[[str], None] | None = None,
+    note: Callable[[str], None] = lambda message: None,
+) -> Euicc:
+    """Open the eUICC in a PC/SC reader (or the simulated one); use it with ``with``.
+
+    ``reader`` is a name, a unique part of one, or an index from
+    :func:`lpa.readers.list_readers`; by default the only reader holding an
+    eUICC is used. ``trace`` receives every APDU exchanged as a hex line.
+    """
+    if sim:
+        from .transport.simulated import SimulatedTransport
+
+        transport: Transport = SimulatedTransport(sim_state)
+    else:
+        from .readers import connect
+
+        transport = connect(reader, aid=aid, note=note)
+    if trace is not None:
+        transport = Traced(transport, trace)
+    return Euicc(transport, aid=aid, mss=mss, notify=notify, note=note)
+

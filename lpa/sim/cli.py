@@ -1,0 +1,217 @@
+"""`lpa sim`: manage the simulated eUICC and run its test peers.
+
+Only click is imported here; each command imports what it needs.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+
+import click
+
+_OPERATIONS = ("install", "enable", "disable", "delete")
+
+
+def _state_file(ctx: click.Context) -> Any:
+    from .state import StateFile
+
+    return StateFile(ctx.find_root().obj.sim_state)
+
+
+def _load(ctx: click.Context) -> tuple[Any, Any]:
+    state_file = _state_file(ctx)
+    try:
+        return state_file, state_file.load()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _read_identity(euicc_cert: str, eum_cert: str, euicc_key: str) -> dict[str, str]:
+    from .identity import Identity
+
+    texts = {}
+    for name, path in (("euicc_cert", euicc_cert), ("eum_cert", eum_cert), ("euicc_key", euicc_key)):
+        with open(path, "rb") as f:
+            texts[name] = f.read().decode("ascii", "replace")
+    try:
+        Identity.from_pem(*(texts[k].encode() for k in ("euicc_cert", "eum_cert", "euicc_key")))
+    except ValueError as error:
+        raise click.ClickException(f"unusable eUICC identity: {error}") from None
+    return texts
+
+
+_identity_options = [
+    click.option("--euicc-cert", type=click.Path(exists=True, dir_okay=False), help="eUICC certificate (PEM)."),
+    click.option("--eum-cert", type=click.Path(exists=True, dir_okay=False), help="EUM certificate (PEM)."),
+    click.option("--euicc-key", type=click.Path(exists=True, dir_okay=False), help="eUICC private key (PEM)."),
+]
+
+
+def identity_options(function: Any) -> Any:
+    for option in reversed(_identity_options):
+        function = option(function)
+    return function
+
+
+def _identity_from(euicc_cert: str | None, eum_cert: str | None, euicc_key: str | None) -> dict[str, str] | None:
+    given = [euicc_cert, eum_cert, euicc_key]
+    if not any(given):
+        return None
+    if not all(given):
+        raise click.UsageError("--euicc-cert, --eum-cert and --euicc-key go together")
+    return _read_identity(euicc_cert, eum_cert, euicc_key)  # type: ignore[arg-type]
+
+
+def _apply_identity(state: Any, texts: dict[str, str] | None) -> None:
+    from .identity import Identity
+
+    state.identity = texts
+    identity = Identity.from_pem(*(texts[k].encode() for k in ("euicc_cert", "eum_cert", "euicc_key"))) \
+        if texts else Identity.builtin()
+    state.eid = identity.eid
+
+
+@click.group()
+def sim() -> None:
+    """The simulated eUICC (use it with `lpa --sim ...`, or `lpa sim serve` for PC/SC)."""
+
+
+@sim.command()
+@identity_options
+@click.pass_context
+def reset(ctx: click.Context, euicc_cert: str | None, eum_cert: str | None, euicc_key: str | None) -> None:
+    """Start afresh: the seeded profiles, no notifications.
+
+    With --euicc-cert, --eum-cert and --euicc-key the eUICC takes that
+    identity (its EID is the certificate's serialNumber) and signs with it.
+    """
+    from .state import seeded
+
+    state_file = _state_file(ctx)
+    state = seeded()
+    _apply_identity(state, _identity_from(euicc_cert, eum_cert, euicc_key))
+    state_file.save(state)
+    click.echo(f"simulated eUICC {state.eid} reset ({len(state.profiles)} profiles) in {state_file.path}")
+
+
+@sim.command()
+@identity_options
+@click.option("--builtin", is_flag=True, help="Go back to the built-in test identity.")
+@click.pass_context
+def identity(ctx: click.Context, euicc_cert: str | None, eum_cert: str | None, euicc_key: str | None,
+             builtin: bool) -> None:
+    """Show or change the eUICC identity (certificates and signing key)."""
+    from .identity import Identity
+
+    state_file, state = _load(ctx)
+    texts = _identity_from(euicc_cert, eum_cert, euicc_key)
+    if texts or builtin:
+        _apply_identity(state, texts)
+        state_file.save(state)
+    current = Identity.from_pem(*(state.identity[k].encode() for k in ("euicc_cert", "eum_cert", "euicc_key"))) \
+        if state.identity else Identity.builtin()
+    click.echo(f"EID:       {current.eid}")
+    click.echo(f"eUICC:     {current.euicc_cert.subject.rfc4514_string()}")
+    click.echo(f"EUM:       {current.eum_cert.subject.rfc4514_string()}")
+    click.echo(f"CI key id: {current.ci_key_id.hex()}")
+
+
+@sim.command("add-profile")
+@click.option("--iccid", required=True, help="ICCID, 18 to 20 digits.")
+@click.option("--provider", required=True, help="Service provider name (at most 32 bytes).")
+@click.option("--name", required=True, help="Profile name (at most 64 bytes).")
+@click.option("--class", "profile_class", type=click.Choice(["operational", "test", "provisioning"]),
+              default="operational", show_default=True)
+@click.option("--enabled", is_flag=True, help="Enable it (the enabled profile is disabled, without notifications).")
+@click.option("--nickname", help="Nickname.")
+@click.option("--smdp", metavar="HOST[:PORT]", default="smdp.example.com", show_default=True,
+              help="SM-DP+ address its notifications go to (taken as given, even malformed, for tests).")
+@click.option("--notify", metavar="OPS", help="Operations that notify: install,enable,disable,delete "
+              "(default: all of them with --smdp, else install).")
+@click.option("--ppr1", is_flag=True, help="PPR1: disabling is not allowed.")
+@click.option("--ppr2", is_flag=True, help="PPR2: deleting is not allowed.")
+@click.option("--icon", type=click.File("rb"), help="Icon file, PNG or JPEG, at most 1024 bytes.")
+@click.pass_context
+def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profile_class: str, enabled: bool,
+                nickname: str | None, smdp: str, notify: str | None, ppr1: bool, ppr2: bool, icon: Any) -> None:
+    """Add a profile as if it had been downloaded (with its install notification)."""
+    from ..encoding import check_iccid
+    from ..errors import InputError
+    from .state import SimProfile
+
+    try:
+        check_iccid(iccid)
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="--iccid") from None
+    for value, limit, option in ((provider, 32, "--provider"), (name, 64, "--name"), (nickname or "", 64, "--nickname")):
+        if len(value.encode()) > limit:
+            raise click.BadParameter(f"at most {limit} bytes of UTF-8", param_hint=option)
+    smdp_given = ctx.get_parameter_source("smdp") != click.core.ParameterSource.DEFAULT
+    operations = [op.strip() for op in notify.split(",") if op.strip()] if notify is not None \
+        else list(_OPERATIONS if smdp_given else ("install",))
+    unknown = set(operations) - set(_OPERATIONS)
+    if unknown:
+        raise click.BadParameter(f"unknown operation(s) {', '.join(sorted(unknown))}", param_hint="--notify")
+    icon_type = icon_data = None
+    if icon is not None:
+        data = icon.read()
+        if len(data) > 1024:
+            raise click.BadParameter(f"{len(data)} bytes; an icon has at most 1024", param_hint="--icon")
+        icon_type = "png" if data.startswith(b"\x89PNG") else "jpeg" if data.startswith(b"\xff\xd8") else None
+        if icon_type is None:
+            raise click.BadParameter("neither PNG nor JPEG", param_hint="--icon")
+        icon_data = base64.b64encode(data).decode()
+
+    state_file, state = _load(ctx)
+    if state.find(iccid=iccid):
+        raise click.ClickException(f"a profile with ICCID {iccid} is already on the simulated eUICC")
+    profile = SimProfile(
+        iccid=iccid, isdp_aid=state.allocate_isdp_aid(), provider=provider, name=name,
+        profile_class=profile_class, nickname=nickname, icon_type=icon_type, icon=icon_data,
+        notify={op: smdp for op in operations},
+        policy_rules=[rule for rule, on in (("ppr1", ppr1), ("ppr2", ppr2)) if on],
+    )
+    if enabled:
+        for other in state.profiles:
+            other.state = "disabled"
+        profile.state = "enabled"
+    state.profiles.append(profile)
+    state.add_notification(profile, "install", transaction_id=os.urandom(16).hex())
+    state_file.save(state)
+    click.echo(f"added {iccid} ({profile.state}, ISD-P {profile.isdp_aid})")
+
+
+@sim.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
+@click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--fault", metavar="MODE", help="Misbehave: http500, slow, reset, unknown-ci, wrong-host or "
+              "failed-status (for trying lpa's error handling).")
+def smdpp(host: str, port: int, fault: str | None) -> None:
+    """Run the test SM-DP+ (ES9+ handleNotification, verifying signatures) until interrupted.
+
+    Its TLS certificate is from the lpa test CI: give lpa
+    `--ca-file lpa/sim/pki/ci-cert.pem`. Point a simulated profile at it
+    with `lpa sim add-profile --smdp 127.0.0.1:PORT ...`.
+    """
+    import time
+
+    from .smdpp import FAULTS, TestSmdpp
+    from .testpki import PKI_DIR
+
+    if fault is not None and fault not in FAULTS:
+        raise click.BadParameter(f"one of {', '.join(FAULTS)}", param_hint="--fault")
+    server = TestSmdpp(host=host, port=port, fault=fault).start()
+    click.echo(f"test SM-DP+ on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.2)
+            for accepted in server.accepted[seen:]:
+                click.echo(f"accepted notification {accepted.seq_number} {accepted.operation} "
+                           f"{accepted.iccid} from eUICC {accepted.eid} (signature verified)")
+            seen = len(server.accepted)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

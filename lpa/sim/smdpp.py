@@ -1,0 +1,287 @@
+"""A test SM-DP+: ES9+ handleNotification over HTTPS on a loopback address.
+
+TEST TOOL. It checks the request as SGP.22 6.5 describes it (headers, JSON,
+base64, PendingNotification DER), verifies the eUICC's signature over the
+bytes as received and the certificate chain eUICC <- EUM <- CI up to the CIs
+it trusts, and records every notification it accepted. Fault modes make it
+misbehave the ways real servers and networks do, for the tests.
+
+Run one by hand with ``lpa sim smdpp``.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import socket
+import ssl
+import struct
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.x509.oid import NameOID
+
+from .. import codec
+from ..encoding import iccid_from_bytes, operation_name
+from ..errors import LpaError
+from . import testpki
+
+#: What :attr:`TestSmdpp.fault` may be set to.
+FAULTS = ("http500", "slow", "reset", "unknown-ci", "wrong-host", "failed-status")
+
+
+@dataclass
+class Accepted:
+    """A notification the server verified and acknowledged."""
+
+    seq_number: int
+    operation: str
+    iccid: str | None
+    address: str
+    eid: str | None
+    der: bytes
+
+
+class Rejected(Exception):
+    """Answer with HTTP 400 and this reason."""
+
+
+@dataclass
+class TestSmdpp:
+    """The server; :meth:`start` it, set :attr:`fault`, read :attr:`accepted`, :meth:`stop` it."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: CI certificates the eUICC chains must end at (default: the lpa test CI).
+    trusted_cis: list[x509.Certificate] = field(default_factory=list)
+    #: eUICC certificates to verify ProfileInstallationResults with (default: the test eUICC).
+    euicc_certs: list[x509.Certificate] = field(default_factory=list)
+    #: Seconds a "slow" answer takes.
+    slow_seconds: float = 3.0
+    fault: str | None = None
+    accepted: list[Accepted] = field(default_factory=list)
+    #: Every request seen: (path, headers dict, body bytes).
+    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        pki = Path(testpki.PKI_DIR)
+        if not self.trusted_cis:
+            self.trusted_cis = [x509.load_pem_x509_certificate((pki / "ci-cert.pem").read_bytes())]
+        if not self.euicc_certs:
+            self.euicc_certs = [x509.load_pem_x509_certificate((pki / "euicc-cert.pem").read_bytes())]
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="lpa-smdpp-")
+        self._contexts = self._make_contexts(pki)
+
+    @property
+    def address(self) -> str:
+        """The address to put in a profile's notificationConfigurationInfo."""
+        return f"{self.host}:{self.port}"
+
+    # -- TLS ---------------------------------------------------------------------
+
+    def _make_contexts(self, pki: Path) -> dict[str | None, ssl.SSLContext]:
+        ci_key = serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None)
+        ci = testpki.Issued(x509.load_pem_x509_certificate((pki / "ci-cert.pem").read_bytes()), ci_key)
+        chains = {
+            None: ((pki / "smdp-tls-cert.pem").read_bytes(), (pki / "smdp-tls-key.pem").read_bytes()),
+            "wrong-host": _pem(testpki.make_tls(ci, ["smdp.other-host.example"])),
+            "unknown-ci": _pem(testpki.make_tls(testpki.make_ci("Unknown Test CI"), ["127.0.0.1", "localhost"])),
+        }
+        contexts = {}
+        for name, (cert, key) in chains.items():
+            stem = Path(self._tmp.name, str(name))
+            stem.with_suffix(".crt").write_bytes(cert)
+            stem.with_suffix(".key").write_bytes(key)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(stem.with_suffix(".crt"), stem.with_suffix(".key"))
+            contexts[name] = context
+        return contexts
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> "TestSmdpp":
+        """Listen (again, on the same port after a stop) and serve in a thread."""
+        smdpp = self
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+            def get_request(self) -> tuple[socket.socket, Any]:
+                sock, peer = super().get_request()
+                context = smdpp._contexts.get(smdpp.fault, smdpp._contexts[None])
+                return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), peer
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # handshakes the client refused, resets: expected in fault tests
+
+        self._server = Server((self.host, self.port), _Handler)
+        self._server.smdpp = self  # type: ignore[attr-defined]
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, name="test-smdpp", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening: connections are refused until :meth:`start`."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def close(self) -> None:
+        self.stop()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "TestSmdpp":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- ES9+ ----------------------------------------------------------------------
+
+    def handle_notification(self, headers: dict[str, str], body: bytes) -> Accepted:
+        """Check and verify one handleNotification request; record and return it."""
+        if not headers.get("content-type", "").lower().startswith("application/json"):
+            raise Rejected(f"Content-Type {headers.get('content-type')!r} is not application/json")
+        if not headers.get("x-admin-protocol", "").startswith("gsma/rsp/v2."):
+            raise Rejected(f"X-Admin-Protocol {headers.get('x-admin-protocol')!r} is not gsma/rsp/v2.x.y")
+        if headers.get("user-agent") != "gsma-rsp-lpad":
+            raise Rejected(f"User-Agent {headers.get('user-agent')!r} is not gsma-rsp-lpad")
+        try:
+            der = base64.b64decode(json.loads(body)["pendingNotification"], validate=True)
+        except (ValueError, KeyError, TypeError) as error:
+            raise Rejected(f"body is not {{\"pendingNotification\": <base64>}} ({error})") from None
+        try:
+            kind, value = codec.decode("PendingNotification", der)
+        except LpaError as error:
+            raise Rejected(f"not a PendingNotification: {error}") from None
+        if kind == "otherSignedNotification":
+            view = codec.decode("OtherSignedNotificationView", der)
+            euicc_cert = self._verify_chain(bytes(view["euiccCertificate"]), bytes(view["eumCertificate"]))
+            _verify(euicc_cert, bytes(view["tbsOtherNotification"]), view["euiccNotificationSignature"])
+            metadata = value["tbsOtherNotification"]
+        else:
+            view = codec.decode("ProfileInstallationResultView", der)
+            signed = bytes(view["profileInstallationResultData"])
+            euicc_cert = next((c for c in self.euicc_certs if _verifies(c, signed, view["euiccSignPIR"])), None)
+            if euicc_cert is None:
+                raise Rejected("euiccSignPIR does not verify with any known eUICC certificate")
+            metadata = value["profileInstallationResultData"]["notificationMetadata"]
+        eids = euicc_cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+        accepted = Accepted(
+            seq_number=metadata["seqNumber"],
+            operation=operation_name(metadata["profileManagementOperation"]),
+            iccid=iccid_from_bytes(metadata["iccid"]) if "iccid" in metadata else None,
+            address=metadata["notificationAddress"],
+            eid=str(eids[0].value) if eids else None,
+            der=der,
+        )
+        with self._lock:
+            self.accepted.append(accepted)
+        return accepted
+
+    def _verify_chain(self, euicc_der: bytes, eum_der: bytes) -> x509.Certificate:
+        try:
+            euicc = x509.load_der_x509_certificate(euicc_der)
+            eum = x509.load_der_x509_certificate(eum_der)
+        except ValueError as error:
+            raise Rejected(f"certificate does not parse: {error}") from None
+        now = datetime.datetime.now(datetime.timezone.utc)
+        for cert in (euicc, eum):
+            if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+                raise Rejected(f"certificate {cert.subject.rfc4514_string()} is expired or not yet valid")
+        try:
+            euicc.verify_directly_issued_by(eum)
+        except (ValueError, TypeError, InvalidSignature):
+            raise Rejected("the eUICC certificate is not signed by the EUM certificate") from None
+        for ci in self.trusted_cis:
+            try:
+                eum.verify_directly_issued_by(ci)
+                return euicc
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+        raise Rejected("the EUM certificate does not chain to a trusted CI")
+
+
+def _pem(issued: testpki.Issued) -> tuple[bytes, bytes]:
+    return issued.cert_pem(), issued.key_pem()
+
+
+def _verifies(cert: x509.Certificate, data: bytes, signature: bytes) -> bool:
+    try:
+        _verify(cert, data, signature)
+        return True
+    except Rejected:
+        return False
+
+
+def _verify(cert: x509.Certificate, data: bytes, signature: bytes) -> None:
+    """Verify an SGP.22 r||s ECDSA signature (BSI TR-03111) over ``data``."""
+    half = len(signature) // 2
+    if len(signature) != 64:
+        raise Rejected(f"signature has {len(signature)} bytes, not 64 (r||s)")
+    der = encode_dss_signature(int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big"))
+    try:
+        cert.public_key().verify(der, data, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise Rejected("the eUICC signature does not verify") from None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "lpa-test-smdpp"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        smdpp: TestSmdpp = self.server.smdpp  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with smdpp._lock:
+            smdpp.requests.append((self.path, headers, body))
+        fault = smdpp.fault
+        if fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"hea")
+            self.wfile.flush()
+            self.connection.close()
+            return
+        if fault == "http500":
+            return self._reply(500, b"internal error (test fault)")
+        if fault == "slow":
+            time.sleep(smdpp.slow_seconds)
+        if self.path != "/gsma/rsp2/es9plus/handleNotification":
+            return self._reply(404, b"unknown function")
+        if fault == "failed-status":
+            status = {"status": "Failed", "statusCodeData": {"subjectCode": "8.1", "reasonCode": "6.1",
+                                                             "message": "test fault"}}
+            return self._reply(200, json.dumps({"header": {"functionExecutionStatus": status}}).encode(),
+                               "application/json")
+        try:
+            smdpp.handle_notification(headers, body)
+        except Rejected as error:
+            return self._reply(400, str(error).encode())
+        self._reply(204, b"")
+
+    def _reply(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        self.send_response(status)
+        if body:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
