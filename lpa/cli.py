@@ -67,6 +67,13 @@ class LpaGroup(click.Group):
             return super().invoke(ctx)
         except LpaError as error:
             _fail(ctx, error)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as error:  # a bug: one line, the traceback only on request
+            if os.environ.get("LPA_DEBUG"):
+                raise
+            _fail(ctx, LpaError(f"internal error: {type(error).__name__}: {error} "
+                                "(LPA_DEBUG=1 shows the traceback; please report it with `lpa -v` output)"))
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:

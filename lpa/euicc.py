@@ -131,16 +131,18 @@ class Euicc:
     # -- session -----------------------------------------------------------------
 
     def __enter__(self) -> "Euicc":
-        self._stack.callback(self.transport.close)
         try:
             self._open_channel()
         except BaseException:
-            self._stack.close()
+            self.transport.close()
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+        try:
+            self._stack.close()
+        finally:
+            self.transport.close()
 
     def _open_channel(self) -> None:
         try:
@@ -156,17 +158,20 @@ class Euicc:
 
     @property
     def channel(self) -> Channel:
+        """The ISD-R channel (reopened on first use after a reset)."""
         if self._channel is None:
-            raise RuntimeError("use the Euicc as a context manager (with open_euicc(...) as euicc)")
+            self._open_channel()
+        assert self._channel is not None
         return self._channel
 
     def reset(self) -> None:
-        """Reset the card so that an enable or disable takes effect, and reselect the ISD-R."""
+        """Reset the card so that an enable or disable takes effect.
+
+        The ISD-R is selected again when the next function needs it.
+        """
         self._stack.close()
-        self._stack = ExitStack()
-        self._stack.callback(self.transport.close)
+        self._channel = None
         self.transport.reset()
-        self._open_channel()
 
     # -- reading -----------------------------------------------------------------
 

@@ -70,19 +70,21 @@ class Card:
         self.quirks = Quirks()
         self._channels: dict[int, _Channel] = {}
         self._isdr: Isdr | None = None
+        self._stamp: tuple[int, int] | None = None
 
     # -- power -----------------------------------------------------------------
 
     def power_on(self) -> bytes:
         """Start a new card session, reading the state file afresh; return the ATR."""
-        self.state = self.state_file.load()
-        self.quirks = Quirks.from_json(self.state.quirks)
-        identity = Identity.from_pem(*(self.state.identity[k].encode() for k in ("euicc_cert", "eum_cert",
-                                                                                 "euicc_key"))) \
-            if self.state.identity else Identity.builtin()
-        self._isdr = Isdr(self.state, identity)
+        self._load()
         self._channels = {0: _Channel()}
         return self.atr
+
+    def _load(self) -> None:
+        self.state = self.state_file.load()
+        self._stamp = self.state_file.stamp()
+        self.quirks = Quirks.from_json(self.state.quirks)
+        self._isdr = Isdr(self.state, Identity.from_state(self.state.identity))
 
     reset = power_on
 
@@ -196,6 +198,8 @@ class Card:
             raise CardStatus(self.quirks.segment_error)
         if p2 == 0:
             channel.blocks, channel.next_block = bytearray(), 0
+            if self.state_file.stamp() != self._stamp:
+                self._load()  # changed by another process (lpa sim add-profile, lpa --sim)
         if channel.blocks is None or p2 != channel.next_block:
             channel.blocks = None
             raise CardStatus(0x6A86)
@@ -209,6 +213,7 @@ class Card:
         answer = self._isdr.handle(request)
         if self._isdr.changed:
             self.state_file.save(self.state)
+            self._stamp = self.state_file.stamp()
         return self._respond(channel, answer, le, 0x910B if self._isdr.refresh_pending else 0x9000)
 
 

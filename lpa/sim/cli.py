@@ -35,7 +35,7 @@ def _read_identity(euicc_cert: str, eum_cert: str, euicc_key: str) -> dict[str, 
         with open(path, "rb") as f:
             texts[name] = f.read().decode("ascii", "replace")
     try:
-        Identity.from_pem(*(texts[k].encode() for k in ("euicc_cert", "eum_cert", "euicc_key")))
+        Identity.from_state(texts)
     except ValueError as error:
         raise click.ClickException(f"unusable eUICC identity: {error}") from None
     return texts
@@ -67,9 +67,7 @@ def _apply_identity(state: Any, texts: dict[str, str] | None) -> None:
     from .identity import Identity
 
     state.identity = texts
-    identity = Identity.from_pem(*(texts[k].encode() for k in ("euicc_cert", "eum_cert", "euicc_key"))) \
-        if texts else Identity.builtin()
-    state.eid = identity.eid
+    state.eid = Identity.from_state(texts).eid
 
 
 @click.group()
@@ -109,8 +107,7 @@ def identity(ctx: click.Context, euicc_cert: str | None, eum_cert: str | None, e
     if texts or builtin:
         _apply_identity(state, texts)
         state_file.save(state)
-    current = Identity.from_pem(*(state.identity[k].encode() for k in ("euicc_cert", "eum_cert", "euicc_key"))) \
-        if state.identity else Identity.builtin()
+    current = Identity.from_state(state.identity)
     click.echo(f"EID:       {current.eid}")
     click.echo(f"eUICC:     {current.euicc_cert.subject.rfc4514_string()}")
     click.echo(f"EUM:       {current.eum_cert.subject.rfc4514_string()}")
@@ -180,6 +177,42 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
     state.add_notification(profile, "install", transaction_id=os.urandom(16).hex())
     state_file.save(state)
     click.echo(f"added {iccid} ({profile.state}, ISD-P {profile.isdp_aid})")
+
+
+@sim.command()
+@click.option("--port", default=35963, show_default=True, type=click.IntRange(1, 65535),
+              help="vpcd port: 35963 is reader 'Virtual PCD 00 00', 35964 'Virtual PCD 00 01'.")
+@click.option("--atr", metavar="HEX", help="ATR to present (default: a T=0 eUICC ATR).")
+@click.option("--latency", type=click.FloatRange(0, 5), default=0.0, show_default=True,
+              help="Seconds added to each APDU, to mimic a USB reader.")
+@click.option("--log", "log_apdus", is_flag=True, help="Print every APDU exchanged.")
+@click.pass_context
+def serve(ctx: click.Context, port: int, atr: str | None, latency: float, log_apdus: bool) -> None:
+    """Put the simulated eUICC into pcscd's "Virtual PCD" reader until interrupted.
+
+    Needs pcscd and vsmartcard-vpcd. Any PC/SC program then sees the card:
+    lpa (without --sim), lpac, pySim-shell. Stopping removes the card.
+    """
+    from .card import DEFAULT_ATR
+    from .vpcd import VpcdBridge
+
+    try:
+        atr_bytes = bytes.fromhex(atr) if atr else DEFAULT_ATR
+    except ValueError:
+        raise click.BadParameter("not hexadecimal", param_hint="--atr") from None
+    bridge = VpcdBridge(_state_file(ctx), port=port, atr=atr_bytes, latency=latency,
+                        log=click.echo if log_apdus else None)
+    try:
+        bridge.connect()
+    except ConnectionError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"simulated eUICC inserted in vpcd reader on port {port} ({bridge.card.state_file.path}); "
+               "Ctrl-C removes it", err=True)
+    try:
+        bridge.serve()
+    except KeyboardInterrupt:
+        bridge.stop()
+    click.echo("card removed", err=True)
 
 
 @sim.command()

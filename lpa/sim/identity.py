@@ -43,6 +43,13 @@ class Identity:
         return cls.from_pem(*(Path(PKI_DIR, name).read_bytes()
                               for name in ("euicc-cert.pem", "eum-cert.pem", "euicc-key.pem")))
 
+    @classmethod
+    def from_state(cls, texts: dict[str, str] | None) -> "Identity":
+        """The identity a state file names (PEM texts), or the built-in one for None."""
+        if not texts:
+            return cls.builtin()
+        return cls.from_pem(*(texts[k].encode() for k in ("euicc_cert", "eum_cert", "euicc_key")))
+
     @property
     def eid(self) -> str:
         names = self.euicc_cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)

@@ -158,6 +158,14 @@ class StateFile:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
 
+    def stamp(self) -> tuple[int, int] | None:
+        """Modification time and size of the file: changes when another process saves."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
     def load(self) -> SimState:
         """Read the state; seed and write it on first use."""
         try:
