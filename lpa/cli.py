@@ -75,12 +75,24 @@ class LpaGroup(click.Group):
             _fail(ctx, LpaError(f"internal error: {type(error).__name__}: {error} "
                                 "(LPA_DEBUG=1 shows the traceback; please report it with `lpa -v` output)"))
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Like click's, but every error is one line on stderr."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            return super().main(*args, **kwargs)
-        except KeyboardInterrupt:  # pragma: no cover - interactive only
-            click.echo("lpa: interrupted", err=True)
-            sys.exit(130)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            hint = f"; see `{error.ctx.command_path} --help`" if error.ctx else ""
+            click.echo(f"lpa: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"lpa: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            click.echo("lpa: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _fail(ctx: click.Context, error: LpaError) -> NoReturn:
@@ -104,6 +116,11 @@ def _out(ctx: click.Context, data: Any, human: Callable[[], None]) -> None:
         click.echo(json.dumps({"ok": True, "data": data}, ensure_ascii=False))
     else:
         human()
+
+
+def _interactive() -> bool:
+    """Is a person at the terminal to answer a confirmation?"""
+    return sys.stdin.isatty()
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:
@@ -274,7 +291,7 @@ def delete(ctx: click.Context, profile: str, yes: bool, force: bool, no_notify: 
     def confirm(target: Any) -> bool:
         if yes:
             return True
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise InputError(f"not deleting {target.iccid} without confirmation; add --yes")
         return click.confirm(f"Delete {target.iccid} ({target.provider or '?'}, {target.name or '?'})? "
                              "This cannot be undone", default=False, err=True)
@@ -362,7 +379,7 @@ def notifications_process(ctx: click.Context, seq_numbers: tuple[int, ...], keep
 def notifications_remove(ctx: click.Context, seq_numbers: tuple[int, ...], yes: bool) -> None:
     """Drop notifications without sending them (the operator never hears of them)."""
     if not yes:
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise InputError("not removing notifications without confirmation; add --yes")
         if not click.confirm(f"Remove notification(s) {', '.join(map(str, seq_numbers))} unsent? "
                              "The operator will never hear of the operation", default=False, err=True):

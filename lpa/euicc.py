@@ -25,8 +25,8 @@ from .es10 import NotificationMetadata, Profile
 from .transport import Transport, Traced
 
 #: ProfileInfo fields an operation needs to check its target and find its notifications.
-_TARGET_FIELDS = ("iccid", "isdpAid", "profileState", "profileNickname", "profileClass",
-                  "notificationConfigurationInfo", "profilePolicyRules")
+_TARGET_FIELDS = ("iccid", "isdpAid", "profileState", "profileNickname", "serviceProviderName", "profileName",
+                  "profileClass", "notificationConfigurationInfo", "profilePolicyRules")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,98 @@
+"""Fixtures: an isolated simulated eUICC, the test SM-DP+, the lpa command."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from click.testing import CliRunner
+
+from lpa.sim.smdpp import TestSmdpp
+from lpa.sim.state import StateFile
+from lpa.sim.testpki import PKI_DIR
+
+TEST_CI = str(PKI_DIR / "ci-cert.pem")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own state directory; the ASN.1 cache is shared by the session."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache(tmp_path_factory)))
+    for name in ("LPA_READER", "LPA_SIM", "LPA_SIM_STATE", "LPA_AID", "LPA_MSS", "LPA_CA_FILE", "LPA_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def _session_cache(factory: pytest.TempPathFactory) -> Path:
+    path = factory.getbasetemp() / "cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> Path:
+    """The state file of a freshly seeded simulated eUICC."""
+    path = tmp_path / "euicc.json"
+    StateFile(path).load()
+    return path
+
+
+@pytest.fixture
+def sim_state(state_path: Path) -> Callable[[], Any]:
+    """Read the simulated eUICC's state as it is on disk now."""
+    return lambda: StateFile(state_path).load()
+
+
+@pytest.fixture
+def smdpp() -> Any:
+    """The test SM-DP+ on 127.0.0.1 (a free port)."""
+    server = TestSmdpp(slow_seconds=2.0).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def lpa(state_path: Path) -> Callable[..., Any]:
+    """Run the CLI in-process against the simulated eUICC: lpa("list") -> click Result."""
+    from lpa.cli import main
+
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, sim: bool = True) -> Any:
+        prefix = ["--sim", "--sim-state", str(state_path), "--ca-file", TEST_CI, "--timeout", "1"] if sim else []
+        return runner.invoke(main, [*prefix, *args], input=input, catch_exceptions=False)
+
+    return run
+
+
+def lpa_executable() -> str:
+    """The installed `lpa` console script next to this Python."""
+    found = Path(sys.executable).with_name("lpa")
+    return str(found) if found.exists() else shutil.which("lpa") or "lpa"
+
+
+@pytest.fixture
+def lpa_process(state_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """Run the installed `lpa` as a subprocess against the simulated eUICC."""
+
+    def run(*args: str, sim: bool = True, env: dict[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+        prefix = ["--sim", "--sim-state", str(state_path), "--ca-file", TEST_CI, "--timeout", "1"] if sim else []
+        return subprocess.run([lpa_executable(), *prefix, *args], capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    return run
+
+
+def json_data(result: Any) -> Any:
+    """The data of a successful --json answer."""
+    payload = json.loads(result.output if hasattr(result, "output") else result.stdout)
+    assert payload["ok"] is True, payload
+    return payload["data"]

@@ -1,0 +1,216 @@
+"""The lpa command against the simulated eUICC: output, JSON schema, exit codes, bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import json_data, lpa_executable
+
+ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE = ("8944476500001234567", "89470000000098765432",
+                                            "8901260123456789012", "89000123456789012341")
+PROFILE_KEYS = {"iccid", "isdpAid", "profileState", "profileNickname", "serviceProviderName", "profileName",
+                "iconType", "icon", "profileClass"}
+
+
+def test_list_shows_a_table(lpa):
+    result = lpa("list")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["ICCID", "STATE", "CLASS", "PROVIDER", "NAME", "NICKNAME"]
+    assert lines[1].split()[:3] == [ENABLED, "enabled", "operational"]
+    assert len(lines) == 5
+
+
+def test_list_json_uses_lpacs_field_names(lpa):
+    profiles = json_data(lpa("--json", "list"))
+    assert {frozenset(p) for p in profiles} == {frozenset(PROFILE_KEYS)}
+    first = profiles[0]
+    assert first["iccid"] == ENABLED and first["profileState"] == "enabled"
+    assert first["profileClass"] == "operational" and first["icon"] is None
+    assert first["isdpAid"] == "A0000005591010FFFFFFFF89001000"
+
+
+def test_list_icons_come_as_base64(lpa):
+    first = json_data(lpa("--json", "list", "--icons"))[0]
+    assert first["iconType"] == "png" and first["icon"].startswith("iVBORw0K")
+
+
+def test_info_shows_eid_versions_memory_and_ci_keys(lpa):
+    result = lpa("info")
+    assert "EID:" in result.output and "89049032000001000000000000000074" in result.output
+    assert "Free memory:" in result.output and "CI keys (verification):" in result.output
+    data = json_data(lpa("--json", "info"))
+    assert data["eidValue"] == "89049032000001000000000000000074"
+    assert data["EUICCInfo2"]["svn"] == "2.2.0"
+    assert data["EUICCInfo2"]["extCardResource"]["freeNonVolatileMemory"] > 0
+    assert data["EuiccConfiguredAddresses"]["rootDsAddress"] == "lpa.ds.gsma.com"
+
+
+def test_enable_and_disable_by_iccid_aid_and_nickname(lpa, sim_state):
+    assert lpa("disable", "work", "--no-notify").exit_code == 0
+    assert sim_state().find(iccid=ENABLED).state == "disabled"
+    aid = sim_state().find(iccid=CONTOSO).isdp_aid
+    result = lpa("enable", aid, "--no-notify")
+    assert result.exit_code == 0 and f"enabled {CONTOSO}" in result.output
+    assert sim_state().find(iccid=CONTOSO).state == "enabled"
+    result = lpa("enable", ENABLED, "--no-notify")
+    assert f"(disabled {CONTOSO})" in result.output
+
+
+def test_delete_with_yes(lpa, sim_state):
+    result = lpa("delete", "--yes", "--no-notify", CONTOSO)
+    assert result.exit_code == 0, result.output
+    assert sim_state().find(iccid=CONTOSO) is None
+
+
+def test_delete_asks_on_a_terminal_and_no_keeps_the_profile(lpa, sim_state, monkeypatch):
+    monkeypatch.setattr("lpa.cli._interactive", lambda: True)
+    result = lpa("delete", CONTOSO, input="n\n")
+    assert "Delete 89470000000098765432 (Contoso Telecom, Contoso Travel 5GB)?" in result.output
+    assert result.exit_code == 1
+    assert sim_state().find(iccid=CONTOSO) is not None
+
+
+def test_delete_without_a_terminal_needs_yes(lpa, sim_state):
+    result = lpa("delete", CONTOSO)
+    assert result.exit_code == 2 and "add --yes" in result.output
+    assert sim_state().find(iccid=CONTOSO) is not None
+
+
+def test_delete_of_an_enabled_profile_says_what_to_do(lpa, sim_state):
+    result = lpa("delete", "--yes", ENABLED)
+    assert result.exit_code == 2
+    assert f"profile {ENABLED} is enabled; disable it first (lpa disable {ENABLED}) or use --force" in result.output
+    assert sim_state().find(iccid=ENABLED) is not None
+
+
+def test_delete_force_disables_first(lpa, sim_state):
+    result = lpa("delete", "--yes", "--force", "--no-notify", ENABLED)
+    assert result.exit_code == 0
+    assert sim_state().find(iccid=ENABLED) is None
+    assert [n.operation for n in sim_state().notifications] == ["disable", "delete"]
+
+
+def test_delete_refuses_a_ppr2_profile(lpa, sim_state):
+    result = lpa("delete", "--yes", FABRIKAM)
+    assert result.exit_code == 2 and "PPR2" in result.output
+
+
+def test_enable_of_a_test_profile_next_to_an_operational_one_is_refused(lpa, sim_state):
+    result = lpa("enable", TEST_PROFILE)
+    assert result.exit_code == 2 and f"disable it first (lpa disable {ENABLED})" in result.output
+
+
+def test_nickname_set_and_clear(lpa, sim_state):
+    assert lpa("nickname", CONTOSO, "travel").exit_code == 0
+    assert sim_state().find(iccid=CONTOSO).nickname == "travel"
+    assert json_data(lpa("--json", "nickname", CONTOSO, "")) == {"iccid": CONTOSO, "profileNickname": None}
+    assert sim_state().find(iccid=CONTOSO).nickname is None
+
+
+def test_notifications_list(lpa):
+    lpa("disable", "--no-notify", ENABLED)
+    result = lpa("notifications", "list")
+    assert result.output.splitlines()[1].split() == ["1", "disable", ENABLED, "smdp.northwind.example"]
+    assert json_data(lpa("--json", "notifications", "list")) == [{
+        "seqNumber": 1, "profileManagementOperation": "disable",
+        "notificationAddress": "smdp.northwind.example", "iccid": ENABLED}]
+
+
+def test_notifications_remove_drops_without_sending(lpa, sim_state):
+    lpa("disable", "--no-notify", ENABLED)
+    assert lpa("notifications", "remove", "1").exit_code == 2  # no terminal, no --yes
+    assert json_data(lpa("--json", "notifications", "remove", "--yes", "1"))["removed"][0]["seqNumber"] == 1
+    assert sim_state().notifications == []
+
+
+# -- bad input: one line, non-zero exit, the card unchanged ---------------------
+
+
+@pytest.mark.parametrize("args,message", [
+    (["delete", "--yes", "8944"], "has 4 digits; an ICCID has 18 to 20"),
+    (["delete", "--yes", "894447650000123456789012"], "has 24 digits"),
+    (["delete", "--yes", "89444765000012x4567"], "neither an ICCID (18-20 digits) nor an ISD-P AID"),
+    (["delete", "--yes", "8988888888888888888"], "no profile with ICCID or ISD-P AID 8988888888888888888"),
+    (["enable", "8988888888888888888"], "no profile with ICCID, ISD-P AID or nickname"),
+    (["enable", "nosuchnickname"], "no profile with ICCID, ISD-P AID or nickname nosuchnickname"),
+    (["disable", "A0000005591010FFFFFFFF89009900"], "no profile with ICCID, ISD-P AID or nickname"),
+    (["nickname", CONTOSO, "x" * 65], "nickname is 65 bytes of UTF-8; at most 64 fit"),
+    (["nickname", CONTOSO, "é" * 33], "nickname is 66 bytes"),
+    (["nickname", "12345", "x"], "ICCID 12345 has 5 digits"),
+    (["--aid", "A0ZZ", "list"], "AID 'A0ZZ' is not hexadecimal"),
+    (["--aid", "A000", "list"], "an AID has 5 to 16"),
+    (["notifications", "process", "77"], "no pending notification 77"),
+])
+def test_bad_input_gets_one_line_and_changes_nothing(lpa, state_path, args, message):
+    before = state_path.read_bytes()
+    result = lpa("-v", *args)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if not line.startswith(("> ", "< ", "#"))]
+    assert len(errors) == 1 and message in errors[0], result.output
+    assert "Traceback" not in result.output
+    # only read-only functions reached the card: GetProfilesInfo (BF2D) or ListNotification (BF28)
+    store_data = [line for line in result.output.splitlines() if line.startswith("> ") and line[4:6] == "E2"]
+    assert all(line[12:16] in ("BF2D", "BF28") for line in store_data), store_data
+    assert state_path.read_bytes() == before
+
+
+def test_errors_in_json_mode_are_json_with_the_exit_code(lpa):
+    result = lpa("--json", "delete", "--yes", "8944")
+    assert result.exit_code == 2
+    error = json.loads(result.output)
+    assert error == {"ok": False, "error": {"type": "InputError", "code": 2,
+                                            "message": "ICCID 8944 has 4 digits; an ICCID has 18 to 20"}}
+
+
+def test_card_refusal_exit_code_carries_the_status_word(lpa):
+    result = lpa("--json", "--aid", "A0000005591010FFFFFFFF8900050500", "list")
+    assert result.exit_code == 3
+    error = json.loads(result.output)["error"]
+    assert error["sw"] == "6A82" and "try --aid" in error["message"]
+
+
+def test_help_lists_exit_codes(lpa):
+    result = lpa("--help", sim=False)
+    assert "Exit codes:" in result.output and "3  the eUICC refused" in result.output
+
+
+# -- the installed command, in processes of its own ---------------------------
+
+
+def test_changes_persist_across_processes(lpa_process):
+    assert ENABLED in lpa_process("list").stdout
+    assert lpa_process("disable", "--no-notify", ENABLED).returncode == 0
+    deleted = lpa_process("delete", "--yes", "--no-notify", ENABLED)
+    assert deleted.returncode == 0 and f"deleted {ENABLED}" in deleted.stdout
+    profiles = json.loads(lpa_process("--json", "list").stdout)["data"]
+    assert ENABLED not in [p["iccid"] for p in profiles] and len(profiles) == 3
+
+
+def test_bad_input_in_a_process_has_no_traceback(lpa_process):
+    result = lpa_process("delete", "--yes", "89abc")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("lpa: ")
+
+
+def test_python_dash_m_lpa_works(state_path):
+    result = subprocess.run([sys.executable, "-m", "lpa", "--sim", "--sim-state", str(state_path), "list"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and ENABLED in result.stdout
+
+
+def test_help_does_not_import_heavy_modules():
+    code = ("import sys; from lpa.cli import main\n"
+            "try: main(['--help'])\nexcept SystemExit: pass\n"
+            "heavy = [m for m in ('smartcard', 'cryptography', 'requests', 'asn1tools') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([lpa_executable(), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "version" in result.stdout

@@ -1,0 +1,156 @@
+"""Every ES10 function against the simulated eUICC, through the APDU layer."""
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+
+from lpa import codec, es10
+from lpa.apdu import open_isdr
+from lpa.errors import ResultError
+from lpa.sim.testpki import PKI_DIR, TEST_EID
+from lpa.transport.simulated import SimulatedTransport
+
+ENABLED = "8944476500001234567"  # seeded: enabled, notifies all operations
+CONTOSO = "89470000000098765432"  # disabled, notifies install and delete
+FABRIKAM = "8901260123456789012"  # disabled, PPR2
+TEST_PROFILE = "89000123456789012341"  # test class
+
+
+@pytest.fixture
+def ch(state_path):
+    with SimulatedTransport(state_path) as transport, open_isdr(transport) as channel:
+        yield channel
+
+
+def test_get_eid(ch):
+    assert es10.get_eid(ch) == TEST_EID
+
+
+def test_get_euicc_info1_lists_the_test_ci():
+    ci = x509.load_pem_x509_certificate((PKI_DIR / "ci-cert.pem").read_bytes())
+    ski = ci.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest.hex()
+    with SimulatedTransport() as transport, open_isdr(transport) as ch:
+        info = es10.get_euicc_info1(ch)
+    assert info.svn == "2.2.0"
+    assert info.ci_pkid_verification == (ski,)
+
+
+def test_get_euicc_info2_decodes_versions_capabilities_and_memory(ch):
+    info = es10.get_euicc_info2(ch).fields
+    assert info["svn"] == "2.2.0"
+    assert info["euiccFirmwareVer"] == "1.0.0"
+    assert "testProfileSupport" in info["rspCapability"]
+    assert info["extCardResource"]["installedApplication"] == 4
+    assert info["extCardResource"]["freeNonVolatileMemory"] > 0
+    assert info["euiccCategory"] == "basicEuicc"
+
+
+def test_get_euicc_configured_addresses(ch):
+    addresses = es10.get_euicc_configured_addresses(ch)
+    assert addresses.default_dp_address is None
+    assert addresses.root_ds_address == "lpa.ds.gsma.com"
+
+
+def test_get_profiles_info_returns_only_the_fields_asked_for(ch):
+    profiles = es10.get_profiles_info(ch, fields=("iccid", "profileState"))
+    assert [p.iccid for p in profiles] == [ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE]
+    assert profiles[0].state == "enabled"
+    assert profiles[0].name is None and profiles[0].icon is None
+
+
+def test_get_profiles_info_leaves_icons_out_of_a_list_unless_asked(ch):
+    assert es10.get_profiles_info(ch)[0].icon is None
+    with_icon = es10.get_profiles_info(ch, fields=es10.LIST_FIELDS + ("iconType", "icon"))[0]
+    assert with_icon.icon_type == "png" and with_icon.icon.startswith(b"\x89PNG")
+
+
+def test_get_profiles_info_searches_by_iccid_aid_and_class(ch):
+    assert [p.iccid for p in es10.get_profiles_info(ch, iccid=CONTOSO)] == [CONTOSO]
+    aid = es10.get_profiles_info(ch, iccid=CONTOSO)[0].isdp_aid
+    assert [p.iccid for p in es10.get_profiles_info(ch, isdp_aid=bytes.fromhex(aid))] == [CONTOSO]
+    assert [p.iccid for p in es10.get_profiles_info(ch, profile_class="test")] == [TEST_PROFILE]
+    assert es10.get_profiles_info(ch, iccid="8988888888888888888") == []
+
+
+def test_get_profiles_info_without_tag_list_has_everything(ch):
+    enabled = es10.get_profiles_info(ch, iccid=ENABLED, fields=None)[0]
+    assert enabled.notification_address("delete") == "smdp.northwind.example"
+    fabrikam = es10.get_profiles_info(ch, iccid=FABRIKAM, fields=None)[0]
+    assert fabrikam.policy_rules == ("ppr2",)
+
+
+def test_enable_profile_disables_the_enabled_one(ch):
+    es10.enable_profile(ch, CONTOSO)
+    states = {p.iccid: p.state for p in es10.get_profiles_info(ch)}
+    assert states[CONTOSO] == "enabled" and states[ENABLED] == "disabled"
+
+
+def test_enable_profile_by_isdp_aid(ch):
+    aid = es10.get_profiles_info(ch, iccid=CONTOSO)[0].isdp_aid
+    es10.enable_profile(ch, bytes.fromhex(aid))
+    assert es10.get_profiles_info(ch, iccid=CONTOSO)[0].state == "enabled"
+
+
+def test_disable_profile(ch):
+    es10.disable_profile(ch, ENABLED)
+    assert es10.get_profiles_info(ch, iccid=ENABLED)[0].state == "disabled"
+
+
+def test_delete_profile(ch):
+    es10.delete_profile(ch, CONTOSO)
+    assert es10.get_profiles_info(ch, iccid=CONTOSO) == []
+
+
+def test_delete_of_an_enabled_profile_is_refused_with_its_result_code(ch):
+    with pytest.raises(ResultError) as caught:
+        es10.delete_profile(ch, ENABLED)
+    assert caught.value.code == 2 and caught.value.reason == "profileNotInDisabledState"
+    assert "disable it first" in str(caught.value)
+
+
+def test_unknown_iccid_gives_iccid_or_aid_not_found(ch):
+    with pytest.raises(ResultError) as caught:
+        es10.enable_profile(ch, "8988888888888888888")
+    assert caught.value.reason == "iccidOrAidNotFound"
+
+
+def test_set_nickname(ch):
+    es10.set_nickname(ch, CONTOSO, "travel ✈")
+    assert es10.get_profiles_info(ch, iccid=CONTOSO)[0].nickname == "travel ✈"
+    with pytest.raises(ResultError) as caught:
+        es10.set_nickname(ch, "8988888888888888888", "x")
+    assert caught.value.reason == "iccidNotFound"
+
+
+def test_list_notification_is_sorted_and_filterable(ch):
+    es10.disable_profile(ch, ENABLED)
+    es10.delete_profile(ch, CONTOSO)
+    everything = es10.list_notification(ch)
+    assert [(n.seq_number, n.operation, n.iccid) for n in everything] == [
+        (1, "disable", ENABLED), (2, "delete", CONTOSO)]
+    assert [n.operation for n in es10.list_notification(ch, "delete")] == ["delete"]
+
+
+def test_retrieve_notifications_list_keeps_the_signed_bytes(ch):
+    es10.disable_profile(ch, ENABLED)
+    [pending] = es10.retrieve_notifications_list(ch, 1)
+    assert pending.metadata.operation == "disable" and pending.metadata.iccid == ENABLED
+    kind, value = codec.decode("PendingNotification", pending.der)
+    assert kind == "otherSignedNotification"
+    assert len(value["euiccNotificationSignature"]) == 64
+    assert es10.retrieve_notifications_list(ch, 99) == []
+
+
+def test_remove_notification_from_list(ch):
+    es10.disable_profile(ch, ENABLED)
+    es10.remove_notification_from_list(ch, 1)
+    assert es10.list_notification(ch) == []
+    with pytest.raises(ResultError) as caught:
+        es10.remove_notification_from_list(ch, 1)
+    assert caught.value.reason == "nothingToDelete"
+
+
+def test_answers_survive_a_segment_size_of_255(state_path):
+    with SimulatedTransport(state_path) as transport, open_isdr(transport, mss=255) as ch:
+        es10.set_nickname(ch, CONTOSO, "x" * 64)
+        assert es10.get_profiles_info(ch, iccid=CONTOSO)[0].nickname == "x" * 64
