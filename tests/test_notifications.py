@@ -1,0 +1,208 @@
+"""Notifications reach the test SM-DP+ over verified TLS, and none is ever lost."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import TEST_CI, json_data
+
+OPERATOR = "8988247000000000001"
+
+
+@pytest.fixture
+def operator(lpa, smdpp, sim_state):
+    """A disabled profile whose every operation notifies the test SM-DP+ (install already delivered)."""
+    result = lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", "Test Operator", "--name", "Test",
+                 "--smdp", smdpp.address)
+    assert result.exit_code == 0, result.output
+    assert lpa("notifications", "process").exit_code == 0
+    smdpp.accepted.clear()
+    smdpp.requests.clear()
+    assert sim_state().notifications == []
+    return OPERATOR
+
+
+def pending(sim_state):
+    return [(n.operation, n.iccid) for n in sim_state().notifications]
+
+
+def test_delete_notifies_the_smdp_which_verifies_the_signature(lpa, operator, smdpp, sim_state):
+    result = lpa("delete", "--yes", operator)
+    assert result.exit_code == 0
+    assert result.output.strip() == f"deleted {operator}; notified {smdpp.address}"
+    [accepted] = smdpp.accepted
+    assert (accepted.operation, accepted.iccid, accepted.eid) == ("delete", operator, sim_state().eid)
+    assert pending(sim_state) == []
+
+
+def test_the_request_is_es9plus_handle_notification(lpa, operator, smdpp):
+    lpa("delete", "--yes", operator)
+    [(path, headers, body)] = smdpp.requests
+    assert path == "/gsma/rsp2/es9plus/handleNotification"
+    assert headers["content-type"] == "application/json;charset=UTF-8"
+    assert headers["x-admin-protocol"] == "gsma/rsp/v2.2.0"
+    assert headers["user-agent"] == "gsma-rsp-lpad"
+    assert list(json.loads(body)) == ["pendingNotification"]
+
+
+def test_enable_and_disable_deliver_their_notifications(lpa, operator, smdpp, sim_state):
+    result = lpa("--json", "enable", operator)
+    outcome = json_data(result)
+    assert outcome["alsoDisabled"] == "8944476500001234567"
+    # the disabled profile's notification goes to its own (unreachable) SM-DP+ and is kept
+    delivered = {n["profileManagementOperation"]: n["delivered"] for n in outcome["notifications"]}
+    assert delivered == {"enable": True, "disable": False}
+    assert pending(sim_state) == [("disable", "8944476500001234567")]
+    lpa("disable", operator)
+    assert [a.operation for a in smdpp.accepted] == ["enable", "disable"]
+
+
+def test_no_notify_keeps_them_on_the_card(lpa, operator, smdpp, sim_state):
+    assert lpa("delete", "--yes", "--no-notify", operator).exit_code == 0
+    assert smdpp.requests == [] and pending(sim_state) == [("delete", operator)]
+
+
+def test_server_down_delete_succeeds_and_keeps_the_notification_until_it_is_back(lpa, operator, smdpp, sim_state):
+    smdpp.stop()
+    result = lpa("--json", "delete", "--yes", operator)
+    assert result.exit_code == 0
+    [note] = json_data(result)["notifications"]
+    assert note["delivered"] is False and note["removed"] is False and note["error"] == "connection refused"
+    assert pending(sim_state) == [("delete", operator)]
+    human = lpa("notifications", "process")
+    assert human.exit_code == 5 and "connection refused" in human.output
+    assert "0 delivered, 1 failed, 1 remaining on the eUICC" in human.output
+    smdpp.start()
+    result = lpa("notifications", "process")
+    assert result.exit_code == 0 and "1 delivered, 0 failed, 0 remaining on the eUICC" in result.output
+    assert [(a.operation, a.iccid) for a in smdpp.accepted] == [("delete", operator)]
+    assert pending(sim_state) == []
+
+
+@pytest.mark.parametrize("fault,reason", [
+    ("http500", "HTTP 500"),
+    ("slow", "no answer within 1 s"),
+    ("reset", "connection"),
+    ("unknown-ci", "TLS verification failed: unable to get local issuer certificate"),
+    ("wrong-host", "TLS verification failed: IP address mismatch"),
+    ("failed-status", "Failed: subjectCode 8.1, reasonCode 6.1, message test fault"),
+])
+def test_a_failed_delivery_keeps_the_notification_and_a_later_process_delivers_it(
+        lpa, operator, smdpp, sim_state, fault, reason):
+    smdpp.fault = fault
+    result = lpa("delete", "--yes", operator)
+    assert result.exit_code == 0
+    assert f"deleted {operator}; notification" in result.output and reason in result.output
+    assert "run `lpa notifications process` later" in result.output
+    assert pending(sim_state) == [("delete", operator)]
+    smdpp.fault = None
+    smdpp.accepted.clear()
+    assert lpa("notifications", "process").exit_code == 0
+    [accepted] = smdpp.accepted
+    assert (accepted.operation, accepted.iccid, accepted.seq_number) == ("delete", operator, 2)
+    assert pending(sim_state) == []
+
+
+def test_tls_failure_names_the_ci_key_ids_tried(lpa, operator, smdpp, sim_state):
+    smdpp.fault = "unknown-ci"
+    result = lpa("delete", "--yes", operator)
+    assert "81370f5125d0b1d408d4c3b232e6d25e795bebfb" in result.output  # GSMA RSP2 Root CI1, always tried
+    assert f"--ca-file {TEST_CI}" in result.output
+    card_ci = json_data(lpa("--json", "info"))["EUICCInfo2"]["euiccCiPKIdListForVerification"][0]
+    assert f"the card also names {card_ci}, not in certs/" in result.output
+
+
+def test_server_errors_are_retried_a_bounded_number_of_times(lpa, operator, smdpp):
+    smdpp.fault = "http500"
+    lpa("delete", "--yes", operator)
+    assert len(smdpp.requests) == 3
+
+
+def test_keep_sends_without_removing(lpa, operator, smdpp, sim_state):
+    lpa("delete", "--yes", "--no-notify", operator)
+    result = lpa("notifications", "process", "--keep")
+    assert "delivered, kept (--keep)" in result.output
+    assert len(smdpp.accepted) == 1 and pending(sim_state) == [("delete", operator)]
+
+
+def test_process_by_sequence_number(lpa, operator, smdpp, sim_state):
+    lpa("enable", "--no-notify", operator)
+    lpa("disable", "--no-notify", operator)
+    assert lpa("notifications", "process", "3").exit_code == 0
+    assert [a.seq_number for a in smdpp.accepted] == [3]
+    assert [n.seq_number for n in sim_state().notifications] == [2, 4]
+
+
+@pytest.mark.parametrize("address", ["", "bad host/x", "host:99999"])
+def test_an_empty_or_malformed_address_is_reported_and_the_notification_kept(lpa, sim_state, address):
+    lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", "P", "--name", "N", "--smdp", address)
+    result = lpa("--json", "notifications", "process")
+    assert result.exit_code == 5
+    [note] = json.loads(result.output)["data"]["notifications"]
+    assert "malformed SM-DP+ address" in note["error"]
+    assert pending(sim_state) == [("install", OPERATOR)]
+
+
+def test_install_notifications_are_delivered_and_verified(lpa, smdpp, sim_state):
+    lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", "P", "--name", "N", "--smdp", smdpp.address)
+    assert lpa("notifications", "process").exit_code == 0
+    [accepted] = smdpp.accepted
+    assert (accepted.operation, accepted.iccid, accepted.eid) == ("install", OPERATOR, sim_state().eid)
+
+
+def test_a_crash_between_acknowledgement_and_removal_resends(operator, smdpp, sim_state, state_path):
+    """The process is killed right after the SM-DP+'s 204, before RemoveNotificationFromList."""
+    killer = (
+        "import os, signal, sys\n"
+        "import lpa.es10 as es10\n"
+        "es10.remove_notification_from_list = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "from lpa.cli import main\n"
+        "main(sys.argv[1:], prog_name='lpa')\n"
+    )
+    args = ["--sim", "--sim-state", str(state_path), "--ca-file", TEST_CI, "delete", "--yes", operator]
+    crashed = subprocess.run([sys.executable, "-c", killer, *args], capture_output=True, text=True)
+    assert crashed.returncode == -9
+    assert len(smdpp.accepted) == 1
+    assert pending(sim_state) == [("delete", operator)]  # acknowledged, but not lost
+    again = subprocess.run([sys.executable, "-m", "lpa", *args[:5], "notifications", "process"],
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert [(a.operation, a.seq_number) for a in smdpp.accepted] == [("delete", 2), ("delete", 2)]
+    assert pending(sim_state) == []
+
+
+def test_requests_ca_bundle_neither_replaces_nor_widens_the_trust(operator, smdpp, state_path, sim_state):
+    """A CA bundle in the environment must not become the trust anchors for SM-DP+ TLS."""
+    env = {"REQUESTS_CA_BUNDLE": TEST_CI, "CURL_CA_BUNDLE": TEST_CI, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "lpa", "--sim", "--sim-state", str(state_path),
+                             "delete", "--yes", operator], capture_output=True, text=True,
+                            env={**env, "XDG_CACHE_HOME": str(state_path.parent / "cache")})
+    assert result.returncode == 0
+    assert "TLS verification failed" in result.stdout
+    assert smdpp.accepted == []
+
+
+def test_a_simulator_with_another_identity_is_verified_against_its_own_ci(lpa, operator, smdpp, tmp_path,
+                                                                           sim_state):
+    from lpa.sim import testpki
+
+    ci = testpki.make_ci("Another Test CI")
+    eum = testpki.make_eum(ci)
+    eid = testpki.eid_with_check_digits("890490320000020000000000000000")
+    euicc = testpki.make_euicc(eum, eid)
+    for name, issued in (("euicc", euicc), ("eum", eum)):
+        (tmp_path / f"{name}.pem").write_bytes(issued.cert_pem())
+    (tmp_path / "key.pem").write_bytes(euicc.key_pem())
+    result = lpa("sim", "identity", "--euicc-cert", str(tmp_path / "euicc.pem"),
+                 "--eum-cert", str(tmp_path / "eum.pem"), "--euicc-key", str(tmp_path / "key.pem"))
+    assert eid in result.output
+    assert json_data(lpa("--json", "info"))["eidValue"] == eid
+    lpa("delete", "--yes", operator)
+    assert smdpp.accepted == []  # the server does not trust that CI: HTTP 400, kept
+    assert pending(sim_state) == [("delete", operator)]
+    smdpp.trusted_cis.append(ci.cert)
+    assert lpa("notifications", "process").exit_code == 0
+    assert smdpp.accepted[0].eid == eid
