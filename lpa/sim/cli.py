@@ -123,7 +123,8 @@ def identity(ctx: click.Context, euicc_cert: str | None, eum_cert: str | None, e
 @click.option("--enabled", is_flag=True, help="Enable it (the enabled profile is disabled, without notifications).")
 @click.option("--nickname", help="Nickname.")
 @click.option("--smdp", metavar="HOST[:PORT]", default="smdp.example.com", show_default=True,
-              help="SM-DP+ address its notifications go to (taken as given, even malformed, for tests).")
+              help="The SM-DP+ it came from: the install notification, and those of --notify, go there "
+              "(taken as given, even malformed, for tests).")
 @click.option("--notify", metavar="OPS", help="Operations that notify: install,enable,disable,delete "
               "(default: all of them with --smdp, else install).")
 @click.option("--ppr1", is_flag=True, help="PPR1: disabling is not allowed.")
@@ -166,7 +167,7 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
     profile = SimProfile(
         iccid=iccid, isdp_aid=state.allocate_isdp_aid(), provider=provider, name=name,
         profile_class=profile_class, nickname=nickname, icon_type=icon_type, icon=icon_data,
-        notify={op: smdp for op in operations},
+        notify={op: smdp for op in operations}, smdp_address=smdp,
         policy_rules=[rule for rule, on in (("ppr1", ppr1), ("ppr2", ppr2)) if on],
     )
     if enabled:

@@ -46,6 +46,8 @@ class SimProfile:
     icon: str | None = None  # base64
     #: profileManagementOperation -> SM-DP+ address (notificationConfigurationInfo)
     notify: dict[str, str] = field(default_factory=dict)
+    #: The SM-DP+ the profile was downloaded from: its install notification goes there.
+    smdp_address: str = ""
     policy_rules: list[str] = field(default_factory=list)
     size: int = 24_000  # bytes of NVM the profile takes
 
@@ -99,12 +101,12 @@ class SimState:
         return max(0, self.memory - sum(p.size for p in self.profiles))
 
     def add_notification(self, profile: SimProfile, operation: str, transaction_id: str = "") -> None:
-        """Record a notification if the profile asks for one (install: always)."""
-        address = profile.notify.get(operation)
-        if address is None and operation != "install":
+        """Record a notification if the profile asks for one (install: always, to its SM-DP+)."""
+        address = profile.smdp_address if operation == "install" else profile.notify.get(operation)
+        if address is None:
             return
         self.notifications.append(
-            SimNotification(self.next_seq_number, operation, address or "", profile.iccid, profile.isdp_aid,
+            SimNotification(self.next_seq_number, operation, address, profile.iccid, profile.isdp_aid,
                             transaction_id)
         )
         self.next_seq_number += 1
@@ -133,18 +135,21 @@ def seeded() -> SimState:
             iccid="8944476500001234567", isdp_aid="", provider="Northwind Mobile", name="Northwind Unlimited",
             state="enabled", nickname="work", icon_type="png", icon=base64.b64encode(SEED_ICON).decode(),
             notify={op: "smdp.northwind.example" for op in ("install", "enable", "disable", "delete")},
+            smdp_address="smdp.northwind.example",
         ),
         SimProfile(
             iccid="89470000000098765432", isdp_aid="", provider="Contoso Telecom", name="Contoso Travel 5GB",
             notify={op: "rsp.contoso.example" for op in ("install", "delete")},
+            smdp_address="rsp.contoso.example",
         ),
         SimProfile(
             iccid="8901260123456789012", isdp_aid="", provider="Fabrikam Wireless", name="Fabrikam IoT M2M",
-            notify={"install": "smdp.fabrikam.example"}, policy_rules=["ppr2"],
+            notify={"install": "smdp.fabrikam.example"}, smdp_address="smdp.fabrikam.example",
+            policy_rules=["ppr2"],
         ),
         SimProfile(
             iccid="89000123456789012341", isdp_aid="", provider="GSMA Test", name="Test Profile",
-            profile_class="test",
+            profile_class="test", smdp_address="smdp.gsma-test.example",
         ),
     ):
         profile.isdp_aid = state.allocate_isdp_aid()

@@ -110,7 +110,7 @@ class PcscTransport(Transport):
         if hresult != scard.SCARD_S_SUCCESS:
             raise _error(hresult, self.name)
         if len(response) < 2:
-            raise TransportError(f"the reader {self.name!r} returned {len(response)} bytes, not a response APDU")
+            raise TransportError(f"no answer from the card in reader {self.name!r} (was it removed?)")
         return bytes(response[:-2]), response[-2] << 8 | response[-1]
 
     def reset(self) -> None:

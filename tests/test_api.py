@@ -1,0 +1,34 @@
+"""The library API the README shows."""
+from lpa import LpaError, NotifySettings, open_euicc
+from lpa.errors import InputError
+
+
+def test_readme_example_runs(state_path):
+    with open_euicc(sim=True, sim_state=str(state_path), notify=NotifySettings(timeout=1, retries=0)) as euicc:
+        assert euicc.eid().startswith("89")
+        assert [p.state for p in euicc.profiles()].count("enabled") == 1
+        result = euicc.disable("work")
+        assert result.profile.iccid == "8944476500001234567"
+        [delivery] = result.deliveries
+        assert not delivery.delivered and delivery.error == "host name not found"
+        euicc.set_nickname("8944476500001234567", "home")
+        assert euicc.find_profile("home").iccid == "8944476500001234567"
+        assert euicc.process_notifications().remaining == 1
+
+
+def test_errors_are_lpa_errors_with_the_reason(state_path):
+    with open_euicc(sim=True, sim_state=str(state_path)) as euicc:
+        try:
+            euicc.delete("8944476500001234567")
+        except InputError as error:
+            assert isinstance(error, LpaError) and "use --force" in str(error)
+        else:
+            raise AssertionError("deleting an enabled profile must fail")
+
+
+def test_trace_receives_every_apdu(state_path):
+    lines = []
+    with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
+        euicc.eid()
+    assert lines[0] == "> 0070000001" and lines[-1] == "< 9000"
+    assert any(line.startswith("> 81E29100") for line in lines)

@@ -1,0 +1,245 @@
+"""End to end through the real PC/SC stack: lpa -> pyscard -> pcscd -> vpcd -> simulated eUICC.
+
+pcscd is started here when it is not running (and stopped afterwards); the
+simulated eUICC is put into vpcd's "Virtual PCD" readers by the bridge of
+`lpa sim serve`. Without pcscd and vsmartcard-vpcd these tests are skipped
+on a developer's machine and fail in CI (CI=true), where scripts/setup
+installs them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TEST_CI, lpa_executable
+from lpa.sim.state import StateFile
+from lpa.sim.vpcd import VpcdBridge
+
+pytestmark = pytest.mark.pcsc
+
+VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+READER0, READER1 = "Virtual PCD 00 00", "Virtual PCD 00 01"
+ENABLED, CONTOSO = "8944476500001234567", "89470000000098765432"
+
+
+def _pcscd_answers() -> bool:
+    if not PCSCD_SOCKET.exists():
+        return False
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(PCSCD_SOCKET))
+            return True
+        except OSError:
+            return False
+
+
+def _virtual_readers() -> list:
+    from lpa.transport.pcsc import list_readers
+
+    return [r for r in list_readers() if r.name.startswith("Virtual PCD")]
+
+
+@pytest.fixture(scope="module")
+def pcscd():
+    """A running pcscd with the vpcd driver (started here if needed)."""
+    pcscd_binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
+    if not (Path(pcscd_binary).exists() and VPCD_DRIVER.exists()):
+        message = "pcscd and vsmartcard-vpcd are not installed (scripts/setup installs them)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    started = None
+    if not _pcscd_answers():
+        started = subprocess.Popen([pcscd_binary, "--foreground"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while not _pcscd_answers():
+            if time.monotonic() > deadline or started.poll() is not None:
+                started.kill()
+                pytest.fail("pcscd did not start")
+            time.sleep(0.1)
+    deadline = time.monotonic() + 15
+    while len(_virtual_readers()) < 2:
+        if time.monotonic() > deadline:
+            pytest.fail("pcscd shows no 'Virtual PCD' readers: was it started before vsmartcard-vpcd was "
+                        "installed? Restart pcscd.")
+        time.sleep(0.2)
+    yield
+    if started is not None:
+        started.terminate()
+        started.wait(10)
+
+
+class VirtualCard:
+    """A simulated eUICC inserted into a vpcd reader by a bridge thread."""
+
+    def __init__(self, state_path: Path, port: int = 35963, latency: float = 0.0) -> None:
+        self.state_path = state_path
+        self.log: list[str] = []
+        self.bridge = VpcdBridge(StateFile(state_path), port=port, latency=latency, log=self.log.append)
+        self.reader = READER0 if port == 35963 else READER1
+        self.thread: threading.Thread | None = None
+
+    def insert(self) -> "VirtualCard":
+        self.bridge.connect()
+        self.thread = threading.Thread(target=self.bridge.serve, daemon=True)
+        self.thread.start()
+        self._wait(present=True)
+        return self
+
+    def remove(self) -> None:
+        self.bridge.stop()
+        if self.thread is not None:
+            self.thread.join(10)
+        self._wait(present=False)
+
+    def _wait(self, present: bool) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(r.name == self.reader and r.card_present == present for r in _virtual_readers()):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{self.reader}: card {'not inserted' if present else 'not removed'}")
+
+    def state(self):
+        return StateFile(self.state_path).load()
+
+
+@pytest.fixture
+def card(pcscd, state_path):
+    inserted = VirtualCard(state_path).insert()
+    yield inserted
+    inserted.remove()
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([lpa_executable(), "--ca-file", TEST_CI, "--timeout", "1", *args], capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+
+
+def data(result: subprocess.CompletedProcess):
+    payload = json.loads(result.stdout)
+    assert payload["ok"], payload
+    return payload["data"]
+
+
+def test_readers_show_the_virtual_card(card):
+    result = run("readers")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(READER0 in line and line.rstrip().endswith("eUICC") for line in lines)
+    assert any(READER1 in line and "no card" in line for line in lines)
+    readers = {r["name"]: r for r in data(run("--json", "readers"))}
+    assert readers[READER0]["isEuicc"] is True and readers[READER0]["cardPresent"] is True
+    assert readers[READER0]["atr"] == "3B9F96801FC78031A073BE21136743200718000001A5"
+    assert readers[READER1]["cardPresent"] is False
+
+
+def test_info_and_list_match_the_simulator(card):
+    info = data(run("--json", "info"))
+    assert info["eidValue"] == card.state().eid
+    profiles = data(run("--json", "list"))
+    assert [p["iccid"] for p in profiles] == [p.iccid for p in card.state().profiles]
+    table = run("list").stdout
+    assert ENABLED in table and "Northwind Unlimited" in table
+
+
+def test_disable_and_enable_reset_the_card(card):
+    assert run("disable", "--no-notify", ENABLED).returncode == 0
+    assert card.state().find(iccid=ENABLED).state == "disabled"
+    assert "# reset" in card.log or "# power on" in card.log[1:]
+    resets = card.log.count("# reset") + card.log.count("# power on")
+    assert run("enable", "--no-notify", "--no-reset", CONTOSO).returncode == 0
+    assert card.log.count("# reset") + card.log.count("# power on") == resets
+    assert card.state().find(iccid=CONTOSO).state == "enabled"
+
+
+def test_nickname(card):
+    assert run("nickname", CONTOSO, "travel").returncode == 0
+    assert card.state().find(iccid=CONTOSO).nickname == "travel"
+
+
+def test_delete_delivers_its_notification_through_pcsc(card, smdpp, lpa):
+    lpa("sim", "add-profile", "--iccid", "8988247000000000001", "--provider", "Op", "--name", "N",
+        "--smdp", smdpp.address, "--notify", "delete")
+    listed = data(run("--json", "notifications", "list"))
+    assert [(n["seqNumber"], n["profileManagementOperation"]) for n in listed] == [(1, "install")]
+    result = run("delete", "--yes", "8988247000000000001")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"deleted 8988247000000000001; notified {smdpp.address}"
+    assert [(a.operation, a.iccid) for a in smdpp.accepted] == [("delete", "8988247000000000001")]
+    assert run("notifications", "process").returncode == 0  # the install notification
+    assert card.state().notifications == []
+    assert [a.operation for a in smdpp.accepted] == ["delete", "install"]
+
+
+@pytest.mark.parametrize("after_apdus", [3, 5])
+def test_card_removed_in_the_middle_of_an_operation(pcscd, state_path, after_apdus):
+    card = VirtualCard(state_path, latency=0.1).insert()
+    before = card.state()
+    process = subprocess.Popen([lpa_executable(), "delete", "--yes", "--no-notify", CONTOSO],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while card.bridge.apdus < after_apdus and time.monotonic() < deadline:
+        time.sleep(0.01)
+    card.remove()
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 4, out + err
+    assert err.count("\n") == 1 and "Virtual PCD 00 00" in err, err
+    after = card.state()  # a readable state: the operation happened entirely or not at all
+    deleted = after.find(iccid=CONTOSO) is None
+    assert len(after.profiles) == len(before.profiles) - deleted
+    assert len(after.notifications) == len(before.notifications) + deleted
+
+
+def test_pcscd_not_running_is_one_clear_line(pcscd, tmp_path):
+    result = run("list", env={"PCSCLITE_CSOCK_NAME": str(tmp_path / "no-pcscd.comm")})
+    assert result.returncode == 4
+    assert result.stderr == "lpa: pcscd is not running: start it (systemctl start pcscd, or run pcscd as root)\n"
+
+
+def test_no_card_in_any_reader(pcscd):
+    result = run("list")
+    assert result.returncode == 4 and "no card in any reader" in result.stderr
+
+
+def test_reader_held_by_another_program(card):
+    from lpa.transport.pcsc import PcscTransport
+
+    with PcscTransport(READER0):
+        result = run("list")
+    assert result.returncode == 4
+    assert "in use by another program" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_two_readers_with_a_card_each_need_reader(pcscd, state_path, tmp_path):
+    second_path = tmp_path / "second.json"
+    second = StateFile(second_path)
+    state = second.load()
+    state.eid = "89049032000001000000000000000999"
+    second.save(state)
+    first = VirtualCard(state_path).insert()
+    other = VirtualCard(second_path, port=35964).insert()
+    try:
+        ambiguous = run("info")
+        assert ambiguous.returncode == 2
+        assert "several readers hold an eUICC; choose one with --reader" in ambiguous.stderr
+        assert data(run("--json", "--reader", "00 01", "info"))["eidValue"] == state.eid
+        assert data(run("--json", "--reader", "0", "info"))["eidValue"] == first.state().eid
+        assert data(run("--json", "--reader", READER1, "info"))["eidValue"] == state.eid
+        unknown = run("--reader", "Yubico", "info")
+        assert unknown.returncode == 2 and "no reader matches 'Yubico'" in unknown.stderr
+        several = run("--reader", "Virtual", "info")
+        assert several.returncode == 2 and "matches 2 readers" in several.stderr
+    finally:
+        other.remove()
+        first.remove()
