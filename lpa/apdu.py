@@ -8,13 +8,28 @@ for MANAGE CHANNEL).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from .errors import StatusWordError, TransportError
 from .transport import Transport
 
 #: The ISD-R AID of SGP.22 2.2.3.
 ISDR_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
+
+#: ISD-R AIDs tried in turn when no --aid is given: the standard one, then those
+#: of removable eUICCs that use another (public reports; see hardware-notes.md).
+KNOWN_ISDR_AIDS: tuple[tuple[bytes, str], ...] = tuple((bytes.fromhex(aid), vendor) for aid, vendor in (
+    ("A0000005591010FFFFFFFF8900000100", "SGP.22 standard"),
+    ("A0000005591010FFFFFFFF8900050500", "5ber"),
+    ("A0000005591010000000008900000300", "eSIM.me v2"),
+    ("A0000005591010FFFFFFFF8900000177", "Xesim"),
+    ("A000000559104C696E6B736669656C64", "LinksField"),
+    ("A06573746B6D65FFFF4953442D522030", "eSTK.me, first element"),
+    ("A06573746B6D65FFFF4953442D522031", "eSTK.me, second element"),
+))
+
+#: What cards answer to SELECT of an AID they do not have.
+NOT_FOUND_SWS = {0x6A82, 0x6D00, 0x6A86, 0x6999}
 
 #: Default and largest STORE DATA segment (bytes of payload per block).
 DEFAULT_MSS = 120
@@ -27,6 +42,11 @@ INS_STORE_DATA = 0xE2
 
 #: Answers to MANAGE CHANNEL that mean "no logical channels here".
 NO_CHANNEL_SWS = {0x6881, 0x6D00, 0x6E00, 0x6A81, 0x6985}
+
+#: Segment sizes tried in turn when a card rejects a STORE DATA block as too long,
+#: and the status words it does that with.
+FALLBACK_MSS = (120, 64, 32)
+SEGMENT_REFUSED_SWS = {0x6700, 0x6A80}
 
 
 def cla(base: int, channel: int) -> int:
@@ -60,12 +80,16 @@ def build(cla_byte: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int 
 class Channel:
     """A logical channel to the ISD-R (or the basic channel 0)."""
 
-    def __init__(self, transport: Transport, number: int, mss: int = DEFAULT_MSS) -> None:
+    def __init__(self, transport: Transport, number: int, mss: int = DEFAULT_MSS,
+                 note: Callable[[str], None] = lambda message: None) -> None:
         if not 1 <= mss <= MAX_MSS:
             raise ValueError(f"segment size {mss} out of range 1-{MAX_MSS}")
         self.transport = transport
         self.number = number
         self.mss = mss
+        self.note = note
+        #: The AID selected on this channel.
+        self.aid = b""
 
     def exchange(self, name: str, ins: int, p1: int, p2: int, data: bytes = b"", proprietary: bool = False) -> bytes:
         """Send one command (Le 00) on this channel and collect the whole answer.
@@ -99,29 +123,44 @@ class Channel:
 
         Blocks of at most ``mss`` bytes, P1 11 (more follow) or 91 (last),
         P2 the block number from 00, Le 00 (SGP.22 5.7.2). Only the last
-        block carries the ES10 response.
+        block carries the ES10 response. A card that refuses a block with
+        6700 or 6A80 gets the whole sequence again in smaller segments
+        (:data:`FALLBACK_MSS`), and the smaller size is kept.
         """
-        blocks = [payload[i : i + self.mss] for i in range(0, len(payload), self.mss)] or [b""]
-        if len(blocks) > 256:
-            raise ValueError(f"{len(payload)} bytes need more than 256 blocks of {self.mss}")
-        answer = b""
-        for number, block in enumerate(blocks):
-            last = number == len(blocks) - 1
-            answer = self.exchange(name, INS_STORE_DATA, 0x91 if last else 0x11, number, block, proprietary=True)
-        return answer
+        while True:
+            blocks = [payload[i : i + self.mss] for i in range(0, len(payload), self.mss)] or [b""]
+            if len(blocks) > 256:
+                raise ValueError(f"{len(payload)} bytes need more than 256 blocks of {self.mss}")
+            for number, block in enumerate(blocks):
+                last = number == len(blocks) - 1
+                try:
+                    answer = self.exchange(name, INS_STORE_DATA, 0x91 if last else 0x11, number, block,
+                                           proprietary=True)
+                except StatusWordError as error:
+                    smaller = next((s for s in FALLBACK_MSS if s < len(block)), None)
+                    if error.sw not in SEGMENT_REFUSED_SWS or smaller is None:
+                        raise
+                    self.note(f"{name}: the card refused a {len(block)}-byte block with {error.sw:04X}; "
+                              f"segment size {smaller} from now on (--mss {smaller})")
+                    self.mss = smaller
+                    break
+            else:
+                return answer
 
 
 @contextmanager
 def open_isdr(
     transport: Transport,
-    aid: bytes = ISDR_AID,
+    aids: Sequence[bytes] = (ISDR_AID,),
     mss: int = DEFAULT_MSS,
     note: Callable[[str], None] = lambda message: None,
 ) -> Iterator[Channel]:
     """Open a logical channel, select the ISD-R on it, and close it at the end.
 
-    When the card refuses MANAGE CHANNEL, the basic channel is used
-    (``note`` is told). The channel is closed even when the body fails.
+    The AIDs in ``aids`` are tried in turn; the channel's ``aid`` is the one
+    that answered. When the card refuses MANAGE CHANNEL, the basic channel
+    is used (``note`` is told). The channel is closed even when the body
+    fails.
     """
     data, sw = transport.transmit(build(0x00, INS_MANAGE_CHANNEL, 0x00, 0x00, le=1))
     if sw == 0x9000 and len(data) == 1 and 1 <= data[0] <= 19:
@@ -131,9 +170,9 @@ def open_isdr(
         number = 0
     else:
         raise StatusWordError("MANAGE CHANNEL", sw)
-    channel = Channel(transport, number, mss)
+    channel = Channel(transport, number, mss, note)
     try:
-        channel.select(aid)
+        _select_isdr(channel, aids)
         yield channel
     finally:
         if number:
@@ -141,3 +180,23 @@ def open_isdr(
                 transport.transmit(build(0x00, INS_MANAGE_CHANNEL, 0x80, number))
             except TransportError:
                 pass  # the card is gone; nothing left to close
+
+
+def _select_isdr(channel: Channel, aids: Sequence[bytes]) -> None:
+    """SELECT the first of ``aids`` the card has."""
+    for index, aid in enumerate(aids):
+        try:
+            channel.select(aid)
+        except StatusWordError as error:
+            if error.sw not in NOT_FOUND_SWS or index == len(aids) - 1:
+                raise StatusWordError("SELECT ISD-R", error.sw) from None
+            continue
+        channel.aid = aid
+        if aid != ISDR_AID:
+            channel.note(f"ISD-R answered at {aid.hex().upper()} ({vendor_of(aid)})")
+        return
+
+
+def vendor_of(aid: bytes) -> str:
+    """Whose ISD-R AID this is, as far as :data:`KNOWN_ISDR_AIDS` knows."""
+    return next((vendor for known, vendor in KNOWN_ISDR_AIDS if known == aid), "given with --aid")

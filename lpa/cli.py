@@ -42,12 +42,11 @@ class Settings:
         )
 
 
-def _parse_aid(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes:
-    from .apdu import ISDR_AID
+def _parse_aid(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes | None:
     from .encoding import parse_aid
 
     if value is None:
-        return ISDR_AID
+        return None
     try:
         return parse_aid(value)
     except InputError as error:
@@ -136,7 +135,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
 @click.option("--sim-state", envvar="LPA_SIM_STATE", metavar="PATH", type=click.Path(dir_okay=False),
               help="State file of the simulated eUICC (default ~/.local/state/lpa/sim-euicc.json).")
 @click.option("--aid", envvar="LPA_AID", metavar="HEX", callback=_parse_aid,
-              help="ISD-R AID (default A0000005591010FFFFFFFF8900000100).")
+              help="ISD-R AID (default: the standard one, then those of known removable eUICCs).")
 @click.option("--mss", envvar="LPA_MSS", type=click.IntRange(6, 255), default=120, show_default=True,
               help="STORE DATA segment size in bytes.")
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=_ca_files,
@@ -167,7 +166,9 @@ def readers(ctx: click.Context) -> None:
     """List the PC/SC readers and what card is in each."""
     from .readers import describe_readers
 
-    found = describe_readers(ctx.obj.aid)
+    from .apdu import KNOWN_ISDR_AIDS
+
+    found = describe_readers((ctx.obj.aid,) if ctx.obj.aid else tuple(aid for aid, _ in KNOWN_ISDR_AIDS))
 
     def human() -> None:
         if not found:
@@ -191,6 +192,7 @@ def info(ctx: click.Context) -> None:
         memory = info2.get("extCardResource", {})
         rows = [
             ("EID", data["eidValue"]),
+            ("ISD-R AID", f"{data['isdrAid']} ({data['isdrVendor']})"),
             ("SGP.22 version", info2.get("svn")),
             ("Firmware version", info2.get("euiccFirmwareVer")),
             ("Profile package version", info2.get("profileVersion")),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from . import es10
-from .apdu import DEFAULT_MSS, ISDR_AID, Channel, open_isdr
+from .apdu import DEFAULT_MSS, KNOWN_ISDR_AIDS, Channel, open_isdr, vendor_of
 from .encoding import check_iccid, looks_like_aid, parse_aid
 from .errors import Declined, InputError, ServerError, StatusWordError
 from .es10 import NotificationMetadata, Profile
@@ -36,10 +36,11 @@ class EuiccInfo:
     eid: str
     info2: es10.EuiccInfo2
     addresses: es10.ConfiguredAddresses
+    isdr_aid: bytes
 
     def to_json(self) -> dict[str, Any]:
-        return {"eidValue": self.eid, "EuiccConfiguredAddresses": self.addresses.to_json(),
-                "EUICCInfo2": self.info2.fields}
+        return {"eidValue": self.eid, "isdrAid": self.isdr_aid.hex().upper(), "isdrVendor": vendor_of(self.isdr_aid),
+                "EuiccConfiguredAddresses": self.addresses.to_json(), "EUICCInfo2": self.info2.fields}
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,14 @@ class Euicc:
         self,
         transport: Transport,
         *,
-        aid: bytes = ISDR_AID,
+        aid: bytes | None = None,
         mss: int = DEFAULT_MSS,
         notify: NotifySettings | None = None,
         note: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.transport = transport
-        self.aid = aid
+        #: The ISD-R AIDs to try: the one given, else the known ones (the standard first).
+        self.aids = (aid,) if aid else tuple(known for known, _ in KNOWN_ISDR_AIDS)
         self.mss = mss
         self.notify_settings = notify or NotifySettings()
         self.note = note
@@ -146,15 +148,22 @@ class Euicc:
 
     def _open_channel(self) -> None:
         try:
-            self._channel = self._stack.enter_context(open_isdr(self.transport, self.aid, self.mss, self.note))
+            channel = self._stack.enter_context(open_isdr(self.transport, self.aids, self.mss, self.note))
         except StatusWordError as error:
-            if error.command == "SELECT" and error.sw in (0x6A82, 0x6D00, 0x6A86, 0x6999):
-                raise StatusWordError(
-                    "SELECT ISD-R", error.sw,
-                    f"{self.transport.name} holds no ISD-R {self.aid.hex().upper()}: "
-                    "not an eUICC, or it uses another ISD-R AID: try --aid",
-                ) from None
-            raise
+            if error.command != "SELECT ISD-R":
+                raise
+            raise StatusWordError(
+                "SELECT ISD-R", error.sw,
+                f"{self.transport.name} holds no ISD-R at {', '.join(a.hex().upper() for a in self.aids)}: "
+                "not an eUICC, or it uses another ISD-R AID: try --aid",
+            ) from None
+        self.aids = (channel.aid,)  # after a reset, select what answered
+        self._channel = channel
+
+    @property
+    def isdr_aid(self) -> bytes:
+        """The ISD-R AID the card answered to."""
+        return self.channel.aid
 
     @property
     def channel(self) -> Channel:
@@ -169,6 +178,8 @@ class Euicc:
 
         The ISD-R is selected again when the next function needs it.
         """
+        if self._channel is not None:
+            self.mss = self._channel.mss  # keep a segment size the card made lpa fall back to
         self._stack.close()
         self._channel = None
         self.transport.reset()
@@ -182,7 +193,7 @@ class Euicc:
     def info(self) -> EuiccInfo:
         """EID, EUICCInfo2 and the configured SM-DP+ / SM-DS addresses."""
         return EuiccInfo(es10.get_eid(self.channel), es10.get_euicc_info2(self.channel),
-                         es10.get_euicc_configured_addresses(self.channel))
+                         es10.get_euicc_configured_addresses(self.channel), self.channel.aid)
 
     def profiles(self, *, icons: bool = False) -> list[Profile]:
         """The installed profiles; icons only when asked for (they are big)."""
@@ -378,7 +389,7 @@ def open_euicc(
     *,
     sim: bool = False,
     sim_state: str | None = None,
-    aid: bytes = ISDR_AID,
+    aid: bytes | None = None,
     mss: int = DEFAULT_MSS,
     notify: NotifySettings | None = None,
     trace: Callable[[str], None] | None = None,
@@ -388,7 +399,9 @@ def open_euicc(
 
     ``reader`` is a name, a unique part of one, or an index from
     :func:`lpa.readers.list_readers`; by default the only reader holding an
-    eUICC is used. ``trace`` receives every APDU exchanged as a hex line.
+    eUICC is used. ``aid`` is the ISD-R AID; by default the standard one and
+    then the known vendor ones are tried. ``trace`` receives every APDU
+    exchanged as a hex line.
     """
     if sim:
         from .transport.simulated import SimulatedTransport
@@ -397,7 +410,8 @@ def open_euicc(
     else:
         from .readers import connect
 
-        transport = connect(reader, aid=aid, note=note)
+        transport = connect(reader, aids=(aid,) if aid else tuple(known for known, _ in KNOWN_ISDR_AIDS),
+                            note=note)
     if trace is not None:
         transport = Traced(transport, trace)
     return Euicc(transport, aid=aid, mss=mss, notify=notify, note=note)

@@ -33,7 +33,7 @@ def pick(spec: str, readers: list[ReaderStatus]) -> ReaderStatus:
     raise InputError(f"{spec!r} matches {len(partial)} readers: {'; '.join(r.name for r in partial)}")
 
 
-def connect(spec: str | None, *, aid: bytes, note: Callable[[str], None] = lambda m: None) -> PcscTransport:
+def connect(spec: str | None, *, aids: tuple[bytes, ...], note: Callable[[str], None] = lambda m: None) -> PcscTransport:
     """Connect to the reader ``spec`` names, or to the only one holding an eUICC."""
     readers = list_readers()
     if not readers:
@@ -53,7 +53,7 @@ def connect(spec: str | None, *, aid: bytes, note: Callable[[str], None] = lambd
         except TransportError as error:
             note(f"skipping reader {reader.name!r}: {error}")
             continue
-        if _answers_isdr(transport, aid):
+        if _answers_isdr(transport, aids):
             candidates.append(transport)
         else:
             note(f"skipping reader {reader.name!r}: its card has no ISD-R")
@@ -68,16 +68,19 @@ def connect(spec: str | None, *, aid: bytes, note: Callable[[str], None] = lambd
                      + "; ".join(t.name for t in candidates))
 
 
-def _answers_isdr(transport: PcscTransport, aid: bytes) -> bool:
-    """SELECT the ISD-R on the basic channel: does this card have one?"""
-    try:
-        _, sw = transport.transmit(build(0x00, INS_SELECT, 0x04, 0x00, aid, le=0))
-    except TransportError:
-        return False
-    return sw == 0x9000 or sw >> 8 == 0x61
+def _answers_isdr(transport: PcscTransport, aids: tuple[bytes, ...]) -> bool:
+    """SELECT each ISD-R AID on the basic channel: does this card have one?"""
+    for aid in aids:
+        try:
+            _, sw = transport.transmit(build(0x00, INS_SELECT, 0x04, 0x00, aid, le=0))
+        except TransportError:
+            return False
+        if sw == 0x9000 or sw >> 8 == 0x61:
+            return True
+    return False
 
 
-def describe_readers(aid: bytes) -> list[dict[str, object]]:
+def describe_readers(aids: tuple[bytes, ...]) -> list[dict[str, object]]:
     """Every reader with what is in it, probing cards for an ISD-R (for `lpa readers`)."""
     described = []
     for reader in list_readers():
@@ -93,7 +96,7 @@ def describe_readers(aid: bytes) -> list[dict[str, object]]:
                 entry.update(isEuicc=None, inUse=True, card="in use by another program")
             else:
                 with transport:
-                    is_euicc = _answers_isdr(transport, aid)
+                    is_euicc = _answers_isdr(transport, aids)
                 entry.update(isEuicc=is_euicc, card="eUICC" if is_euicc else "card without ISD-R (not an eUICC)")
         described.append(entry)
     return described
