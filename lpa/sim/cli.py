@@ -181,6 +181,42 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
 
 
 @sim.command()
+@click.option("--isdr-aid", metavar="HEX", help="Answer at this ISD-R AID only (e.g. a 5ber's).")
+@click.option("--logical-channels/--no-logical-channels", default=None,
+              help="Refuse MANAGE CHANNEL with 6881, like cards that only work on the basic channel.")
+@click.option("--first-channel", type=click.IntRange(1, 19), help="First logical channel handed out.")
+@click.option("--max-segment", type=click.IntRange(1, 255), help="Refuse longer STORE DATA blocks.")
+@click.option("--segment-error", metavar="SW", help="Status word for a refused block (default 6700).")
+@click.option("--wrong-le-6c/--no-wrong-le-6c", default=None, help="Answer a wrong Le with 6Cxx first.")
+@click.option("--chunk", type=click.IntRange(1, 256), help="Largest GET RESPONSE chunk (long 61xx chains).")
+@click.option("--clear", is_flag=True, help="Back to a well-behaved card.")
+@click.pass_context
+def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, **changes: Any) -> None:
+    """Make the simulated eUICC behave like particular real cards (see hardware-notes.md)."""
+    from .card import Quirks
+
+    state_file, state = _load(ctx)
+    current = {} if clear else dict(state.quirks)
+    if logical_channels is not None:
+        current["no_logical_channels"] = not logical_channels
+    for name, value in changes.items():
+        if value is None:
+            continue
+        try:
+            if name == "isdr_aid":
+                value = bytes.fromhex(value).hex().upper()
+            elif name == "segment_error":
+                value = int(value, 16)
+        except ValueError:
+            raise click.BadParameter("not hexadecimal", param_hint=f"--{name.replace('_', '-')}") from None
+        current[name] = value
+    Quirks.from_json(current)
+    state.quirks = current
+    state_file.save(state)
+    click.echo(", ".join(f"{k}={v}" for k, v in sorted(current.items())) or "no quirks: a well-behaved eUICC")
+
+
+@sim.command()
 @click.option("--port", default=35963, show_default=True, type=click.IntRange(1, 65535),
               help="vpcd port: 35963 is reader 'Virtual PCD 00 00', 35964 'Virtual PCD 00 01'.")
 @click.option("--atr", metavar="HEX", help="ATR to present (default: a T=0 eUICC ATR).")

@@ -1,0 +1,100 @@
+"""Cards that differ from the standard: lpa copes with each, against the simulator configured like them."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import json_data
+from lpa import codec, es10
+from lpa.apdu import FALLBACK_MSS
+
+
+def test_vendor_isdr_aid_is_found_and_reported(lpa):
+    lpa("sim", "quirks", "--isdr-aid", "A0000005591010FFFFFFFF8900050500")
+    result = lpa("-v", "info")
+    assert result.exit_code == 0, result.output
+    assert "ISD-R answered at A0000005591010FFFFFFFF8900050500 (5ber)" in result.output
+    assert "ISD-R AID:" in result.output and "(5ber)" in result.output
+    assert json_data(lpa("--json", "info"))["isdrAid"] == "A0000005591010FFFFFFFF8900050500"
+
+
+def test_aid_option_always_wins(lpa):
+    lpa("sim", "quirks", "--isdr-aid", "A0000005591010FFFFFFFF8900050500")
+    result = lpa("--aid", "A0000005591010FFFFFFFF8900000100", "list")
+    assert result.exit_code == 3
+    assert "no ISD-R at A0000005591010FFFFFFFF8900000100" in result.output and "try --aid" in result.output
+
+
+def test_a_card_without_any_known_isdr(lpa):
+    lpa("sim", "quirks", "--isdr-aid", "A000000559101011111111")
+    result = lpa("list")
+    assert result.exit_code == 3 and "SELECT ISD-R failed with status word 6A82" in result.output
+
+
+def test_refused_logical_channels_fall_back_to_the_basic_channel(lpa, sim_state):
+    lpa("sim", "quirks", "--no-logical-channels")
+    result = lpa("-v", "disable", "--no-notify", "work")
+    assert result.exit_code == 0, result.output
+    assert "using the basic channel" in result.output
+    assert "> 80E2" in result.output  # STORE DATA on channel 0
+    assert sim_state().find(iccid="8944476500001234567").state == "disabled"
+
+
+def test_channel_2_is_used_when_the_card_hands_it_out(lpa):
+    lpa("sim", "quirks", "--first-channel", "2")
+    result = lpa("-v", "list")
+    assert result.exit_code == 0 and "> 82E2" in result.output and "> 00708002" in result.output
+
+
+@pytest.mark.parametrize("segment_error", ["6700", "6A80"])
+def test_segment_size_falls_back_when_a_card_refuses_long_blocks(lpa, sim_state, segment_error):
+    lpa("sim", "quirks", "--max-segment", "64", "--segment-error", segment_error)
+    nickname = "n" * 64  # SetNickname is one 81-byte block at --mss 120: too long for this card
+    result = lpa("-v", "nickname", "89470000000098765432", nickname)
+    assert result.exit_code == 0, result.output
+    assert f"refused a 81-byte block with {segment_error}; segment size 64 from now on" in result.output
+    assert sim_state().find(iccid="89470000000098765432").nickname == nickname
+
+
+def test_segment_fallback_gives_up_below_the_smallest_size(lpa):
+    lpa("sim", "quirks", "--max-segment", "8")
+    result = lpa("--mss", "120", "nickname", "89470000000098765432", "x" * 40)
+    assert result.exit_code == 3 and "6700" in result.output
+    assert FALLBACK_MSS[-1] > 8
+
+
+def test_6cxx_and_long_61xx_chains(lpa):
+    lpa("sim", "quirks", "--wrong-le-6c", "--chunk", "16")
+    result = lpa("-v", "list", "--icons")
+    assert result.exit_code == 0, result.output
+    assert any(line.startswith("< 6C") for line in result.output.splitlines())
+    chains = [line for line in result.output.splitlines() if line.startswith("< ") and line.split()[-1].startswith("61")]
+    assert len(chains) > 10
+    assert json_data(lpa("--json", "list", "--icons"))[0]["icon"].startswith("iVBOR")
+
+
+def test_decoders_accept_ber_that_is_not_der_and_say_so():
+    warnings = []
+    codec.warn = warnings.append
+    try:
+        # BF2D with indefinite lengths and a long-form length where short would do
+        answer = bytes.fromhex("BF2D80A080E30D5A81 0A98101430121181157002 0000 0000".replace(" ", ""))
+        kind, profiles = codec.decode("ProfileInfoListResponse", answer)
+    finally:
+        codec.warn = lambda message: None
+    assert kind == "profileInfoListOk" and profiles[0]["iccid"].hex() == "98101430121181157002"
+    assert "not strict DER" in warnings[0]
+
+
+def test_decoders_skip_unknown_extra_tags():
+    # ProfileInfo with an unknown context tag 9F7F appended (an extension)
+    answer = bytes.fromhex("BF2D13A011E30F5A0A981014301211811570029F7F0101")
+    [profile] = es10.get_profiles_info(_Answer(answer))
+    assert profile.iccid == "89014103211118510720"
+
+
+class _Answer:
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+
+    def store_data(self, payload: bytes, name: str = "") -> bytes:
+        return self.answer
