@@ -29,17 +29,35 @@ class Settings:
     def open(self) -> Any:
         from .euicc import NotifySettings, open_euicc
 
-        stderr: Callable[[str], None] = lambda line: click.echo(line, err=True)
+        sinks: list[Callable[[str], None]] = []
         if self.verbose:
             from . import codec
 
-            codec.warn = lambda message: stderr(f"# {message}")
+            sinks.append(lambda line: click.echo(line, err=True))
+            codec.warn = lambda message: sinks[0](f"# {message}")
+        if self.record:
+            import shlex
+            from importlib.metadata import version
+
+            from .transport.replay import Recorder
+
+            recorder = Recorder(self.record, shlex.join(["lpa", *sys.argv[1:]]), version("lpa"))
+            click.get_current_context().call_on_close(recorder.close)
+            sinks.append(recorder)
         return open_euicc(
-            self.reader, sim=self.sim, sim_state=self.sim_state, aid=self.aid, mss=self.mss,
+            self.reader, sim=self.sim, sim_state=self.sim_state, replay=self.replay, aid=self.aid, mss=self.mss,
             notify=NotifySettings(ca_files=self.ca_files, timeout=self.timeout),
-            trace=stderr if self.verbose else None,
-            note=(lambda message: stderr(f"# {message}")) if self.verbose else (lambda message: None),
+            trace=_fan_out(sinks) if sinks else None,
+            note=(lambda message: sinks[0](f"# {message}")) if self.verbose else (lambda message: None),
         )
+
+
+def _fan_out(sinks: list[Callable[[str], None]]) -> Callable[[str], None]:
+    def trace(line: str) -> None:
+        for sink in sinks:
+            sink(line)
+
+    return trace
 
 
 def _parse_aid(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes | None:
@@ -145,6 +163,10 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
               help="Seconds to wait for an SM-DP+ answer.")
 @click.option("--json", "json_", is_flag=True, help="Print machine-readable JSON on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every APDU exchanged (hex) on stderr.")
+@click.option("--record", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write every APDU exchanged to FILE, for a bug report.")
+@click.option("--replay", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
+              help="Answer from a recording instead of a card (refuses any other command).")
 @click.version_option(package_name="lpa")
 @click.pass_context
 def main(ctx: click.Context, json_: bool, **options: Any) -> None:

@@ -389,6 +389,7 @@ def open_euicc(
     *,
     sim: bool = False,
     sim_state: str | None = None,
+    replay: str | None = None,
     aid: bytes | None = None,
     mss: int = DEFAULT_MSS,
     notify: NotifySettings | None = None,
@@ -400,13 +401,18 @@ def open_euicc(
     ``reader`` is a name, a unique part of one, or an index from
     :func:`lpa.readers.list_readers`; by default the only reader holding an
     eUICC is used. ``aid`` is the ISD-R AID; by default the standard one and
-    then the known vendor ones are tried. ``trace`` receives every APDU
-    exchanged as a hex line.
+    then the known vendor ones are tried. ``replay`` answers from a
+    recording instead of a card. ``trace`` receives every APDU exchanged as
+    a hex line.
     """
-    if sim:
+    if replay is not None:
+        from .transport.replay import ReplayTransport
+
+        transport: Transport = ReplayTransport(replay)
+    elif sim:
         from .transport.simulated import SimulatedTransport
 
-        transport: Transport = SimulatedTransport(sim_state)
+        transport = SimulatedTransport(sim_state)
     else:
         from .readers import connect
 
