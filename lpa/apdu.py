@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
-from .errors import StatusWordError, TransportError
+from .errors import ProtocolError, StatusWordError, TransportError
 from .transport import Transport
 
 #: The ISD-R AID of SGP.22 2.2.3.
@@ -42,6 +42,10 @@ INS_STORE_DATA = 0xE2
 
 #: Answers to MANAGE CHANNEL that mean "no logical channels here".
 NO_CHANNEL_SWS = {0x6881, 0x6D00, 0x6E00, 0x6A81, 0x6985}
+
+#: The most GET RESPONSE rounds one answer may take (256 x 256 bytes): a card that
+#: answers 61xx for ever is broken, not slow.
+MAX_CHAIN = 256
 
 #: Segment sizes tried in turn when a card rejects a STORE DATA block as too long,
 #: and the status words it does that with.
@@ -100,7 +104,11 @@ class Channel:
         """
         cla_byte = cla(0x80 if proprietary else 0x00, self.number)
         answer, sw = self._transmit(build(cla_byte, ins, p1, p2, data, le=0), cla_byte, ins, p1, p2, data)
+        rounds = 0
         while sw >> 8 == 0x61:
+            rounds += 1
+            if rounds > MAX_CHAIN:
+                raise ProtocolError(f"{name}: the card still answers 61xx after {MAX_CHAIN} GET RESPONSE rounds")
             get_response = cla(0x00, self.number), INS_GET_RESPONSE, 0, 0, b""
             more, sw = self._transmit(build(*get_response, le=sw & 0xFF), *get_response)
             answer += more

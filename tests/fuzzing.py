@@ -1,0 +1,119 @@
+"""Fuzzing harness shared by the hypothesis tests and scripts/fuzz (the long campaign).
+
+Valid card answers come from the simulated eUICC; mutations make them the
+ways broken or hostile cards would: truncated, bytes flipped, lengths
+changed, bytes inserted or deleted, wrapped in extra tags, or random. Every
+ES10 response decoder must turn each input into a result or the project's
+own error (LpaError), never into any other exception.
+"""
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from lpa import codec, es10
+from lpa.encoding import iccid_to_bytes
+from lpa.errors import LpaError
+from lpa.sim.identity import Identity
+from lpa.sim.isdr import Isdr
+from lpa.sim.state import StateFile
+
+
+class Answer:
+    """A channel whose every STORE DATA sequence is answered with ``data``."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def store_data(self, payload: bytes, name: str = "") -> bytes:
+        return self.data
+
+
+ICCID = "8944476500001234567"
+ICCID_BYTES = iccid_to_bytes(ICCID)
+
+#: name -> (decoder called with a channel, the ES10 request the simulator answers validly)
+DECODERS: dict[str, tuple[Callable[[Answer], object], str, object]] = {
+    "GetEID": (es10.get_eid, "GetEuiccDataRequest", {"tagList": b"\x5a"}),
+    "GetEuiccInfo1": (es10.get_euicc_info1, "GetEuiccInfo1Request", {}),
+    "GetEuiccInfo2": (es10.get_euicc_info2, "GetEuiccInfo2Request", {}),
+    "GetEuiccConfiguredAddresses": (es10.get_euicc_configured_addresses, "EuiccConfiguredAddressesRequest", {}),
+    "GetProfilesInfo": (lambda ch: es10.get_profiles_info(ch, fields=None), "ProfileInfoListRequest", {}),
+    "EnableProfile": (lambda ch: es10.enable_profile(ch, ICCID), "EnableProfileRequest",
+                      {"profileIdentifier": ("iccid", ICCID_BYTES),
+                       "refreshFlag": False}),
+    "DisableProfile": (lambda ch: es10.disable_profile(ch, ICCID), "DisableProfileRequest",
+                       {"profileIdentifier": ("iccid", ICCID_BYTES), "refreshFlag": False}),
+    "DeleteProfile": (lambda ch: es10.delete_profile(ch, ICCID), "DeleteProfileRequest",
+                      ("iccid", ICCID_BYTES)),
+    "SetNickname": (lambda ch: es10.set_nickname(ch, ICCID, "x"), "SetNicknameRequest",
+                    {"iccid": ICCID_BYTES, "profileNickname": "x"}),
+    "ListNotification": (es10.list_notification, "ListNotificationRequest", {}),
+    "RetrieveNotificationsList": (es10.retrieve_notifications_list, "RetrieveNotificationsListRequest", {}),
+    "RemoveNotificationFromList": (lambda ch: es10.remove_notification_from_list(ch, 1), "NotificationSentRequest",
+                                   {"seqNumber": 1}),
+}
+
+
+def valid_answers() -> dict[str, list[bytes]]:
+    """Valid answers of the simulated eUICC for each decoder (with notifications pending)."""
+    with tempfile.TemporaryDirectory() as folder:
+        state = StateFile(Path(folder) / "state.json").load()
+    isdr = Isdr(state, Identity.builtin())
+    answers: dict[str, list[bytes]] = {}
+    for phase in range(2):
+        for name, (_, request_type, request) in DECODERS.items():
+            answers.setdefault(name, []).append(isdr.handle(codec.encode(request_type, request)))
+        # second round: after operations, with notifications and other result codes
+        state.add_notification(state.profiles[0], "delete")
+        state.add_notification(state.profiles[0], "install", transaction_id="00" * 16)
+    return answers
+
+
+def _length_positions(data: bytearray) -> list[int]:
+    return [i for i in range(1, len(data)) if data[i - 1] in (0x5A, 0x4F, 0xA0, 0x80, 0x81, 0x30, 0xE3, 0x2D,
+                                                               0x2F, 0x0C, 0x04, 0x02) or data[i] & 0x80]
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    """One to four random mutations of ``data``."""
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.choice(("truncate", "flip", "length", "insert", "delete", "nest", "random", "duplicate"))
+        if kind == "truncate" and out:
+            del out[rng.randrange(len(out)):]
+        elif kind == "flip" and out:
+            out[rng.randrange(len(out))] ^= 1 << rng.randrange(8)
+        elif kind == "length" and out:
+            positions = _length_positions(out) or [rng.randrange(len(out))]
+            out[rng.choice(positions)] = rng.choice((0x00, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xFF, rng.randrange(256)))
+        elif kind == "insert":
+            position = rng.randint(0, len(out))
+            out[position:position] = rng.randbytes(rng.randint(1, 8))
+        elif kind == "delete" and out:
+            position = rng.randrange(len(out))
+            del out[position:position + rng.randint(1, 8)]
+        elif kind == "nest":
+            tag = rng.choice((b"\x30", b"\xa0", b"\xbf\x2d", b"\xe3", b"\x04"))
+            inner = bytes(out[:127])
+            out[:127] = tag + bytes([len(inner)]) + inner
+        elif kind == "random":
+            out = bytearray(rng.randbytes(rng.randint(0, 64)))
+        elif kind == "duplicate" and out:
+            start = rng.randrange(len(out))
+            out[start:start] = out[start:start + rng.randint(1, 32)]
+    return bytes(out)
+
+
+def check(name: str, data: bytes) -> str | None:
+    """Decode ``data`` with the decoder ``name``; the text of an unexpected exception, else None."""
+    decoder = DECODERS[name][0]
+    try:
+        decoder(Answer(data))
+    except LpaError:
+        pass
+    except Exception as error:  # what the fuzzing looks for
+        return f"{name}: {type(error).__name__}: {error} on {data.hex().upper()}"
+    return None
