@@ -277,30 +277,23 @@ def _report(ctx: click.Context, result: Any, past: str) -> None:
     _out(ctx, result.to_json(), human)
 
 
-@main.command()
-@click.argument("profile", metavar="ICCID|AID|NICKNAME")
-@click.option("--refresh", is_flag=True, help="Set refreshFlag (many removable eUICCs need it unset).")
-@_reset_option
-@_notify_option
-@click.pass_context
-def enable(ctx: click.Context, profile: str, refresh: bool, no_reset: bool, no_notify: bool) -> None:
-    """Enable a profile (the enabled one is disabled)."""
-    with ctx.obj.open() as euicc:
-        result = euicc.enable(profile, refresh=refresh, reset=not no_reset, notify=not no_notify)
-    _report(ctx, result, "enabled")
+def _switch_command(operation: str, past: str, doc: str) -> None:
+    """`lpa enable` and `lpa disable`: the same options, a different Euicc method."""
+
+    @main.command(operation, help=doc)
+    @click.argument("profile", metavar="ICCID|AID|NICKNAME")
+    @click.option("--refresh", is_flag=True, help="Set refreshFlag (many removable eUICCs need it unset).")
+    @_reset_option
+    @_notify_option
+    @click.pass_context
+    def command(ctx: click.Context, profile: str, refresh: bool, no_reset: bool, no_notify: bool) -> None:
+        with ctx.obj.open() as euicc:
+            result = getattr(euicc, operation)(profile, refresh=refresh, reset=not no_reset, notify=not no_notify)
+        _report(ctx, result, past)
 
 
-@main.command()
-@click.argument("profile", metavar="ICCID|AID|NICKNAME")
-@click.option("--refresh", is_flag=True, help="Set refreshFlag (many removable eUICCs need it unset).")
-@_reset_option
-@_notify_option
-@click.pass_context
-def disable(ctx: click.Context, profile: str, refresh: bool, no_reset: bool, no_notify: bool) -> None:
-    """Disable the enabled profile."""
-    with ctx.obj.open() as euicc:
-        result = euicc.disable(profile, refresh=refresh, reset=not no_reset, notify=not no_notify)
-    _report(ctx, result, "disabled")
+_switch_command("enable", "enabled", "Enable a profile (the enabled one is disabled).")
+_switch_command("disable", "disabled", "Disable the enabled profile.")
 
 
 @main.command()
