@@ -69,18 +69,55 @@ def encode(type_name: str, value: Any) -> bytes:
 
 
 def decode(type_name: str, data: bytes) -> Any:
-    """Decode ``data`` as ``type_name``: DER first, then BER; raise ProtocolError."""
+    """Decode a card's answer ``data`` as ``type_name``; raise ProtocolError.
+
+    The BER decoder reads every DER encoding and also the looser encodings
+    real cards send (indefinite or long-form lengths, unknown extension
+    fields, trailing bytes); such answers are accepted and reported on
+    :data:`warn`. The DER decoder of asn1tools is not used for answers: it
+    loops forever on a SEQUENCE OF whose element has a wrong tag.
+    """
     import asn1tools
 
     try:
-        return spec().decode(type_name, data)
-    except (asn1tools.Error, IndexError, ValueError, TypeError) as der_error:
-        try:
-            value = spec("ber").decode(type_name, data)
-        except (asn1tools.Error, IndexError, ValueError, TypeError):
-            raise ProtocolError(
-                f"the card's answer is not a valid {type_name} ({der_error}); "
-                f"answer: {data[:48].hex().upper()}{'...' if len(data) > 48 else ''}"
-            ) from None
-        warn(f"{type_name} is not strict DER ({der_error}); accepted as BER")
-        return value
+        value = spec("ber").decode(type_name, data)
+    except (asn1tools.Error, IndexError, ValueError, TypeError, RecursionError) as error:
+        raise ProtocolError(f"the card's answer is not a valid {type_name} ({error}); answer: {_excerpt(data)}") from None
+    problem = _implausible(value)
+    if problem:
+        raise ProtocolError(f"the card's answer is not a usable {type_name} ({problem}); answer: {_excerpt(data)}")
+    try:
+        strict = encode(type_name, value) == data
+    except (asn1tools.Error, IndexError, ValueError, TypeError):
+        strict = False
+    if not strict:
+        warn(f"{type_name} is not strict DER (lengths, unknown fields or trailing bytes); accepted as BER")
+    return value
+
+
+def _implausible(value: Any) -> str | None:
+    """What makes a decoded ``value`` unusable, or None.
+
+    asn1tools decodes a CHOICE alternative unknown to the module as
+    (None, None), a BIT STRING as (bytes, number of bits) even when the
+    unused-bits count is out of range, and an INTEGER of any size; every
+    integer of the module fits in 20 octets, the longest being certificate
+    serial numbers (RFC 5280 4.1.2.2).
+    """
+    if isinstance(value, tuple):
+        if value[:1] == (None,):
+            return "an alternative this lpa does not know; a newer SGP.22 version?"
+        if isinstance(value[0], (bytes, bytearray)) and not 0 <= value[1] <= 8 * len(value[0]):
+            return "a BIT STRING with an impossible unused-bits count"
+        return next(filter(None, map(_implausible, value)), None)
+    if isinstance(value, list):
+        return next(filter(None, map(_implausible, value)), None)
+    if isinstance(value, dict):
+        return next(filter(None, map(_implausible, value.values())), None)
+    if isinstance(value, int) and value.bit_length() > 160:
+        return f"an integer of {value.bit_length()} bits"
+    return None
+
+
+def _excerpt(data: bytes) -> str:
+    return data[:48].hex().upper() + ("..." if len(data) > 48 else "")

@@ -1,13 +1,15 @@
 """Random and mutated card answers: a decoded result or the project's error, never a crash."""
 from __future__ import annotations
 
+import signal
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzzing import DECODERS, check, valid_answers
+from fuzzing import DECODERS, Answer, check, mutate, valid_answers
 from lpa.apdu import Channel
-from lpa.errors import LpaError
+from lpa.errors import LpaError, ProtocolError
 from lpa.transport import Transport
 
 VALID = valid_answers()
@@ -17,6 +19,39 @@ VALID = valid_answers()
 def test_valid_answers_decode(name):
     for answer in VALID[name]:
         assert check(name, answer) is None
+
+
+# Found by fuzzing. The first one made asn1tools' DER decoder loop forever.
+@pytest.mark.parametrize("name, answer, reason", [
+    ("ListNotification", "BF2805A003040100", "Expected NotificationMetadata"),
+    ("GetProfilesInfo", "BF2D028500", "alternative this lpa does not know"),
+    ("RemoveNotificationFromList", "BF301B8019" + "7F" + "FF" * 24, "integer of 199 bits"),
+    ("ListNotification", "BF2812A010BF2F0D8001018102FF200C0461626364", "impossible unused-bits"),
+])
+def test_a_malformed_answer_is_a_protocol_error_promptly(name, answer, reason):
+    def too_slow(*_):
+        raise AssertionError(f"decoding {answer} took more than 5 s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(5)
+    try:
+        with pytest.raises(ProtocolError, match=reason):
+            DECODERS[name][0](Answer(bytes.fromhex(answer)))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(DECODERS)), which=st.integers(0, 1), rng=st.randoms(use_true_random=False))
+def test_mutated_answers_never_crash_a_decoder(name, which, rng):
+    assert check(name, mutate(VALID[name][which], rng)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(DECODERS)), data=st.binary(max_size=300))
+def test_random_answers_never_crash_a_decoder(name, data):
+    assert check(name, data) is None
 
 
 class Random(Transport):
