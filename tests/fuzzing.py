@@ -3,8 +3,9 @@
 Valid card answers come from the simulated eUICC; mutations make them the
 ways broken or hostile cards would: truncated, bytes flipped, lengths
 changed, bytes inserted or deleted, wrapped in extra tags, or random. Every
-ES10 response decoder must turn each input into a result or the project's
-own error (LpaError), never into any other exception.
+ES10 response decoder, and the APDU layer answered by a random card, must
+turn each input into a result or the project's own error (LpaError), never
+into any other exception.
 """
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from pathlib import Path
 from typing import Callable
 
 from lpa import codec, es10
+from lpa.apdu import Channel
 from lpa.encoding import iccid_to_bytes
 from lpa.errors import LpaError
 from lpa.sim.identity import Identity
 from lpa.sim.isdr import Isdr
 from lpa.sim.state import StateFile
+from lpa.transport import Transport
 
 
 class Answer:
@@ -117,3 +120,26 @@ def check(name: str, data: bytes) -> str | None:
     except Exception as error:  # what the fuzzing looks for
         return f"{name}: {type(error).__name__}: {error} on {data.hex().upper()}"
     return None
+
+
+class RandomCard(Transport):
+    """A card that answers each command with the next (data, SW) of ``answers``, then 6F00."""
+
+    name = "random card"
+
+    def __init__(self, answers: list[tuple[bytes, int]]) -> None:
+        self.answers = list(answers)
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        return self.answers.pop(0) if self.answers else (b"", 0x6F00)
+
+
+def check_apdu(answers: list[tuple[bytes, int]], payload: bytes, mss: int) -> str | None:
+    """Send ``payload`` as STORE DATA to a :class:`RandomCard`; the text of an unexpected exception, else None."""
+    try:
+        result = Channel(RandomCard(answers), 1, mss).store_data(payload)
+    except LpaError:
+        return None
+    except Exception as error:  # what the fuzzing looks for
+        return f"APDU layer: {type(error).__name__}: {error} on {answers!r}, mss {mss}"
+    return None if isinstance(result, bytes) else f"APDU layer returned {result!r}"
