@@ -1,6 +1,6 @@
 """The SGP.22 ASN.1 module (RSPDefinitions, asn1/), compiled once and cached.
 
-Compiling the module with asn1tools costs about half a second, so the
+Compiling the module with asn1tools costs over a second, so the
 compiled specifications are pickled into the user's cache directory, keyed
 by a hash of the .asn files and the asn1tools version: an edited module is
 recompiled on the next run.
@@ -11,6 +11,7 @@ warning hook, since real cards send such encodings.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import pickle
@@ -44,7 +45,8 @@ def _load() -> dict[str, Any]:
             return pickle.load(f)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         pass
-    specs = {codec: asn1tools.compile_files([str(p) for p in files], codec) for codec in ("der", "ber")}
+    parsed = asn1tools.parse_files([str(p) for p in files])  # parsing is most of the compile time: once
+    specs = {codec: asn1tools.compile_dict(copy.deepcopy(parsed), codec) for codec in ("der", "ber")}
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".asn1-")

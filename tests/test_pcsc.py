@@ -10,115 +10,40 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
-import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import TEST_CI, lpa_executable
+from lpa.sim.pcscd import READERS, PcscdUnavailable, VirtualCard, missing, running_pcscd
 from lpa.sim.state import StateFile
-from lpa.sim.vpcd import VpcdBridge
 
 pytestmark = pytest.mark.pcsc
 
-VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
-PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
-READER0, READER1 = "Virtual PCD 00 00", "Virtual PCD 00 01"
+READER0, READER1 = READERS.values()
 ENABLED, CONTOSO = "8944476500001234567", "89470000000098765432"
-
-
-def _pcscd_answers() -> bool:
-    if not PCSCD_SOCKET.exists():
-        return False
-    with socket.socket(socket.AF_UNIX) as probe:
-        try:
-            probe.connect(str(PCSCD_SOCKET))
-            return True
-        except OSError:
-            return False
-
-
-def _virtual_readers() -> list:
-    from lpa.transport.pcsc import list_readers
-
-    return [r for r in list_readers() if r.name.startswith("Virtual PCD")]
 
 
 @pytest.fixture(scope="module")
 def pcscd():
     """A running pcscd with the vpcd driver (started here if needed)."""
-    pcscd_binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
-    if not (Path(pcscd_binary).exists() and VPCD_DRIVER.exists()):
-        message = "pcscd and vsmartcard-vpcd are not installed (scripts/setup installs them)"
+    reason = missing()
+    if reason:
         if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    started = None
-    if not _pcscd_answers():
-        started = subprocess.Popen([pcscd_binary, "--foreground"], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while not _pcscd_answers():
-            if time.monotonic() > deadline or started.poll() is not None:
-                started.kill()
-                pytest.fail("pcscd did not start")
-            time.sleep(0.1)
-    deadline = time.monotonic() + 15
-    while len(_virtual_readers()) < 2:
-        if time.monotonic() > deadline:
-            pytest.fail("pcscd shows no 'Virtual PCD' readers: was it started before vsmartcard-vpcd was "
-                        "installed? Restart pcscd.")
-        time.sleep(0.2)
-    yield
-    if started is not None:
-        started.terminate()
-        started.wait(10)
-
-
-class VirtualCard:
-    """A simulated eUICC inserted into a vpcd reader by a bridge thread."""
-
-    def __init__(self, state_path: Path, port: int = 35963, latency: float = 0.0) -> None:
-        self.state_path = state_path
-        self.log: list[str] = []
-        self.bridge = VpcdBridge(StateFile(state_path), port=port, latency=latency, log=self.log.append)
-        self.reader = READER0 if port == 35963 else READER1
-        self.thread: threading.Thread | None = None
-
-    def insert(self) -> "VirtualCard":
-        self.bridge.connect()
-        self.thread = threading.Thread(target=self.bridge.serve, daemon=True)
-        self.thread.start()
-        self._wait(present=True)
-        return self
-
-    def remove(self) -> None:
-        self.bridge.stop()
-        if self.thread is not None:
-            self.thread.join(10)
-        self._wait(present=False)
-
-    def _wait(self, present: bool) -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if any(r.name == self.reader and r.card_present == present for r in _virtual_readers()):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{self.reader}: card {'not inserted' if present else 'not removed'}")
-
-    def state(self):
-        return StateFile(self.state_path).load()
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        with running_pcscd():
+            yield
+    except PcscdUnavailable as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture
 def card(pcscd, state_path):
-    inserted = VirtualCard(state_path).insert()
-    yield inserted
-    inserted.remove()
+    with VirtualCard(state_path) as inserted:
+        yield inserted
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

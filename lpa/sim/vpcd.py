@@ -43,8 +43,10 @@ class VpcdBridge:
         self.log = log
         self._socket: socket.socket | None = None
         self._stopped = threading.Event()
-        #: APDUs answered since start (for benchmarks).
+        #: APDUs answered since start, and their bytes each way (for benchmarks)
         self.apdus = 0
+        self.bytes_to_card = 0
+        self.bytes_from_card = 0
 
     def connect(self, timeout: float = 10.0) -> None:
         """Connect to vpcd, retrying until ``timeout`` (pcscd may still be starting)."""
@@ -111,6 +113,8 @@ class VpcdBridge:
             self.card.power_on()
         response = self.card.transmit(apdu)
         self.apdus += 1
+        self.bytes_to_card += len(apdu)
+        self.bytes_from_card += len(response)
         if self.latency:
             time.sleep(self.latency)
         self._note(f"> {apdu.hex().upper()}")
@@ -135,6 +139,10 @@ class VpcdBridge:
         assert self._socket is not None
         data = b""
         while len(data) < size:
+            if hasattr(socket, "TCP_QUICKACK"):
+                # vpcd writes the length and the APDU separately; a delayed ACK of the first
+                # write would hold the second back (Nagle) for 40 ms per APDU.
+                self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             chunk = self._socket.recv(size - len(data))
             if not chunk:
                 return None
