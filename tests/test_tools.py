@@ -1,0 +1,61 @@
+"""The on-demand tools run and report: scripts/fuzz (fuzzing campaign) and bench/run (benchmark)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from importlib.machinery import SourceFileLoader
+from pathlib import Path
+
+import pytest
+
+from lpa.sim.pcscd import missing
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+def test_the_fuzz_script_reports_inputs_tried_and_failed_per_target(tmp_path):
+    result = run("scripts/fuzz", "--inputs", "2600", "--workers", "2", "--seed", "7",
+                 "--failures", str(tmp_path / "failures.txt"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "fuzzing 13 targets with 2600 inputs, 2 workers, seed 7"
+    assert "GetProfilesInfo                   200       0" in lines
+    assert lines[-1].split()[:3] == ["total", "2600", "0"]
+    assert not (tmp_path / "failures.txt").exists()
+
+
+def test_the_fuzz_script_counts_a_crashing_decoder_as_failed(monkeypatch):
+    loader = SourceFileLoader("fuzz_script", str(ROOT / "scripts" / "fuzz"))
+    fuzz = importlib.util.module_from_spec(importlib.util.spec_from_loader("fuzz_script", loader))
+    loader.exec_module(fuzz)
+
+    def crash(channel):
+        raise KeyError("decoder bug")
+
+    monkeypatch.setitem(fuzz.DECODERS, "GetEID", (crash, *fuzz.DECODERS["GetEID"][1:]))
+    tried, failed, failures = fuzz.campaign((1, 130, 5.0))
+    assert tried["GetEID"] == 10 and failed["GetEID"] == 10 and sum(failed.values()) == 10
+    assert failures[0].startswith("GetEID: KeyError: 'decoder bug' on ")
+
+
+@pytest.mark.pcsc
+def test_the_benchmark_prints_its_table():
+    reason = missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    result = run("bench/run", "--latency", "0", "--runs", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split("  ")[0].strip(): line.split() for line in result.stdout.splitlines()[2:]}
+    assert rows["list"][1:6] == ["0", "ms", "7", "65", "346"]
+    assert rows["delete + notification"][3:6] == ["0", "ms", "15"]
+    assert "failed" not in result.stdout
+    assert "lpac" in result.stdout.splitlines()[-1]
