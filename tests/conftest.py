@@ -20,6 +20,17 @@ from lpa.sim.testpki import PKI_DIR
 TEST_CI = str(PKI_DIR / "ci-cert.pem")
 
 
+def require_pcscd() -> None:
+    """Skip the test where pcscd and vpcd are not installed; fail in CI (CI=true), where they must be."""
+    from lpa.sim.pcscd import missing
+
+    reason = missing()
+    if reason and os.environ.get("CI"):
+        pytest.fail(reason)
+    if reason:
+        pytest.skip(reason)
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own state directory; the ASN.1 cache is shared by the session."""

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from conftest import TEST_CI, lpa_executable
-from lpa.sim.pcscd import READERS, PcscdUnavailable, VirtualCard, missing, running_pcscd
+from conftest import TEST_CI, lpa_executable, require_pcscd
+from lpa.sim.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
 from lpa.sim.state import StateFile
 
 pytestmark = pytest.mark.pcsc
@@ -28,11 +28,7 @@ ENABLED, CONTOSO = "8944476500001234567", "89470000000098765432"
 @pytest.fixture(scope="module")
 def pcscd():
     """A running pcscd with the vpcd driver (started here if needed)."""
-    reason = missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_pcscd()
     try:
         with running_pcscd():
             yield

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from importlib.machinery import SourceFileLoader
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lpa.sim.pcscd import missing
+from conftest import require_pcscd
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,11 +46,7 @@ def test_the_fuzz_script_counts_a_crashing_decoder_as_failed(monkeypatch):
 
 @pytest.mark.pcsc
 def test_the_benchmark_prints_its_table():
-    reason = missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_pcscd()
     result = run("bench/run", "--latency", "0", "--runs", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split("  ")[0].strip(): line.split() for line in result.stdout.splitlines()[2:]}
