@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from . import codec
 from .encoding import (
@@ -168,8 +168,13 @@ def _call(ch: StoreData, request_type: str, request: Any, response_type: str, na
 
 
 def _check(name: str, result: int, reasons: dict[int, tuple[str, str]], what: str) -> None:
-    if result == 0:
-        return
+    """A result code: 0 is ok, anything else raises ResultError."""
+    if result != 0:
+        _refused(name, result, reasons, what)
+
+
+def _refused(name: str, result: int, reasons: dict[int, tuple[str, str]], what: str) -> NoReturn:
+    """Raise ResultError for ``result``, the value of a response's error alternative (even 0)."""
     reason, message = reasons.get(result, ("undefinedError", "the eUICC reported an undefined error"))
     raise ResultError(name, result, reason, f"{name} {what}: {message} (result {result}, {reason})")
 
@@ -220,7 +225,7 @@ def get_profiles_info(
         request["tagList"] = b"".join(PROFILE_INFO_TAGS[f] for f in fields)
     kind, value = _call(ch, "ProfileInfoListRequest", request, "ProfileInfoListResponse", "GetProfilesInfo")
     if kind == "profileInfoListError":
-        _check("GetProfilesInfo", value, {1: ("incorrectInputValues", "the eUICC refused the search criteria")}, "")
+        _refused("GetProfilesInfo", value, {1: ("incorrectInputValues", "the eUICC refused the search criteria")}, "")
     return [profile_from_asn1(item) for item in value]
 
 
@@ -377,11 +382,16 @@ def get_euicc_info2(ch: StoreData) -> EuiccInfo2:
 
 
 def _ext_card_resource(data: bytes) -> dict[str, int]:
-    """ETSI TS 102 226 8.2.1.7.2: 81 installed applications, 82 free NVM, 83 free RAM."""
+    """ETSI TS 102 226 8.2.1.7.2: 81 installed applications, 82 free NVM, 83 free RAM.
+
+    A malformed one is left out with a note on :data:`codec.warn`: the
+    rest of EUICCInfo2 is still worth showing.
+    """
     try:
         tlvs = simple_tlv(data)
     except ValueError as error:
-        raise ProtocolError(f"EUICCInfo2.extCardResource is malformed ({error}): {data.hex().upper()}") from None
+        codec.warn(f"EUICCInfo2.extCardResource is malformed ({error}), free memory not shown: {data.hex().upper()}")
+        return {}
     names = {0x81: "installedApplication", 0x82: "freeNonVolatileMemory", 0x83: "freeVolatileMemory"}
     return {names[tag]: int.from_bytes(value, "big") for tag, value in tlvs.items() if tag in names}
 
@@ -395,7 +405,7 @@ def list_notification(ch: StoreData, operation: str | None = None) -> list[Notif
     request = {} if operation is None else {"profileManagementOperation": operation_bits(operation)}
     kind, value = _call(ch, "ListNotificationRequest", request, "ListNotificationResponse", "ListNotification")
     if kind == "listNotificationsResultError":
-        _check("ListNotification", value, {}, "")
+        _refused("ListNotification", value, {}, "")
     return sorted((metadata_from_asn1(m) for m in value), key=lambda m: m.seq_number)
 
 
@@ -421,7 +431,7 @@ def retrieve_notifications_list(ch: StoreData, seq_number: int | None = None) ->
     if kind == "notificationsListResultError":
         if value == 1:  # noResultAvailable
             return []
-        _check("RetrieveNotificationsList", value, {}, "")
+        _refused("RetrieveNotificationsList", value, {}, "")
     notifications = [PendingNotification(_pending_metadata(bytes(der)), bytes(der)) for der in value]
     return sorted(notifications, key=lambda n: n.metadata.seq_number)
 

@@ -2,22 +2,28 @@
 
 Valid card answers come from the simulated eUICC; mutations make them the
 ways broken or hostile cards would: truncated, bytes flipped, lengths
-changed, bytes inserted or deleted, wrapped in extra tags, or random. Every
+changed, bytes inserted or deleted, wrapped in extra tags, or random.
+:class:`Schema` makes well-formed answers with random contents from the
+ASN.1 module itself: every alternative, odd integers (0 in an error
+alternative, negative sequence numbers), absent optional fields, strings
+and octet strings of the wrong size, unknown named bits. Every
 ES10 response decoder, and the APDU layer answered by a random card, must
 turn each input into a result or the project's own error (LpaError), never
 into any other exception.
 """
 from __future__ import annotations
 
+import datetime
 import random
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from lpa import codec, es10
 from lpa.apdu import Channel
 from lpa.encoding import iccid_to_bytes
 from lpa.errors import LpaError
+from lpa.paths import data_dir
 from lpa.sim.identity import Identity
 from lpa.sim.isdr import Isdr
 from lpa.sim.state import StateFile
@@ -37,26 +43,29 @@ class Answer:
 ICCID = "8944476500001234567"
 ICCID_BYTES = iccid_to_bytes(ICCID)
 
-#: name -> (decoder called with a channel, the ES10 request the simulator answers validly)
-DECODERS: dict[str, tuple[Callable[[Answer], object], str, object]] = {
-    "GetEID": (es10.get_eid, "GetEuiccDataRequest", {"tagList": b"\x5a"}),
-    "GetEuiccInfo1": (es10.get_euicc_info1, "GetEuiccInfo1Request", {}),
-    "GetEuiccInfo2": (es10.get_euicc_info2, "GetEuiccInfo2Request", {}),
-    "GetEuiccConfiguredAddresses": (es10.get_euicc_configured_addresses, "EuiccConfiguredAddressesRequest", {}),
-    "GetProfilesInfo": (lambda ch: es10.get_profiles_info(ch, fields=None), "ProfileInfoListRequest", {}),
+#: name -> (decoder called with a channel, the ES10 request the simulator answers validly, that request,
+#: the response type the decoder reads)
+DECODERS: dict[str, tuple[Callable[[Answer], object], str, object, str]] = {
+    "GetEID": (es10.get_eid, "GetEuiccDataRequest", {"tagList": b"\x5a"}, "GetEuiccDataResponse"),
+    "GetEuiccInfo1": (es10.get_euicc_info1, "GetEuiccInfo1Request", {}, "EUICCInfo1"),
+    "GetEuiccInfo2": (es10.get_euicc_info2, "GetEuiccInfo2Request", {}, "EUICCInfo2"),
+    "GetEuiccConfiguredAddresses": (es10.get_euicc_configured_addresses, "EuiccConfiguredAddressesRequest", {},
+                                    "EuiccConfiguredAddressesResponse"),
+    "GetProfilesInfo": (lambda ch: es10.get_profiles_info(ch, fields=None), "ProfileInfoListRequest", {},
+                        "ProfileInfoListResponse"),
     "EnableProfile": (lambda ch: es10.enable_profile(ch, ICCID), "EnableProfileRequest",
-                      {"profileIdentifier": ("iccid", ICCID_BYTES),
-                       "refreshFlag": False}),
+                      {"profileIdentifier": ("iccid", ICCID_BYTES), "refreshFlag": False}, "EnableProfileResponse"),
     "DisableProfile": (lambda ch: es10.disable_profile(ch, ICCID), "DisableProfileRequest",
-                       {"profileIdentifier": ("iccid", ICCID_BYTES), "refreshFlag": False}),
+                       {"profileIdentifier": ("iccid", ICCID_BYTES), "refreshFlag": False}, "DisableProfileResponse"),
     "DeleteProfile": (lambda ch: es10.delete_profile(ch, ICCID), "DeleteProfileRequest",
-                      ("iccid", ICCID_BYTES)),
+                      ("iccid", ICCID_BYTES), "DeleteProfileResponse"),
     "SetNickname": (lambda ch: es10.set_nickname(ch, ICCID, "x"), "SetNicknameRequest",
-                    {"iccid": ICCID_BYTES, "profileNickname": "x"}),
-    "ListNotification": (es10.list_notification, "ListNotificationRequest", {}),
-    "RetrieveNotificationsList": (es10.retrieve_notifications_list, "RetrieveNotificationsListRequest", {}),
+                    {"iccid": ICCID_BYTES, "profileNickname": "x"}, "SetNicknameResponse"),
+    "ListNotification": (es10.list_notification, "ListNotificationRequest", {}, "ListNotificationResponse"),
+    "RetrieveNotificationsList": (es10.retrieve_notifications_list, "RetrieveNotificationsListRequest", {},
+                                  "RetrieveNotificationsListResponse"),
     "RemoveNotificationFromList": (lambda ch: es10.remove_notification_from_list(ch, 1), "NotificationSentRequest",
-                                   {"seqNumber": 1}),
+                                   {"seqNumber": 1}, "NotificationSentResponse"),
 }
 
 
@@ -67,7 +76,7 @@ def valid_answers() -> dict[str, list[bytes]]:
     isdr = Isdr(state, Identity.builtin())
     answers: dict[str, list[bytes]] = {}
     for phase in range(2):
-        for name, (_, request_type, request) in DECODERS.items():
+        for name, (_, request_type, request, _) in DECODERS.items():
             answers.setdefault(name, []).append(isdr.handle(codec.encode(request_type, request)))
         # second round: after operations, with notifications and other result codes
         state.add_notification(state.profiles[0], "delete")
@@ -143,3 +152,72 @@ def check_apdu(answers: list[tuple[bytes, int]], payload: bytes, mss: int) -> st
     except Exception as error:  # what the fuzzing looks for
         return f"APDU layer: {type(error).__name__}: {error} on {answers!r}, mss {mss}"
     return None if isinstance(result, bytes) else f"APDU layer returned {result!r}"
+
+
+INTEGERS = (0, 1, 2, 3, 5, 127, 128, 255, 256, 65535, 2**31 - 1, 2**63 - 1, -1, -128, -(2**63))
+STRINGS = ("", "a", "x" * 65, "Ünïcödé 📶", "line\nbreak\ttab\x00nul\x1b[31m", "\u202eevil", "smdp.example.com ")
+
+
+class Schema:
+    """Random, well-formed values of any type of the project's ASN.1 module."""
+
+    def __init__(self) -> None:
+        import asn1tools
+
+        self.types: dict[str, dict[str, Any]] = {}
+        for module in asn1tools.parse_files([str(p) for p in sorted(data_dir("asn1").glob("*.asn"))]).values():
+            self.types.update(module["types"])
+
+    def answer(self, type_name: str, rng: random.Random) -> bytes:
+        """The DER encoding of a random value of ``type_name``."""
+        return codec.encode(type_name, self.value(self.types[type_name], rng))
+
+    def value(self, spec: dict[str, Any], rng: random.Random, depth: int = 0) -> Any:
+        kind = spec["type"]
+        if kind in self.types:
+            return self.value(self.types[kind], rng, depth + 1)
+        if kind in ("SEQUENCE", "SET"):
+            members = [m for m in spec["members"] if isinstance(m, dict)]
+            return {m["name"]: self.value(m, rng, depth + 1) for m in members
+                    if not (m.get("optional") or "default" in m) or (depth < 12 and rng.random() < 0.6)}
+        if kind in ("SEQUENCE OF", "SET OF"):
+            return [self.value(spec["element"], rng, depth + 1) for _ in range(rng.randint(0, 3 if depth < 12 else 0))]
+        if kind == "CHOICE":
+            member = rng.choice([m for m in spec["members"] if isinstance(m, dict)])
+            return member["name"], self.value(member, rng, depth + 1)
+        if kind == "INTEGER":
+            named = list(spec.get("named-numbers", {}).values())
+            return rng.choice(named + list(INTEGERS)) if rng.random() < 0.7 else rng.randint(-1000, 1000)
+        if kind == "ENUMERATED":
+            return rng.choice([v[0] if isinstance(v, tuple) else v for v in spec["values"] if v != "..."])
+        if kind == "BOOLEAN":
+            return rng.random() < 0.5
+        if kind == "NULL":
+            return None
+        if kind == "BIT STRING":
+            bits = rng.randint(0, 16)
+            return rng.randbytes((bits + 7) // 8), bits
+        if kind == "OBJECT IDENTIFIER":
+            return rng.choice(("2.23.146.1.2.1.0", "1.2.840.10045.4.3.2", "2.5.4.3")) + f".{rng.randint(0, 9)}"
+        if kind in ("ANY", "ANY DEFINED BY"):
+            return codec.encode("VersionType", rng.randbytes(3))  # some well-formed TLV
+        if kind in ("UTCTime", "GeneralizedTime"):
+            return datetime.datetime(rng.randint(1990, 2049), rng.randint(1, 12), rng.randint(1, 28))
+        if kind in ("UTF8String", "BMPString", "UniversalString"):
+            return rng.choice(STRINGS)
+        if kind.endswith("String") and kind != "OCTET STRING":  # PrintableString, IA5String, ...
+            return rng.choice(("", "ab1", "Z" * 70))
+        if kind == "OCTET STRING":
+            return rng.randbytes(_size(spec, rng))
+        raise ValueError(f"no generator for ASN.1 type {kind}")
+
+
+
+def _size(spec: dict[str, Any], rng: random.Random) -> int:
+    """A length within the type's size constraint, or (one time in five) outside it."""
+    size = spec.get("size")
+    if not size or rng.random() < 0.2:
+        return rng.randint(0, 40)
+    bound = size[0]
+    low, high = bound if isinstance(bound, tuple | list) else (bound, bound)
+    return rng.randint(low, min(high, low + 40) if isinstance(high, int) else low + 40)
