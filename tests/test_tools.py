@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from importlib.machinery import SourceFileLoader
@@ -14,9 +15,9 @@ from conftest import require_pcscd
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(script: str, *args: str) -> subprocess.CompletedProcess:
+def run(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+                          timeout=300, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
 def test_the_fuzz_script_reports_inputs_tried_and_failed_per_target(tmp_path):
@@ -54,3 +55,25 @@ def test_the_benchmark_prints_its_table():
     assert rows["delete + notification"][3:6] == ["0", "ms", "15"]
     assert "failed" not in result.stdout
     assert "lpac" in result.stdout.splitlines()[-1]
+
+
+FAKE_LPAC = """#!/bin/sh
+# Answers like lpac when called the way bench/run calls lpac for the virtual reader; exchanges no APDU.
+if [ "$LPAC_APDU" = pcsc ] && [ "$LPAC_APDU_PCSC_DRV_NAME" = "Virtual PCD 00 00" ]; then code=0; else code=-1; fi
+echo '{"type":"lpa","payload":{"code":'$code',"message":"'"$*"'","data":{}}}'
+"""
+
+
+@pytest.mark.pcsc
+def test_the_benchmark_runs_lpac_when_it_is_installed(tmp_path):
+    require_pcscd()
+    lpac = tmp_path / "lpac"
+    lpac.write_text(FAKE_LPAC)
+    lpac.chmod(0o755)
+    result = run("bench/run", "--latency", "0", "--runs", "1", env={"LPAC": str(lpac)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].split()[-4:] == ["ms", "lpac/lpa", "lpac", "APDUs"]
+    delete = next(line for line in lines if line.startswith("delete + notification")).split()
+    assert delete[-1] == "0" and float(delete[-2]) > 0  # no APDU from the fake; a ratio
+    assert "skipped" not in result.stdout and "failed" not in result.stdout
