@@ -85,11 +85,15 @@ def test_decoders_accept_ber_that_is_not_der_and_say_so():
     assert "not strict DER" in warnings[0]
 
 
-def test_decoders_skip_unknown_extra_tags():
+def test_decoders_skip_unknown_extra_tags_and_say_so(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(codec, "warn", warnings.append)
     # ProfileInfo with an unknown context tag 9F7F appended (an extension)
     answer = bytes.fromhex("BF2D13A011E30F5A0A981014301211811570029F7F0101")
     [profile] = es10.get_profiles_info(_Answer(answer))
     assert profile.iccid == "89014103211118510720"
+    assert warnings == ["ProfileInfoListResponse is not strict DER (lengths, unknown fields or trailing bytes); "
+                        "accepted as BER"]
 
 
 class _Answer:
