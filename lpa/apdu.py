@@ -28,6 +28,13 @@ KNOWN_ISDR_AIDS: tuple[tuple[bytes, str], ...] = tuple((bytes.fromhex(aid), vend
     ("A06573746B6D65FFFF4953442D522031", "eSTK.me, second element"),
 ))
 
+
+
+def isdr_aids(aid: bytes | None = None) -> tuple[bytes, ...]:
+    """The ISD-R AIDs to try: ``aid`` alone if given, else the known ones, the standard first."""
+    return (aid,) if aid else tuple(known for known, _ in KNOWN_ISDR_AIDS)
+
+
 #: What cards answer to SELECT of an AID they do not have.
 NOT_FOUND_SWS = {0x6A82, 0x6D00, 0x6A86, 0x6999}
 

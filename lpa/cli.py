@@ -30,11 +30,12 @@ class Settings:
         from .euicc import NotifySettings, open_euicc
 
         sinks: list[Callable[[str], None]] = []
+        note: Callable[[str], None] = lambda message: None
         if self.verbose:
             from . import codec
 
             sinks.append(lambda line: click.echo(line, err=True))
-            codec.warn = lambda message: sinks[0](f"# {message}")
+            note = codec.warn = lambda message: sinks[0](f"# {message}")
         if self.record:
             import shlex
             from importlib.metadata import version
@@ -47,8 +48,7 @@ class Settings:
         return open_euicc(
             self.reader, sim=self.sim, sim_state=self.sim_state, replay=self.replay, aid=self.aid, mss=self.mss,
             notify=NotifySettings(ca_files=self.ca_files, timeout=self.timeout),
-            trace=_fan_out(sinks) if sinks else None,
-            note=(lambda message: sinks[0](f"# {message}")) if self.verbose else (lambda message: None),
+            trace=_fan_out(sinks) if sinks else None, note=note,
         )
 
 
@@ -162,7 +162,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
 @click.option("--timeout", envvar="LPA_TIMEOUT", type=click.FloatRange(0.1, 300), default=20.0, show_default=True,
               help="Seconds to wait for an SM-DP+ answer.")
 @click.option("--json", "json_", is_flag=True, help="Print machine-readable JSON on stdout.")
-@click.option("-v", "--verbose", is_flag=True, help="Print every APDU exchanged (hex) on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every APDU exchanged (hex) on stderr, and notes on card quirks met.")
 @click.option("--record", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write every APDU exchanged to FILE, for a bug report.")
 @click.option("--replay", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
@@ -186,11 +186,10 @@ def main(ctx: click.Context, json_: bool, **options: Any) -> None:
 @click.pass_context
 def readers(ctx: click.Context) -> None:
     """List the PC/SC readers and what card is in each."""
+    from .apdu import isdr_aids
     from .readers import describe_readers
 
-    from .apdu import KNOWN_ISDR_AIDS
-
-    found = describe_readers((ctx.obj.aid,) if ctx.obj.aid else tuple(aid for aid, _ in KNOWN_ISDR_AIDS))
+    found = describe_readers(isdr_aids(ctx.obj.aid))
 
     def human() -> None:
         if not found:

@@ -5,9 +5,10 @@ compiled specifications are pickled into the user's cache directory, keyed
 by a hash of the .asn files and the asn1tools version: an edited module is
 recompiled on the next run.
 
-Answers from cards are decoded as DER; an answer that is valid BER but not
-DER (indefinite lengths, for instance) is accepted and reported on the
-warning hook, since real cards send such encodings.
+Requests are encoded as DER. Answers from cards are decoded as BER, which
+DER is a subset of: an answer that is not strict DER (indefinite lengths,
+for instance) is accepted and reported on the warning hook, since real
+cards send such encodings (see :func:`decode`).
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from . import es10
-from .apdu import DEFAULT_MSS, KNOWN_ISDR_AIDS, Channel, open_isdr, vendor_of
+from .apdu import DEFAULT_MSS, Channel, isdr_aids, open_isdr, vendor_of
 from .encoding import check_iccid, looks_like_aid, parse_aid
 from .errors import Declined, InputError, ServerError, StatusWordError
 from .es10 import NotificationMetadata, Profile
@@ -122,7 +122,7 @@ class Euicc:
     ) -> None:
         self.transport = transport
         #: The ISD-R AIDs to try: the one given, else the known ones (the standard first).
-        self.aids = (aid,) if aid else tuple(known for known, _ in KNOWN_ISDR_AIDS)
+        self.aids = isdr_aids(aid)
         self.mss = mss
         self.notify_settings = notify or NotifySettings()
         self.note = note
@@ -416,8 +416,7 @@ def open_euicc(
     else:
         from .readers import connect
 
-        transport = connect(reader, aids=(aid,) if aid else tuple(known for known, _ in KNOWN_ISDR_AIDS),
-                            note=note)
+        transport = connect(reader, aids=isdr_aids(aid), note=note)
     if trace is not None:
         transport = Traced(transport, trace)
     return Euicc(transport, aid=aid, mss=mss, notify=notify, note=note)

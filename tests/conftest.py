@@ -103,6 +103,12 @@ def lpa_executable() -> str:
     return str(found) if found.exists() else shutil.which("lpa") or "lpa"
 
 
+def run_lpa(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the installed `lpa` as a subprocess, without a terminal."""
+    return subprocess.run([lpa_executable(), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
 @pytest.fixture
 def lpa_process(state_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run the installed `lpa` as a subprocess against the simulated eUICC."""
@@ -110,8 +116,7 @@ def lpa_process(state_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     def run(*args: str, sim: bool = True, env: dict[str, str] | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess:
         prefix = ["--sim", "--sim-state", str(state_path), "--ca-file", TEST_CI, "--timeout", "1"] if sim else []
-        return subprocess.run([lpa_executable(), *prefix, *args], capture_output=True, text=True,
-                              env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
+        return run_lpa(*prefix, *args, env=env, timeout=timeout)
 
     return run
 

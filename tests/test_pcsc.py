@@ -9,13 +9,12 @@ installs them.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 
 import pytest
 
-from conftest import TEST_CI, lpa_executable, require_pcscd
+from conftest import TEST_CI, lpa_executable, require_pcscd, run_lpa
 from lpa.sim.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
 from lpa.sim.state import StateFile
 
@@ -43,8 +42,7 @@ def card(pcscd, state_path):
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([lpa_executable(), "--ca-file", TEST_CI, "--timeout", "1", *args], capture_output=True,
-                          text=True, timeout=60, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    return run_lpa("--ca-file", TEST_CI, "--timeout", "1", *args, env=env)
 
 
 def data(result: subprocess.CompletedProcess):
