@@ -35,8 +35,14 @@ def isdr_aids(aid: bytes | None = None) -> tuple[bytes, ...]:
     return (aid,) if aid else tuple(known for known, _ in KNOWN_ISDR_AIDS)
 
 
-#: What cards answer to SELECT of an AID they do not have.
+#: What cards answer to SELECT of an AID they do not have (6999 and 6D00: 5ber, XeSIM and
+#: eSTK.me on a logical channel; 6A86: eSTK.me. real-cards/answers.json).
 NOT_FOUND_SWS = {0x6A82, 0x6D00, 0x6A86, 0x6999}
+
+#: What cards that do not allow the ISD-R on a logical channel answer to SELECT there: 6881
+#: (a card behind a Windows reader), 6999 (5ber), 6A81, 6D00 (spec-notes). The basic
+#: channel is tried next with the same AID.
+CHANNEL_REFUSED_SWS = {0x6881, 0x6999, 0x6A81, 0x6D00}
 
 #: Default and largest STORE DATA segment (bytes of payload per block).
 DEFAULT_MSS = 120
@@ -54,10 +60,10 @@ NO_CHANNEL_SWS = {0x6881, 0x6D00, 0x6E00, 0x6A81, 0x6985}
 #: answers 61xx for ever is broken, not slow.
 MAX_CHAIN = 256
 
-#: Segment sizes tried in turn when a card rejects a STORE DATA block as too long,
-#: and the status words it does that with.
+#: Segment sizes tried in turn when a card rejects a STORE DATA block as too long
+#: (6700, wrong length). 6A80 is the card refusing the data itself, not its size.
 FALLBACK_MSS = (120, 64, 32)
-SEGMENT_REFUSED_SWS = {0x6700, 0x6A80}
+SEGMENT_REFUSED_SW = 0x6700
 
 
 def cla(base: int, channel: int) -> int:
@@ -129,9 +135,16 @@ class Channel:
             data, sw = self.transport.transmit(build(*header_and_data, le=sw & 0xFF))
         return data, sw
 
-    def select(self, aid: bytes) -> bytes:
-        """SELECT by AID (P1 04, first occurrence); returns the FCI."""
-        return self.exchange("SELECT", INS_SELECT, 0x04, 0x00, aid)
+    def select(self, aid: bytes) -> None:
+        """SELECT by AID (P1 04, first occurrence), without fetching the FCI.
+
+        Sent without Le, as lpac does: nothing of the FCI is used, so a 61xx
+        answer is success and its data is left unread (a card drops it with
+        the next command; ISO/IEC 7816-4 5.3.4). Raises StatusWordError.
+        """
+        data, sw = self.transport.transmit(build(cla(0x00, self.number), INS_SELECT, 0x04, 0x00, aid))
+        if not (is_success(sw) or sw >> 8 == 0x61):
+            raise StatusWordError("SELECT", sw)
 
     def store_data(self, payload: bytes, name: str = "STORE DATA") -> bytes:
         """Send ``payload`` as one STORE DATA command sequence; return the answer.
@@ -139,8 +152,8 @@ class Channel:
         Blocks of at most ``mss`` bytes, P1 11 (more follow) or 91 (last),
         P2 the block number from 00, Le 00 (SGP.22 5.7.2). Only the last
         block carries the ES10 response. A card that refuses a block with
-        6700 or 6A80 gets the whole sequence again in smaller segments
-        (:data:`FALLBACK_MSS`), and the smaller size is kept.
+        6700 (wrong length) gets the whole sequence again in smaller
+        segments (:data:`FALLBACK_MSS`), and the smaller size is kept.
         """
         while True:
             blocks = [payload[i : i + self.mss] for i in range(0, len(payload), self.mss)] or [b""]
@@ -153,7 +166,7 @@ class Channel:
                                            proprietary=True)
                 except StatusWordError as error:
                     smaller = next((s for s in FALLBACK_MSS if s < len(block)), None)
-                    if error.sw not in SEGMENT_REFUSED_SWS or smaller is None:
+                    if error.sw != SEGMENT_REFUSED_SW or smaller is None:
                         raise
                     self.note(f"{name}: the card refused a {len(block)}-byte block with {error.sw:04X}; "
                               f"segment size {smaller} from now on (--mss {smaller})")
@@ -163,53 +176,95 @@ class Channel:
                 return answer
 
 
+class NoIsdrError(StatusWordError):
+    """No ISD-R answered at any of the AIDs tried."""
+
+    def __init__(self, sw: int, tried: Sequence[bytes], where: str) -> None:
+        self.tried = tuple(tried)
+        aids = ", ".join(aid.hex().upper() for aid in self.tried)
+        super().__init__("SELECT ISD-R", sw, f"{where} holds no ISD-R at {aids}: not an eUICC, "
+                                              "or it uses another ISD-R AID: try --aid")
+
+
 @contextmanager
 def open_isdr(
     transport: Transport,
     aids: Sequence[bytes] = (ISDR_AID,),
     mss: int = DEFAULT_MSS,
     note: Callable[[str], None] = lambda message: None,
+    logical_channel: bool = False,
 ) -> Iterator[Channel]:
-    """Open a logical channel, select the ISD-R on it, and close it at the end.
+    """Select the ISD-R, on the basic channel or on a logical channel of its own.
 
-    The AIDs in ``aids`` are tried in turn; the channel's ``aid`` is the one
-    that answered. When the card refuses MANAGE CHANNEL, the basic channel
-    is used (``note`` is told). The channel is closed even when the body
-    fails.
+    The basic channel costs no APDU to open or close; it is the choice
+    when lpa holds the card exclusively. With ``logical_channel`` a
+    channel is opened with MANAGE CHANNEL and closed at the end, even when
+    the body fails; a card that refuses MANAGE CHANNEL, or refuses the
+    ISD-R on the logical channel (:data:`CHANNEL_REFUSED_SWS`), gets the
+    basic channel instead, and ``note`` is told. The AIDs in ``aids`` are
+    tried in turn; the channel's ``aid`` is the one that answered.
     """
-    data, sw = transport.transmit(build(0x00, INS_MANAGE_CHANNEL, 0x00, 0x00, le=1))
-    if sw == 0x9000 and len(data) == 1 and 1 <= data[0] <= 19:
-        number = data[0]
-    elif sw in NO_CHANNEL_SWS or sw == 0x9000:
-        note(f"MANAGE CHANNEL answered {data.hex().upper()} {sw:04X}; using the basic channel")
-        number = 0
-    else:
-        raise StatusWordError("MANAGE CHANNEL", sw)
-    channel = Channel(transport, number, mss, note)
+    number = _open_logical_channel(transport, note) if logical_channel else 0
     try:
+        channel = Channel(transport, number, mss, note)
         _select_isdr(channel, aids)
         yield channel
     finally:
-        if number:
-            try:
-                transport.transmit(build(0x00, INS_MANAGE_CHANNEL, 0x80, number))
-            except TransportError:
-                pass  # the card is gone; nothing left to close
+        if number and channel.number == number:
+            _close_logical_channel(transport, number)
+
+
+def _open_logical_channel(transport: Transport, note: Callable[[str], None]) -> int:
+    """MANAGE CHANNEL open (ISO/IEC 7816-4 7.1.2): the channel number, or 0 when refused."""
+    data, sw = transport.transmit(build(0x00, INS_MANAGE_CHANNEL, 0x00, 0x00, le=1))
+    if sw == 0x9000 and len(data) == 1 and 1 <= data[0] <= 19:
+        return data[0]
+    if sw in NO_CHANNEL_SWS or sw == 0x9000:
+        note(f"MANAGE CHANNEL answered {data.hex().upper()} {sw:04X}; using the basic channel")
+        return 0
+    raise StatusWordError("MANAGE CHANNEL", sw)
+
+
+def _close_logical_channel(transport: Transport, number: int) -> None:
+    try:
+        transport.transmit(build(0x00, INS_MANAGE_CHANNEL, 0x80, number))
+    except TransportError:
+        pass  # the card is gone; nothing left to close
 
 
 def _select_isdr(channel: Channel, aids: Sequence[bytes]) -> None:
-    """SELECT the first of ``aids`` the card has."""
-    for index, aid in enumerate(aids):
+    """SELECT the first of ``aids`` the card has; on a refusing logical channel, on the basic one."""
+    tried: list[bytes] = []
+    for aid in aids:
+        tried.append(aid)
         try:
             channel.select(aid)
         except StatusWordError as error:
-            if error.sw not in NOT_FOUND_SWS or index == len(aids) - 1:
-                raise StatusWordError("SELECT ISD-R", error.sw) from None
+            sw = error.sw
+            if channel.number and sw in CHANNEL_REFUSED_SWS:
+                try:
+                    Channel(channel.transport, 0).select(aid)
+                except StatusWordError:
+                    pass  # not on the basic channel either: no such AID
+                else:
+                    channel.note(f"SELECT on logical channel {channel.number} answered {sw:04X}; "
+                                 "using the basic channel")
+                    _close_logical_channel(channel.transport, channel.number)
+                    channel.number = 0
+                    _selected(channel, aid)
+                    return
+            if sw not in NOT_FOUND_SWS:
+                raise StatusWordError("SELECT ISD-R", sw, f"the card refused SELECT of {aid.hex().upper()}") from None
             continue
-        channel.aid = aid
-        if aid != ISDR_AID:
-            channel.note(f"ISD-R answered at {aid.hex().upper()} ({vendor_of(aid)})")
+        _selected(channel, aid)
         return
+    raise NoIsdrError(sw, tried, channel.transport.name)
+
+
+def _selected(channel: Channel, aid: bytes) -> None:
+    channel.aid = aid
+    if aid != ISDR_AID:
+        channel.note(f"ISD-R answered at {aid.hex().upper()} ({vendor_of(aid)})")
 
 
 def vendor_of(aid: bytes) -> str:

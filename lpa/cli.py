@@ -48,7 +48,7 @@ class Settings:
         return open_euicc(
             self.reader, sim=self.sim, sim_state=self.sim_state, replay=self.replay, aid=self.aid, mss=self.mss,
             notify=NotifySettings(ca_files=self.ca_files, timeout=self.timeout),
-            trace=_fan_out(sinks) if sinks else None, note=note,
+            trace=_fan_out(sinks) if sinks else None, note=note, logical_channel=self.logical_channel,
         )
 
 
@@ -156,6 +156,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
               help="ISD-R AID (default: the standard one, then those of known removable eUICCs).")
 @click.option("--mss", envvar="LPA_MSS", type=click.IntRange(6, 255), default=120, show_default=True,
               help="STORE DATA segment size in bytes.")
+@click.option("--logical-channel", is_flag=True, envvar="LPA_LOGICAL_CHANNEL",
+              help="Select the ISD-R on a logical channel (MANAGE CHANNEL) rather than the basic channel.")
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=_ca_files,
               type=click.Path(dir_okay=False),
               help="Extra trust anchor for SM-DP+ TLS (repeatable; env LPA_CA_FILE, ':'-separated).")
@@ -237,7 +239,7 @@ def info(ctx: click.Context) -> None:
 def list_(ctx: click.Context, icons: bool) -> None:
     """List the profiles on the eUICC."""
     with ctx.obj.open() as euicc:
-        profiles = euicc.profiles(icons=icons)
+        profiles = euicc.profiles(icons=icons, details=ctx.obj.json)
 
     def human() -> None:
         if not profiles:

@@ -134,9 +134,19 @@ def operation_bits(operation: str) -> tuple[bytes, int]:
 
 
 def operation_name(value: tuple[bytes, int]) -> str:
-    """The operation a NotificationEvent names (its lowest bit set)."""
+    """The operation a NotificationMetadata's NotificationEvent names (one bit set; its lowest)."""
     names = bits_to_names(value, OPERATIONS)
     return names[0] if names else "unknown"
+
+
+def operation_names(value: tuple[bytes, int]) -> tuple[str, ...]:
+    """Every operation a notificationConfigurationInfo entry's NotificationEvent sets.
+
+    Unlike NotificationMetadata, such an entry may set several bits: a real
+    eSIM.me card lists enable, disable and delete in one entry for one
+    SM-DP+ address (spec-notes, "What real cards ... do on the wire").
+    """
+    return tuple(bits_to_names(value, OPERATIONS))
 
 
 def simple_tlv(data: bytes) -> dict[int, bytes]:

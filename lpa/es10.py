@@ -25,6 +25,7 @@ from .encoding import (
     iccid_to_bytes,
     operation_bits,
     operation_name,
+    operation_names,
     simple_tlv,
     version_str,
 )
@@ -62,18 +63,20 @@ class Profile:
     icon_type: str | None = None
     icon: bytes | None = None
     profile_class: str | None = None
-    notification_config: tuple[tuple[str, str], ...] | None = None
+    #: notificationConfigurationInfo: (operations, SM-DP+ address) per entry.
+    notification_config: tuple[tuple[tuple[str, ...], str], ...] | None = None
     policy_rules: tuple[str, ...] | None = None
 
     def notification_address(self, operation: str) -> str | None:
-        """The SM-DP+ address that gets notified of ``operation``, if any."""
-        for op, address in self.notification_config or ():
-            if op == operation:
+        """The SM-DP+ address that gets notified of ``operation``, if any (SGP.22 5.7.15)."""
+        for operations, address in self.notification_config or ():
+            if operation in operations:
                 return address
         return None
 
     def to_json(self) -> dict[str, Any]:
-        """lpac's field names (profileState enabled|disabled, icon as base64)."""
+        """lpac's field names (profileState enabled|disabled, icon as base64); every
+        operation of a notificationConfigurationInfo entry (SGP.22 5.7.15)."""
         out = {
             "iccid": self.iccid,
             "isdpAid": self.isdp_aid,
@@ -85,13 +88,11 @@ class Profile:
             "icon": base64.b64encode(self.icon).decode() if self.icon is not None else None,
             "profileClass": self.profile_class,
         }
-        if self.notification_config is not None:
-            out["notificationConfigurationInfo"] = [
-                {"profileManagementOperation": op, "notificationAddress": address}
-                for op, address in self.notification_config
-            ]
-        if self.policy_rules is not None:
-            out["profilePolicyRules"] = list(self.policy_rules)
+        out["notificationConfigurationInfo"] = None if self.notification_config is None else [
+            {"profileManagementOperation": list(operations), "notificationAddress": address}
+            for operations, address in self.notification_config
+        ]
+        out["profilePolicyRules"] = None if self.policy_rules is None else list(self.policy_rules)
         return out
 
 
@@ -253,7 +254,7 @@ def profile_from_asn1(info: dict[str, Any]) -> Profile:
         notification_config=None
         if config is None
         else tuple(
-            (operation_name(c["profileManagementOperation"]), c["notificationAddress"]) for c in config
+            (operation_names(c["profileManagementOperation"]), c["notificationAddress"]) for c in config
         ),
         policy_rules=None if rules is None else tuple(bits_to_names(rules, PPR_BITS)),
     )

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 from . import es10
 from .apdu import DEFAULT_MSS, Channel, isdr_aids, open_isdr, vendor_of
 from .encoding import check_iccid, looks_like_aid, parse_aid
-from .errors import Declined, InputError, ServerError, StatusWordError
+from .errors import Declined, InputError, ServerError
 from .es10 import NotificationMetadata, Profile
 from .transport import Transport, Traced
 
@@ -105,7 +105,12 @@ class NotifySettings:
 
 
 class Euicc:
-    """An open eUICC: a transport with the ISD-R selected on a logical channel.
+    """An open eUICC: a transport with the ISD-R selected.
+
+    The ISD-R is selected on the basic channel, which costs no APDU to open
+    or close and which lpa can use because it holds the card exclusively;
+    ``logical_channel`` selects it on a logical channel of its own instead
+    (SGP.22 5.7.2), for a card or reader shared with another program.
 
     Use :func:`open_euicc` to make one; it is a context manager that closes
     the channel and releases the reader.
@@ -119,8 +124,11 @@ class Euicc:
         mss: int = DEFAULT_MSS,
         notify: NotifySettings | None = None,
         note: Callable[[str], None] = lambda message: None,
+        logical_channel: bool = False,
     ) -> None:
         self.transport = transport
+        #: Open a logical channel for the ISD-R rather than use the basic channel.
+        self.logical_channel = logical_channel
         #: The ISD-R AIDs to try: the one given, else the known ones (the standard first).
         self.aids = isdr_aids(aid)
         self.mss = mss
@@ -147,17 +155,10 @@ class Euicc:
             self.transport.close()
 
     def _open_channel(self) -> None:
-        try:
-            channel = self._stack.enter_context(open_isdr(self.transport, self.aids, self.mss, self.note))
-        except StatusWordError as error:
-            if error.command != "SELECT ISD-R":
-                raise
-            raise StatusWordError(
-                "SELECT ISD-R", error.sw,
-                f"{self.transport.name} holds no ISD-R at {', '.join(a.hex().upper() for a in self.aids)}: "
-                "not an eUICC, or it uses another ISD-R AID: try --aid",
-            ) from None
+        channel = self._stack.enter_context(
+            open_isdr(self.transport, self.aids, self.mss, self.note, self.logical_channel))
         self.aids = (channel.aid,)  # after a reset, select what answered
+        self.logical_channel = bool(channel.number)  # and on the channel that worked
         self._channel = channel
 
     @property
@@ -195,9 +196,11 @@ class Euicc:
         return EuiccInfo(es10.get_eid(self.channel), es10.get_euicc_info2(self.channel),
                          es10.get_euicc_configured_addresses(self.channel), self.channel.aid)
 
-    def profiles(self, *, icons: bool = False) -> list[Profile]:
-        """The installed profiles; icons only when asked for (they are big)."""
-        fields = es10.LIST_FIELDS + (("iconType", "icon") if icons else ())
+    def profiles(self, *, icons: bool = False, details: bool = False) -> list[Profile]:
+        """The installed profiles; icons, and with ``details`` notification
+        configuration and policy rules, only when asked for (they cost bytes)."""
+        fields = es10.LIST_FIELDS + (("iconType", "icon") if icons else ()) \
+            + (("notificationConfigurationInfo", "profilePolicyRules") if details else ())
         return es10.get_profiles_info(self.channel, fields=fields)
 
     def find_profile(self, identifier: str, *, nickname: bool = True,
@@ -395,6 +398,7 @@ def open_euicc(
     notify: NotifySettings | None = None,
     trace: Callable[[str], None] | None = None,
     note: Callable[[str], None] = lambda message: None,
+    logical_channel: bool = False,
 ) -> Euicc:
     """Open the eUICC in a PC/SC reader (or the simulated one); use it with ``with``.
 
@@ -403,7 +407,8 @@ def open_euicc(
     eUICC is used. ``aid`` is the ISD-R AID; by default the standard one and
     then the known vendor ones are tried. ``replay`` answers from a
     recording instead of a card. ``trace`` receives every APDU exchanged as
-    a hex line.
+    a hex line. ``logical_channel`` selects the ISD-R on a logical channel
+    rather than the basic one.
     """
     if replay is not None:
         from .transport.replay import ReplayTransport
@@ -419,5 +424,5 @@ def open_euicc(
         transport = connect(reader, aids=isdr_aids(aid), note=note)
     if trace is not None:
         transport = Traced(transport, trace)
-    return Euicc(transport, aid=aid, mss=mss, notify=notify, note=note)
+    return Euicc(transport, aid=aid, mss=mss, notify=notify, note=note, logical_channel=logical_channel)
 

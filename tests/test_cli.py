@@ -12,7 +12,7 @@ from conftest import json_data, lpa_executable
 ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE = ("8944476500001234567", "89470000000098765432",
                                             "8901260123456789012", "89000123456789012341")
 PROFILE_KEYS = {"iccid", "isdpAid", "profileState", "profileNickname", "serviceProviderName", "profileName",
-                "iconType", "icon", "profileClass"}
+                "iconType", "icon", "profileClass", "notificationConfigurationInfo", "profilePolicyRules"}
 
 
 def test_list_shows_a_table(lpa):
@@ -30,7 +30,11 @@ def test_list_json_uses_lpacs_field_names(lpa):
     first = profiles[0]
     assert first["iccid"] == ENABLED and first["profileState"] == "enabled"
     assert first["profileClass"] == "operational" and first["icon"] is None
-    assert first["isdpAid"] == "A0000005591010FFFFFFFF89001000"
+    assert first["isdpAid"] == "A0000005591010FFFFFFFF8900001000"  # 16 bytes, as on real cards
+    assert first["notificationConfigurationInfo"] == [{
+        "profileManagementOperation": ["install", "enable", "disable", "delete"],
+        "notificationAddress": "smdp.northwind.example"}]
+    assert profiles[2]["profilePolicyRules"] == ["ppr2"] and profiles[3]["notificationConfigurationInfo"] is None
 
 
 def test_list_icons_come_as_base64(lpa):

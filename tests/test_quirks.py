@@ -32,7 +32,7 @@ def test_a_card_without_any_known_isdr(lpa):
 
 def test_refused_logical_channels_fall_back_to_the_basic_channel(lpa, sim_state):
     lpa("sim", "quirks", "--no-logical-channels")
-    result = lpa("-v", "disable", "--no-notify", "work")
+    result = lpa("-v", "--logical-channel", "disable", "--no-notify", "work")
     assert result.exit_code == 0, result.output
     assert "using the basic channel" in result.output
     assert "> 80E2" in result.output  # STORE DATA on channel 0
@@ -41,18 +41,35 @@ def test_refused_logical_channels_fall_back_to_the_basic_channel(lpa, sim_state)
 
 def test_channel_2_is_used_when_the_card_hands_it_out(lpa):
     lpa("sim", "quirks", "--first-channel", "2")
-    result = lpa("-v", "list")
+    result = lpa("-v", "--logical-channel", "list")
     assert result.exit_code == 0 and "> 82E2" in result.output and "> 00708002" in result.output
 
 
-@pytest.mark.parametrize("segment_error", ["6700", "6A80"])
-def test_segment_size_falls_back_when_a_card_refuses_long_blocks(lpa, sim_state, segment_error):
-    lpa("sim", "quirks", "--max-segment", "64", "--segment-error", segment_error)
+def test_segment_size_falls_back_when_a_card_refuses_long_blocks(lpa, sim_state):
+    lpa("sim", "quirks", "--max-segment", "64", "--segment-error", "6700")
     nickname = "n" * 64  # SetNickname is one 81-byte block at --mss 120: too long for this card
     result = lpa("-v", "nickname", "89470000000098765432", nickname)
     assert result.exit_code == 0, result.output
-    assert f"refused a 81-byte block with {segment_error}; segment size 64 from now on" in result.output
+    assert "refused a 81-byte block with 6700; segment size 64 from now on" in result.output
     assert sim_state().find(iccid="89470000000098765432").nickname == nickname
+
+
+def test_incorrect_data_is_the_cards_refusal_not_a_reason_to_resend(lpa, sim_state):
+    lpa("sim", "quirks", "--max-segment", "64", "--segment-error", "6A80")
+    result = lpa("nickname", "89470000000098765432", "n" * 64)
+    assert result.exit_code == 3
+    assert result.output == "lpa: SetNickname failed with status word 6A80 (incorrect data)\n"
+    assert sim_state().find(iccid="89470000000098765432").nickname is None
+
+
+@pytest.mark.parametrize("sw", ["6999", "6881"])
+def test_a_card_refusing_the_isdr_on_a_logical_channel_is_used_on_the_basic_channel(lpa, sim_state, sw):
+    lpa("sim", "quirks", "--logical-select-error", sw)
+    result = lpa("-v", "--logical-channel", "disable", "--no-notify", "work")
+    assert result.exit_code == 0, result.output
+    assert f"# SELECT on logical channel 1 answered {sw}; using the basic channel" in result.output
+    assert "> 00708001" in result.output and "> 80E2" in result.output
+    assert sim_state().find(iccid="8944476500001234567").state == "disabled"
 
 
 def test_segment_fallback_gives_up_below_the_smallest_size(lpa):

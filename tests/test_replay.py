@@ -31,14 +31,14 @@ def test_recording_replays(lpa, recording):
 def test_a_command_that_differs_from_the_recording_is_refused(lpa):
     result = lpa("--replay", str(Path(__file__).parent / "recordings" / "list.apdu"), "info", sim=False)
     assert result.exit_code == 4
-    assert "exchange 4 differs: lpa sent 81E2910006BF3E035C015A00" in result.output
+    assert "exchange 2 differs: lpa sent 80E2910006BF3E035C015A00" in result.output
 
 
 def test_unconsumed_exchanges_are_reported(lpa, tmp_path):
     recording = (Path(__file__).parent / "recordings" / "list.apdu").read_text()
     extra = tmp_path / "extra.apdu"
     extra.write_text(recording + "> 00A4040000\n< 9000\n")
-    result = lpa("--replay", str(extra), "list", sim=False)
+    result = lpa("--replay", str(extra), "--json", "list", sim=False)
     assert result.exit_code == 4 and "has 1 more exchange(s) than lpa sent" in result.output
 
 

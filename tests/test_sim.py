@@ -113,33 +113,45 @@ def test_refused_operations_change_nothing(ch, state_path):
     assert state_path.read_bytes() == before
 
 
-def test_refresh_flag_is_answered_with_91xx(card):
+def test_refresh_flag_is_answered_with_91xx_and_fetch_gives_refresh(card):
+    # as the 9esim capture: 82C0000006 -> BF3203800100 910B, FETCH 801200000B -> REFRESH
     send(card, "00 70 00 00 01")
-    send(card, f"01 A4 04 00 10 {ISDR} 00")
+    send(card, f"01 A4 04 00 10 {ISDR}")
     request = "BF32 11 A00C 5A0A 984474560000214365F7 810101"  # DisableProfile, refreshFlag true
-    assert send(card, f"81 E2 91 00 14 {request} 00").endswith("910B")
+    assert send(card, f"81 E2 91 00 14 {request}") == "6106"
+    assert send(card, "81 C0 00 00 06") == "BF3203800100910B"
+    assert send(card, "80 12 00 00 0B") == "D0098103010104820281829000"
+    assert send(card, "80 14 00 00 0C 810301010482028281830100") == "9000"
+    assert send(card, "80 12 00 00 0B") == "6985"  # nothing pending any more
+
+
+def test_without_refresh_flag_nothing_is_pending(card):
+    send(card, f"00 A4 04 00 10 {ISDR}")
+    assert send(card, "80 E2 91 00 14 BF32 11 A00C 5A0A 984474560000214365F7 810100") == "6106"
+    assert send(card, "00 C0 00 00 06") == "BF32038001009000"
 
 
 # -- APDU level ----------------------------------------------------------------
 
 
 def test_select_answers_61xx_and_the_fci_comes_by_get_response(card):
-    answer = send(card, f"00 A4 04 00 10 {ISDR} 00")
-    assert answer.startswith("61")
-    fci = send(card, f"00 C0 00 00 {answer[2:]}")
-    assert fci.startswith("6F") and ISDR in fci and fci.endswith("9000")
+    # the FCI of real cards (answers.json): 6F1F 84 <AID> A5049F6501FF E00582030202 00
+    assert send(card, f"00 A4 04 00 10 {ISDR} 00") == "6121"
+    assert send(card, "00 C0 00 00 21") == f"6F1F8410{ISDR}A5049F6501FFE0058203020200" + "9000"
 
 
 @pytest.mark.parametrize("apdu,sw", [
     ("A0 A4 04 00 10 " + ISDR, "6E00"),  # wrong class
-    ("00 B0 00 00 00", "6D00"),  # unknown instruction
+    ("00 CA 00 5A 00", "6D00"),  # unknown instruction
     ("00 A4 08 00 10 " + ISDR, "6A86"),  # wrong P1
     ("00 A4 04 00 10 A000000559", "6700"),  # Lc longer than the data
     ("00 A4 04 00 08 A000000559101011", "6A82"),  # no such applet
     ("02 A4 04 00 10 " + ISDR, "6881"),  # channel 2 not open
     ("00 C0 00 00 00", "6985"),  # nothing to get
     ("80 E2 91 00 03 BF2000 00", "6985"),  # STORE DATA before SELECT
-    ("80 A4 04 00 10 " + ISDR, "6E00"),  # SELECT with a proprietary class
+    ("80 A4 04 00 10 " + ISDR, "6A82"),  # SELECT with a proprietary class (XeSIM, 5ber)
+    ("00 E2 91 00 03 BF2000", "6E00"),  # STORE DATA with an interindustry class
+    ("00 B0 00 00 00", "6986"),  # READ BINARY with no EF selected
 ])
 def test_wrong_commands_get_the_iso_status_word(card, apdu, sw):
     assert send(card, apdu).endswith(sw)
@@ -154,7 +166,7 @@ def test_store_data_checks_p1_block_order_and_length(card):
     assert send(card, "80 E2 11 00 02 BF20 00") == "9000"
     assert send(card, "80 E2 91 02 01 00 00") == "6A86"  # block 2 after block 0
     assert send(card, "80 E2 11 00 02 BF20 00") == "9000"  # a new sequence starts over
-    assert send(card, "80 E2 91 01 01 00 00").startswith("BF20")
+    assert send(card, "80 E2 91 01 01 00 00").startswith("61")
 
 
 def test_unknown_es10_function_and_malformed_request(card):
@@ -166,7 +178,7 @@ def test_unknown_es10_function_and_malformed_request(card):
 def test_long_answers_come_in_61xx_chains(card, state_path):
     send(card, f"00 A4 04 00 10 {ISDR} 00")
     first = send(card, "80 E2 91 00 08 BF2B05A003800101 00")  # nothing: noResultAvailable
-    assert first.endswith("9000")
+    assert first == "6106" and send(card, "00 C0 00 00 06") == "BF2B038101019000"
     edit_state(state_path, lambda s: s.add_notification(s.find(iccid=ENABLED), "delete"))
     answer = send(card, "80 E2 91 00 03 BF2B00 00")
     collected = ""
@@ -230,5 +242,5 @@ def test_an_unreadable_state_file_says_how_to_start_afresh(tmp_path):
 def test_changes_by_another_process_are_seen_by_a_powered_card(card, state_path):
     edit_state(state_path, lambda s: s.profiles.pop())
     send(card, f"00 A4 04 00 10 {ISDR} 00")
-    answer = send(card, "80 E2 91 00 06 BF2D035C015A 00")
-    assert answer.count("5A0A") == 3
+    assert send(card, "80 E2 91 00 06 BF2D035C015A 00").startswith("61")
+    assert send(card, "00 C0 00 00 00").count("5A0A") == 3

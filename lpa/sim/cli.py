@@ -136,6 +136,8 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
     """Add a profile as if it had been downloaded (with its install notification)."""
     from ..encoding import check_iccid
     from ..errors import InputError
+    from .identity import Identity
+    from .isdr import Isdr
     from .state import SimProfile
 
     try:
@@ -175,7 +177,9 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
             other.state = "disabled"
         profile.state = "enabled"
     state.profiles.append(profile)
-    state.add_notification(profile, "install", transaction_id=os.urandom(16).hex())
+    notification = state.add_notification(profile, "install", transaction_id=os.urandom(16).hex())
+    assert notification is not None  # install always notifies
+    Isdr(state, Identity.from_state(state.identity)).sign_notification(notification)
     state_file.save(state)
     click.echo(f"added {iccid} ({profile.state}, ISD-P {profile.isdp_aid})")
 
@@ -184,6 +188,8 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
 @click.option("--isdr-aid", metavar="HEX", help="Answer at this ISD-R AID only (e.g. a 5ber's).")
 @click.option("--logical-channels/--no-logical-channels", default=None,
               help="Refuse MANAGE CHANNEL with 6881, like cards that only work on the basic channel.")
+@click.option("--logical-select-error", metavar="SW",
+              help="Answer SELECT ISD-R on a logical channel with SW (a 5ber answers 6999).")
 @click.option("--first-channel", type=click.IntRange(1, 19), help="First logical channel handed out.")
 @click.option("--max-segment", type=click.IntRange(1, 255), help="Refuse longer STORE DATA blocks.")
 @click.option("--segment-error", metavar="SW", help="Status word for a refused block (default 6700).")
@@ -205,7 +211,7 @@ def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, **cha
         try:
             if name == "isdr_aid":
                 value = bytes.fromhex(value).hex().upper()
-            elif name == "segment_error":
+            elif name in ("segment_error", "logical_select_error"):
                 value = int(value, 16)
         except ValueError:
             raise click.BadParameter("not hexadecimal", param_hint=f"--{name.replace('_', '-')}") from None
@@ -219,32 +225,34 @@ def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, **cha
 @sim.command()
 @click.option("--port", default=35963, show_default=True, type=click.IntRange(1, 65535),
               help="vpcd port: 35963 is reader 'Virtual PCD 00 00', 35964 'Virtual PCD 00 01'.")
-@click.option("--atr", metavar="HEX", help="ATR to present (default: a T=0 eUICC ATR).")
+@click.option("--protocol", type=click.Choice(["t0", "t1"]), default="t0", show_default=True,
+              help="t0: an ATR offering T=0, every answer to a command with data through 61xx and GET "
+              "RESPONSE; t1: an ATR offering T=1, data directly when the command has Le.")
+@click.option("--atr", metavar="HEX", help="ATR to present instead of the protocol's.")
 @click.option("--latency", type=click.FloatRange(0, 5), default=0.0, show_default=True,
               help="Seconds added to each APDU, to mimic a USB reader.")
 @click.option("--log", "log_apdus", is_flag=True, help="Print every APDU exchanged.")
 @click.pass_context
-def serve(ctx: click.Context, port: int, atr: str | None, latency: float, log_apdus: bool) -> None:
+def serve(ctx: click.Context, port: int, protocol: str, atr: str | None, latency: float, log_apdus: bool) -> None:
     """Put the simulated eUICC into pcscd's "Virtual PCD" reader until interrupted.
 
     Needs pcscd and vsmartcard-vpcd. Any PC/SC program then sees the card:
     lpa (without --sim), lpac, pySim-shell. Stopping removes the card.
     """
-    from .card import DEFAULT_ATR
     from .vpcd import VpcdBridge
 
     try:
-        atr_bytes = bytes.fromhex(atr) if atr else DEFAULT_ATR
+        atr_bytes = bytes.fromhex(atr) if atr else None
     except ValueError:
         raise click.BadParameter("not hexadecimal", param_hint="--atr") from None
-    bridge = VpcdBridge(_state_file(ctx), port=port, atr=atr_bytes, latency=latency,
+    bridge = VpcdBridge(_state_file(ctx), port=port, protocol=protocol, atr=atr_bytes, latency=latency,
                         log=click.echo if log_apdus else None)
     try:
         bridge.connect()
     except ConnectionError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"simulated eUICC inserted in vpcd reader on port {port} ({bridge.card.state_file.path}); "
-               "Ctrl-C removes it", err=True)
+    click.echo(f"simulated eUICC ({protocol.upper().replace('T', 'T=')}, ATR {bridge.card.atr.hex().upper()}) "
+               f"inserted in vpcd reader on port {port} ({bridge.card.state_file.path}); Ctrl-C removes it", err=True)
     try:
         bridge.serve()
     except KeyboardInterrupt:

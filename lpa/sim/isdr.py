@@ -16,6 +16,7 @@ from typing import Any, Callable
 from .. import codec
 from ..encoding import (
     ICON_TYPES,
+    OPERATIONS,
     PROFILE_CLASSES,
     PPR_BITS,
     PROFILE_INFO_TAGS,
@@ -73,6 +74,8 @@ class Isdr:
                           self.retrieve_notifications_list),
             b"\xbf\x30": ("NotificationSentRequest", "NotificationSentResponse",
                           self.remove_notification_from_list),
+            b"\xbf\x2e": ("GetEuiccChallengeRequest", "GetEuiccChallengeResponse", self.get_euicc_challenge),
+            b"\xbf\x43": ("GetRatRequest", "GetRatResponse", self.get_rat),
         }
 
     def handle(self, request: bytes) -> bytes:
@@ -97,7 +100,9 @@ class Isdr:
         return self.state.find(isdp_aid=value.hex().upper())
 
     def _notify(self, profile: SimProfile, operation: str) -> None:
-        self.state.add_notification(profile, operation)
+        notification = self.state.add_notification(profile, operation)
+        if notification is not None:
+            self.sign_notification(notification)
         self.changed = True
 
     # -- ES10c -------------------------------------------------------------------
@@ -136,9 +141,13 @@ class Isdr:
             info["iconType"] = ICON_TYPES.index(profile.icon_type)
             info["icon"] = base64.b64decode(profile.icon)
         if profile.notify:
+            # one entry per address with all its operations' bits, as a real eSIM.me card does
+            by_address: dict[str, list[str]] = {}
+            for op, address in profile.notify.items():
+                by_address.setdefault(address, []).append(op)
             info["notificationConfigurationInfo"] = [
-                {"profileManagementOperation": operation_bits(op), "notificationAddress": address}
-                for op, address in profile.notify.items()
+                {"profileManagementOperation": names_to_bits(ops, OPERATIONS), "notificationAddress": address}
+                for address, ops in by_address.items()
             ]
         if profile.policy_rules:
             info["profilePolicyRules"] = names_to_bits(profile.policy_rules, PPR_BITS)
@@ -266,10 +275,18 @@ class Isdr:
                     return ("notificationsListResultError", 1)  # noResultAvailable
             else:
                 items = [n for n in items if n.operation == operation_name(value)]
-        return ("notificationList", [self.signed_notification(n) for n in items])
+        if any(not n.signed for n in items):  # recorded by an lpa before notifications were signed at once
+            for notification in items:
+                if not notification.signed:
+                    self.sign_notification(notification)
+            self.changed = True
+        return ("notificationList", [base64.b64decode(n.signed) for n in items])
 
-    def signed_notification(self, notification: SimNotification) -> bytes:
-        """The PendingNotification DER, signed now with the eUICC key (SGP.22 5.7.10)."""
+    def sign_notification(self, notification: SimNotification) -> None:
+        """Make the PendingNotification DER, signed with the eUICC key (SGP.22 5.7.10), once."""
+        notification.signed = base64.b64encode(self._signed_notification(notification)).decode()
+
+    def _signed_notification(self, notification: SimNotification) -> bytes:
         if notification.operation == "install":
             data = codec.encode("ProfileInstallationResultData", {
                 "transactionId": bytes.fromhex(notification.transaction_id or os.urandom(16).hex()),
@@ -287,6 +304,22 @@ class Isdr:
             "euiccCertificate": self.identity.der("euicc"),
             "eumCertificate": self.identity.der("eum"),
         })
+
+    def get_euicc_challenge(self, request: dict) -> dict:
+        """ES10b.GetEUICCChallenge (SGP.22 5.7.7): 16 random bytes."""
+        return {"euiccChallenge": os.urandom(16)}
+
+    def get_rat(self, request: dict) -> dict:
+        """ES10b.GetRAT (SGP.22 5.7.22): any operator may set PPR1 and PPR2, without consent.
+
+        The same table the 9esim (Kigen) capture shows, and the one that
+        lets this card hold the PPR-protected profiles it is seeded with.
+        """
+        return {"rat": [{
+            "pprIds": names_to_bits(["ppr1", "ppr2"], PPR_BITS),
+            "allowedOperators": [{"mccMnc": b"\xee\xee\xee", "gid1": b"", "gid2": b""}],
+            "pprFlags": (b"", 0),
+        }]}
 
     def remove_notification_from_list(self, request: dict) -> dict:
         seq = request["seqNumber"]

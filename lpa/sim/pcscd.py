@@ -88,11 +88,12 @@ def running_pcscd(timeout: float = 15.0) -> Iterator[None]:
 class VirtualCard:
     """A simulated eUICC inserted into a vpcd reader by a bridge thread."""
 
-    def __init__(self, state_path: Path, port: int = VPCD_PORT, latency: float = 0.0) -> None:
+    def __init__(self, state_path: Path, port: int = VPCD_PORT, latency: float = 0.0, protocol: str = "t0") -> None:
         self.state_path = state_path
         #: every APDU exchanged, as the bridge logs them
         self.log: list[str] = []
-        self.bridge = VpcdBridge(StateFile(state_path), port=port, latency=latency, log=self.log.append)
+        self.bridge = VpcdBridge(StateFile(state_path), port=port, protocol=protocol, latency=latency,
+                                 log=self.log.append)
         self.reader = READERS[port]
         self._thread: threading.Thread | None = None
 

@@ -62,6 +62,9 @@ class SimNotification:
     iccid: str
     isdp_aid: str
     transaction_id: str = ""  # hex, install only
+    #: The signed PendingNotification (base64 DER), made once when it was recorded: a card
+    #: returns the same bytes on every RetrieveNotificationsList.
+    signed: str = ""
 
 
 @dataclass
@@ -93,23 +96,28 @@ class SimState:
         return next((p for p in self.profiles if p.state == "enabled"), None)
 
     def allocate_isdp_aid(self) -> str:
-        aid = f"A0000005591010FFFFFFFF89{self.next_isdp:04X}00"
+        """A 16-byte ISD-P AID like real cards' (A0000005591010FFFFFFFF8900001000, ...1100)."""
+        aid = f"A0000005591010FFFFFFFF89{self.next_isdp:06X}00"
         self.next_isdp += 1
         return aid
 
     def free_memory(self) -> int:
         return max(0, self.memory - sum(p.size for p in self.profiles))
 
-    def add_notification(self, profile: SimProfile, operation: str, transaction_id: str = "") -> None:
-        """Record a notification if the profile asks for one (install: always, to its SM-DP+)."""
+    def add_notification(self, profile: SimProfile, operation: str,
+                         transaction_id: str = "") -> SimNotification | None:
+        """Record a notification if the profile asks for one (install: always, to its SM-DP+).
+
+        The caller signs it (:meth:`lpa.sim.isdr.Isdr.sign_notification`).
+        """
         address = profile.smdp_address if operation == "install" else profile.notify.get(operation)
         if address is None:
-            return
-        self.notifications.append(
-            SimNotification(self.next_seq_number, operation, address, profile.iccid, profile.isdp_aid,
-                            transaction_id)
-        )
+            return None
+        notification = SimNotification(self.next_seq_number, operation, address, profile.iccid, profile.isdp_aid,
+                                        transaction_id)
+        self.notifications.append(notification)
         self.next_seq_number += 1
+        return notification
 
     # -- persistence -----------------------------------------------------------
 

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Callable
 
-from .card import DEFAULT_ATR, Card
+from .card import Card
 from .state import StateFile
 
 VPCD_PORT = 35963
@@ -33,11 +33,12 @@ class VpcdBridge:
         *,
         host: str = "127.0.0.1",
         port: int = VPCD_PORT,
-        atr: bytes = DEFAULT_ATR,
+        protocol: str = "t0",
+        atr: bytes | None = None,
         latency: float = 0.0,
         log: Callable[[str], None] | None = None,
     ) -> None:
-        self.card = Card(state_file, atr)
+        self.card = Card(state_file, protocol, atr)
         self.address = (host, port)
         self.latency = latency
         self.log = log
