@@ -148,6 +148,22 @@ class EuiccInfo2:
 
 
 @dataclass(frozen=True)
+class PolicyRule:
+    """One ProfilePolicyAuthorisationRule of the Rules Authorisation Table (SGP.22 2.9.2.2)."""
+
+    #: The PPRs the rule is about (ppr1, ppr2, ...).
+    ppr_ids: tuple[str, ...]
+    #: MCC/MNC of each operator allowed to set them, as hex ("EEEEEE": any operator); gid1, gid2.
+    operators: tuple[tuple[str, str | None, str | None], ...]
+    consent_required: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pprIds": list(self.ppr_ids),
+                "allowedOperators": [{"mccMnc": m, "gid1": g1, "gid2": g2} for m, g1, g2 in self.operators],
+                "consentRequired": self.consent_required}
+
+
+@dataclass(frozen=True)
 class ConfiguredAddresses:
     """EuiccConfiguredAddressesResponse (SGP.22 5.7.3)."""
 
@@ -395,6 +411,27 @@ def _ext_card_resource(data: bytes) -> dict[str, int]:
         return {}
     names = {0x81: "installedApplication", 0x82: "freeNonVolatileMemory", 0x83: "freeVolatileMemory"}
     return {names[tag]: int.from_bytes(value, "big") for tag, value in tlvs.items() if tag in names}
+
+
+def get_euicc_challenge(ch: StoreData) -> bytes:
+    """ES10b.GetEUICCChallenge (SGP.22 5.7.7): 16 random bytes for one download session."""
+    return bytes(_call(ch, "GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse",
+                       "GetEuiccChallenge")["euiccChallenge"])
+
+
+def get_rat(ch: StoreData) -> list[PolicyRule]:
+    """ES10b.GetRAT (SGP.22 5.7.22): which operators may set which profile policy rules."""
+    answer = _call(ch, "GetRatRequest", {}, "GetRatResponse", "GetRAT")
+
+    def optional_hex(value: bytes | None) -> str | None:
+        return None if value is None else bytes(value).hex().upper()
+
+    return [PolicyRule(
+        ppr_ids=tuple(bits_to_names(rule["pprIds"], PPR_BITS)),
+        operators=tuple((bytes(op["mccMnc"]).hex().upper(), optional_hex(op.get("gid1")), optional_hex(op.get("gid2")))
+                        for op in rule["allowedOperators"]),
+        consent_required=bool(bits_to_names(rule["pprFlags"], ("consentRequired",))),
+    ) for rule in answer["rat"]]
 
 
 def list_notification(ch: StoreData, operation: str | None = None) -> list[NotificationMetadata]:

@@ -167,3 +167,47 @@ def test_answers_survive_a_segment_size_of_255(state_path):
     with SimulatedTransport(state_path) as transport, open_isdr(transport, mss=255) as ch:
         es10.set_nickname(ch, CONTOSO, "x" * 64)
         assert es10.get_profiles_info(ch, iccid=CONTOSO)[0].nickname == "x" * 64
+
+
+def test_a_notification_is_returned_byte_identical_every_time(ch):
+    es10.disable_profile(ch, ENABLED)
+    first = es10.retrieve_notifications_list(ch, 1)[0].der
+    assert es10.retrieve_notifications_list(ch, 1)[0].der == first  # signed once, when recorded
+    assert es10.retrieve_notifications_list(ch)[0].der == first
+
+
+class _Answer:
+    def __init__(self, hex_answer: str) -> None:
+        self.answer = bytes.fromhex(hex_answer.replace(" ", ""))
+
+    def store_data(self, payload: bytes, name: str = "") -> bytes:
+        return self.answer
+
+
+def test_every_operation_of_a_notification_configuration_entry_notifies():
+    # one entry setting enable, disable and delete (bits 1-3: 04 70) for one address, as an eSIM.me card
+    # answers (spec-notes); assembled by hand from the ASN.1, not by lpa's encoder
+    answer = _Answer("BF2D25 A023 E321 5A0A984474560000214365F7 B613 3011 80020470 810B7273702E6573696D2E6D65")
+    [profile] = es10.get_profiles_info(answer)
+    assert profile.notification_config == ((("enable", "disable", "delete"), "rsp.esim.me"),)
+    assert [profile.notification_address(op) for op in ("install", "enable", "disable", "delete")] == [
+        None, "rsp.esim.me", "rsp.esim.me", "rsp.esim.me"]
+    assert profile.to_json()["notificationConfigurationInfo"] == [
+        {"profileManagementOperation": ["enable", "disable", "delete"], "notificationAddress": "rsp.esim.me"}]
+
+
+def test_the_simulator_lists_one_entry_per_address_with_all_its_operations(ch):
+    [enabled] = es10.get_profiles_info(ch, iccid=ENABLED, fields=("notificationConfigurationInfo",))
+    assert enabled.notification_config == ((("install", "enable", "disable", "delete"), "smdp.northwind.example"),)
+
+
+def test_get_euicc_challenge_is_16_fresh_bytes(ch):
+    first, second = es10.get_euicc_challenge(ch), es10.get_euicc_challenge(ch)
+    assert len(first) == len(second) == 16 and first != second
+
+
+def test_get_rat_allows_the_policy_rules_the_seeded_profiles_carry(ch):
+    [rule] = es10.get_rat(ch)
+    assert set(rule.ppr_ids) >= {"ppr1", "ppr2"} and rule.operators == (("EEEEEE", "", ""),)
+    assert rule.to_json() == {"pprIds": ["ppr1", "ppr2"], "consentRequired": False,
+                              "allowedOperators": [{"mccMnc": "EEEEEE", "gid1": "", "gid2": ""}]}

@@ -38,6 +38,18 @@ def test_delete_notifies_the_smdp_which_verifies_the_signature(lpa, operator, sm
     assert pending(sim_state) == []
 
 
+def test_a_profile_configured_like_an_esim_me_card_gets_its_delete_notification_delivered(lpa, smdpp, sim_state):
+    # one notificationConfigurationInfo entry with enable, disable and delete for one address
+    lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", "Op", "--name", "Test", "--smdp", smdpp.address,
+        "--notify", "enable,disable,delete")
+    [config] = json_data(lpa("--json", "list"))[-1]["notificationConfigurationInfo"]
+    assert config["profileManagementOperation"] == ["enable", "disable", "delete"]
+    result = lpa("delete", "--yes", OPERATOR)
+    assert result.exit_code == 0 and result.output.strip() == f"deleted {OPERATOR}; notified {smdpp.address}"
+    assert [(a.operation, a.iccid) for a in smdpp.accepted] == [("delete", OPERATOR)]
+    assert pending(sim_state) == [("install", OPERATOR)]  # install goes to --smdp too; not part of delete
+
+
 def test_the_request_is_es9plus_handle_notification(lpa, operator, smdpp):
     lpa("delete", "--yes", operator)
     [(path, headers, body)] = smdpp.requests

@@ -10,10 +10,10 @@ from . import Transport
 
 
 class SimulatedTransport(Transport):
-    """The simulated eUICC whose state is the file ``state_path``."""
+    """The simulated eUICC whose state is the file ``state_path``, answering as a T=0 (or T=1) card."""
 
-    def __init__(self, state_path: Path | str | None = None) -> None:
-        self.card = Card(StateFile(state_path))
+    def __init__(self, state_path: Path | str | None = None, protocol: str = "t0") -> None:
+        self.card = Card(StateFile(state_path), protocol)
         self.name = f"simulated eUICC ({self.card.state_file.path})"
         try:
             self.card.power_on()
