@@ -37,7 +37,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache(tmp_path_factory)))
-    for name in ("LPA_READER", "LPA_SIM", "LPA_SIM_STATE", "LPA_AID", "LPA_MSS", "LPA_CA_FILE", "LPA_TIMEOUT"):
+    for name in ("LPA_READER", "LPA_SIM", "LPA_SIM_STATE", "LPA_AID", "LPA_MSS", "LPA_CA_FILE", "LPA_TIMEOUT",
+                 "LPA_LOGICAL_CHANNEL"):
         monkeypatch.delenv(name, raising=False)
     return home
 
