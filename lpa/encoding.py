@@ -5,6 +5,8 @@ simulated eUICC to read requests and build answers.
 """
 from __future__ import annotations
 
+import unicodedata
+
 from .errors import InputError
 
 #: NotificationEvent bit numbers (SGP.22 2.4a / ASN.1 NotificationEvent).
@@ -74,6 +76,27 @@ def check_iccid(iccid: str) -> str:
     if not 18 <= len(iccid) <= 20:
         raise InputError(f"ICCID {iccid} has {len(iccid)} digits; an ICCID has 18 to 20")
     return iccid
+
+
+#: Format characters that reorder text (Unicode bidirectional controls).
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_control(char: str) -> bool:
+    """A control character (C0, DEL, C1) or a bidirectional control: never shown raw, never in a nickname."""
+    return unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS
+
+
+def check_nickname(nickname: str) -> str:
+    """Return ``nickname`` if it fits profileNickname (SGP.22 5.7.21: UTF-8, at most 64 bytes)
+    and holds no control characters; else raise InputError."""
+    size = len(nickname.encode("utf-8"))
+    if size > 64:
+        raise InputError(f"nickname is {size} bytes of UTF-8; at most 64 fit")
+    bad = next((char for char in nickname if is_control(char)), None)
+    if bad is not None:
+        raise InputError(f"nickname holds the control character U+{ord(bad):04X}; use printable text")
+    return nickname
 
 
 def parse_aid(text: str) -> bytes:

@@ -44,6 +44,11 @@ LIST_FIELDS = (
 
 
 class StoreData(Protocol):
+    """What an ES10 function needs: an ISD-R channel (:class:`lpa.apdu.Channel`).
+
+    If it has a ``note`` callable, leniently accepted answers are reported to it.
+    """
+
     def store_data(self, payload: bytes, name: str = ...) -> bytes: ...
 
 
@@ -181,7 +186,7 @@ def _call(ch: StoreData, request_type: str, request: Any, response_type: str, na
     answer = ch.store_data(codec.encode(request_type, request), name)
     if not answer:
         raise ProtocolError(f"{name}: the card answered 9000 with no data; try a smaller --mss")
-    return codec.decode(response_type, answer)
+    return codec.decode(response_type, answer, getattr(ch, "note", None))
 
 
 def _check(name: str, result: int, reasons: dict[int, tuple[str, str]], what: str) -> None:
@@ -390,7 +395,7 @@ def get_euicc_info2(ch: StoreData) -> EuiccInfo2:
         elif key == "euiccCategory":
             out[key] = _EUICC_CATEGORY[value] if 0 <= value < len(_EUICC_CATEGORY) else value
         elif key == "extCardResource":
-            out[key] = _ext_card_resource(bytes(value))
+            out[key] = _ext_card_resource(bytes(value), getattr(ch, "note", None))
         elif isinstance(value, (bytes, bytearray)):
             out[key] = bytes(value).hex()
         else:
@@ -398,16 +403,17 @@ def get_euicc_info2(ch: StoreData) -> EuiccInfo2:
     return EuiccInfo2(out)
 
 
-def _ext_card_resource(data: bytes) -> dict[str, int]:
+def _ext_card_resource(data: bytes, note: codec.Note | None) -> dict[str, int]:
     """ETSI TS 102 226 8.2.1.7.2: 81 installed applications, 82 free NVM, 83 free RAM.
 
-    A malformed one is left out with a note on :data:`codec.warn`: the
-    rest of EUICCInfo2 is still worth showing.
+    A malformed one is left out, with a ``note``: the rest of EUICCInfo2 is
+    still worth showing.
     """
     try:
         tlvs = simple_tlv(data)
     except ValueError as error:
-        codec.warn(f"EUICCInfo2.extCardResource is malformed ({error}), free memory not shown: {data.hex().upper()}")
+        if note is not None:
+            note(f"EUICCInfo2.extCardResource is malformed ({error}), free memory not shown: {data.hex().upper()}")
         return {}
     names = {0x81: "installedApplication", 0x82: "freeNonVolatileMemory", 0x83: "freeVolatileMemory"}
     return {names[tag]: int.from_bytes(value, "big") for tag, value in tlvs.items() if tag in names}

@@ -1,21 +1,36 @@
 """ES9+: the LPA's HTTPS client of the SM-DP+ (SGP.22 5.6, 6.1-6.5).
 
 Every function is a JSON POST to ``https://<address>/gsma/rsp2/es9plus/<function>``
-with the headers of SGP.22 6.5.1. :meth:`Es9pClient._post` does the
-transport part (TLS anchored at the GSMA CIs, timeouts, bounded retries
-with back-off, proxies from the environment, one connection pool for all
-calls); each ES9+ function is a small method on top of it.
+with the headers of SGP.22 6.5.1. :class:`Es9pClient` does the transport
+part once for all functions:
+
+- TLS verified against the trust anchors given, held in memory in an SSL
+  context: no CA file is read or written, and requests' CA bundles
+  (certifi, ``REQUESTS_CA_BUNDLE``) never apply. There is no way to turn
+  verification off.
+- No redirects: a 3xx answer is a failure with its reason, so nothing is
+  ever sent anywhere but to the address asked for, and only over HTTPS.
+- One deadline per call (``timeout``) bounds connecting, the TLS handshake,
+  reading and the retries together.
+- Retries by urllib3's Retry, per function (:data:`RETRIED`): only a
+  function that is safe to send twice is retried, on connection failures,
+  time-outs and HTTP 5xx; a name that does not resolve is not retried.
+- Proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``), but never
+  credentials from ``~/.netrc``.
 """
 from __future__ import annotations
 
 import base64
-import re
+import ipaddress
 import socket
 import ssl
 import time
 from typing import Any
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry, Timeout
 
 from .errors import ServerError
 from .trust import TrustAnchors
@@ -23,44 +38,163 @@ from .trust import TrustAnchors
 ADMIN_PROTOCOL = "gsma/rsp/v2.2.0"
 USER_AGENT = "gsma-rsp-lpad"
 _SUCCESS = ("Executed-Success", "Executed-WithWarning")
-_ADDRESS = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
+
+#: ES9+ functions that may be sent again after a failure: the SM-DP+ accepts a notification
+#: twice (SGP.22 3.5: duplicates are allowed, losses are not). The download functions change
+#: the SM-DP+'s session state and are not retried blindly.
+RETRIED = frozenset({"handleNotification"})
+
+#: HTTP answers that are retried (for the functions in RETRIED).
+_RETRIED_STATUS = (500, 502, 503, 504)
+
+#: Longest SM-DP+ address accepted (a DNS name has at most 253 characters, plus a port).
+_MAX_ADDRESS = 260
+
+
+def parse_address(address: str) -> tuple[str, int | None]:
+    """Split an SM-DP+ address into host and port, or raise ServerError.
+
+    The host is a DNS name, an IPv4 address or a bracketed IPv6 address,
+    with an optional ``:port``; stray white space (seen from one operator)
+    is trimmed. Linear time in the length of ``address``: it comes from the
+    card or an activation code.
+    """
+    host = address.strip()
+    port: int | None = None
+    if not host or len(host) > _MAX_ADDRESS:
+        raise _malformed(address)
+    if host.startswith("["):
+        end = host.find("]")
+        rest = host[end + 1 :] if end > 0 else None
+        if rest is None or (rest and not rest.startswith(":")):
+            raise _malformed(address)
+        port = _port(rest[1:], address) if rest else None
+        try:
+            ipaddress.IPv6Address(host[1:end])
+        except ValueError:
+            raise _malformed(address) from None
+        return host[: end + 1], port
+    if host.count(":") == 1:
+        host, text = host.split(":")
+        port = _port(text, address)
+    if not _is_dns_name(host):
+        raise _malformed(address)
+    return host, port
+
+
+def _port(text: str, address: str) -> int:
+    if not (text.isascii() and text.isdigit() and len(text) <= 5 and 0 < int(text) < 65536):
+        raise _malformed(address)
+    return int(text)
+
+
+def _is_dns_name(host: str) -> bool:
+    """A DNS name (RFC 1123 labels, 253 characters at most, a trailing dot allowed) or an IPv4 address."""
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 253 or not name.isascii():
+        return False
+    for label in name.split("."):
+        if not 0 < len(label) <= 63 or label[0] == "-" or label[-1] == "-":
+            return False
+        if not label.replace("-", "").isalnum():
+            return False
+    return True
+
+
+def _malformed(address: str) -> ServerError:
+    shown = address if len(address) <= 80 else address[:80] + "..."
+    return ServerError(shown or "(empty)", f"malformed SM-DP+ address {shown!r}")
 
 
 def base_url(address: str) -> str:
-    """``https://<address>`` for an SM-DP+ address ``host`` or ``host:port``.
+    """``https://host[:port]`` for an SM-DP+ address."""
+    host, port = parse_address(address)
+    return f"https://{host}" + (f":{port}" if port else "")
 
-    Stray white space (seen from one operator) is trimmed; anything else
-    that is not a host name or address with an optional port is refused.
+
+class _Deadline(Timeout):
+    """A urllib3 Timeout whose every attempt gets only the time left until ``deadline``.
+
+    urllib3 clones the Timeout for each attempt (retries included), so the
+    connect, TLS handshake and read of all attempts fit in one budget.
     """
-    host = address.strip()
-    if not host or not _ADDRESS.match(host) or (":" in host and not host.startswith("[")
-                                                 and not 0 < int(host.rsplit(":", 1)[1]) < 65536):
-        raise ServerError(address or "(empty)", f"malformed SM-DP+ address {address!r}")
-    return f"https://{host}"
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(total=max(deadline - time.monotonic(), 0.001))
+        self.deadline = deadline
+
+    def clone(self) -> Timeout:
+        return Timeout(total=max(self.deadline - time.monotonic(), 0.001))
+
+
+class _Retry(Retry):
+    """urllib3's Retry, giving up at the deadline and at once on a name that does not resolve."""
+
+    deadline = float("inf")
+
+    def new(self, **kwargs: Any) -> "_Retry":
+        retry = super().new(**kwargs)
+        retry.deadline = self.deadline
+        return retry
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> "_Retry":
+        if isinstance(error, urllib3.exceptions.NameResolutionError):
+            raise urllib3.exceptions.MaxRetryError(_pool, url, error)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if time.monotonic() + retry.get_backoff_time() >= self.deadline:
+            raise urllib3.exceptions.MaxRetryError(_pool, url, error or urllib3.exceptions.ResponseError(
+                f"HTTP {response.status if response else '?'}"))
+        return retry
+
+
+class _Adapter(HTTPAdapter):
+    """An HTTPAdapter verifying TLS with lpa's SSL context only."""
+
+    def __init__(self, context: ssl.SSLContext, retry: Retry) -> None:
+        self.context = context
+        super().__init__(max_retries=retry)
+
+    def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
+        host_params, _ = super().build_connection_pool_key_attributes(request, True, cert)
+        return host_params, {"ssl_context": self.context, "cert_reqs": "CERT_REQUIRED"}
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        pass  # the SSL context holds the trust anchors; no CA bundle path applies
+
+
+def _no_auth(request: Any) -> Any:
+    """Set as the session's auth, so that requests never adds ~/.netrc credentials."""
+    return request
 
 
 class Es9pClient:
-    """An ES9+ client for one LPA session (close it, or use it as a context manager)."""
+    """An ES9+ client for one LPA session (close it, or use it as a context manager).
 
-    def __init__(
-        self,
-        anchors: TrustAnchors,
-        *,
-        timeout: float = 20.0,
-        connect_timeout: float = 10.0,
-        retries: int = 2,
-        backoff: float = 0.5,
-    ) -> None:
+    Calls to the same SM-DP+ share one connection (one TLS handshake) while
+    the server keeps it open.
+    """
+
+    def __init__(self, anchors: TrustAnchors, *, timeout: float = 20.0, retries: int = 2,
+                 backoff: float = 0.5) -> None:
         self.anchors = anchors
-        self.timeout = (connect_timeout, timeout)
-        self.retries = retries
-        self.backoff = backoff
+        self.timeout = timeout
+        context = ssl.create_default_context(cadata=anchors.pem)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
         self.session = requests.Session()
+        self.session.auth = _no_auth
         self.session.headers.update({
             "Content-Type": "application/json;charset=UTF-8",
             "X-Admin-Protocol": ADMIN_PROTOCOL,
             "User-Agent": USER_AGENT,
         })
+        retry = _Retry(total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
+                       status_forcelist=_RETRIED_STATUS, allowed_methods=None, backoff_factor=backoff,
+                       raise_on_status=False, raise_on_redirect=False, respect_retry_after_header=False)
+        once = _Retry(total=0, read=False, redirect=0, raise_on_redirect=False, raise_on_status=False)
+        self._adapters = {True: _Adapter(context, retry), False: _Adapter(context, once)}
+        self.session.mount("https://", self._adapters[False])
+        self.session.mount("http://", self._adapters[False])
 
     def __enter__(self) -> "Es9pClient":
         return self
@@ -83,29 +217,24 @@ class Es9pClient:
             self._check_status(address, response)
 
     def _post(self, address: str, function: str, body: dict[str, Any]) -> requests.Response:
-        """POST ``body`` to the ES9+ ``function``; return a 2xx response or raise ServerError.
-
-        Connection failures, time-outs and 5xx answers are retried
-        ``retries`` times with exponential back-off; TLS failures are not.
-        """
+        """POST ``body`` to the ES9+ ``function``; return a 2xx response or raise ServerError."""
         url = f"{base_url(address)}/gsma/rsp2/es9plus/{function}"
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                # verify per request: a session-wide one loses to REQUESTS_CA_BUNDLE
-                response = self.session.post(url, json=body, timeout=self.timeout, verify=self.anchors.bundle)
-            except requests.exceptions.SSLError as error:
-                raise ServerError(address, self._tls_reason(error)) from None
-            except (requests.ConnectionError, requests.Timeout) as error:
-                reason = _network_reason(error, self.timeout[1])
-                continue
-            if 200 <= response.status_code < 300:
-                return response
-            reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
-            if response.status_code < 500:
-                break
-        raise ServerError(address, reason)
+        deadline = time.monotonic() + self.timeout
+        adapter = self._adapters[function in RETRIED]
+        adapter.max_retries.deadline = deadline  # type: ignore[attr-defined]
+        self.session.mount(url, adapter)
+        try:
+            response = self.session.post(url, json=body, timeout=_Deadline(deadline), allow_redirects=False)
+            response.content  # read it all within the deadline
+        except Exception as error:  # whatever requests, urllib3 or the socket raise: one reason
+            raise ServerError(address, self._reason(error)) from None
+        if 200 <= response.status_code < 300:
+            return response
+        if 300 <= response.status_code < 400:
+            where = response.headers.get("Location", "nowhere")
+            raise ServerError(address, f"HTTP {response.status_code} redirect to {where[:100]!r} "
+                                       "(lpa follows no redirects)")
+        raise ServerError(address, f"HTTP {response.status_code} {response.reason or ''}".strip())
 
     def _check_status(self, address: str, response: requests.Response) -> dict[str, Any]:
         """The JSON body, if its functionExecutionStatus is a success (SGP.22 6.5.1.4)."""
@@ -122,41 +251,50 @@ class Es9pClient:
                            if k in data)
         raise ServerError(address, f"{status.get('status', 'no status')}{': ' + detail if detail else ''}")
 
-    def _tls_reason(self, error: Exception) -> str:
-        cause = _find_cause(error, ssl.SSLCertVerificationError)
-        what = getattr(cause, "verify_message", None) or str(_find_cause(error, ssl.SSLError) or error)
-        unknown = f"; the card also names {', '.join(self.anchors.unknown_key_ids)}, not in certs/" \
-            if self.anchors.unknown_key_ids else ""
-        return f"TLS verification failed: {what} (trusted: {self.anchors.describe()}{unknown})"
+    def _reason(self, error: BaseException) -> str:
+        """What went wrong, in the words a user needs: the innermost cause that names it."""
+        verify = _find_cause(error, ssl.SSLCertVerificationError)
+        if verify is not None:
+            unknown = f"; the card also names {', '.join(self.anchors.unknown_key_ids)}, not in certs/" \
+                if self.anchors.unknown_key_ids else ""
+            return (f"TLS verification failed: {getattr(verify, 'verify_message', None) or verify} "
+                    f"(trusted: {self.anchors.describe()}{unknown})")
+        for kind, reason in (
+            (urllib3.exceptions.NameResolutionError, "host name not found"),
+            (socket.gaierror, "host name not found"),
+            (ConnectionRefusedError, "connection refused"),
+            (ConnectionResetError, "connection reset by peer"),
+            (BrokenPipeError, "connection closed by the server"),
+        ):
+            if _find_cause(error, kind) is not None:
+                return reason
+        text = " ".join(str(e) for e in _chain(error))
+        if "_ssl.c" in text or "handshake" in text.lower():
+            return f"TLS handshake timed out after {self.timeout:g} s" if "timed out" in text \
+                else f"TLS handshake failed ({_find_cause(error, ssl.SSLError) or 'closed'})"
+        if isinstance(error, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
+                or "IncompleteRead" in text or "RemoteDisconnected" in text or "Connection aborted" in text:
+            return "connection closed by the server before the answer was complete"
+        if "timed out" in text or isinstance(error, requests.Timeout):
+            return f"no answer within {self.timeout:g} s"
+        if isinstance(error, ssl.SSLError):
+            return f"TLS failed ({error})"
+        return f"connection failed ({type(error).__name__}: {str(error)[:120]})"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The exception and every one it wraps (requests and urllib3 nest them deeply)."""
+    seen: list[BaseException] = []
+    todo: list[Any] = [error]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__, *item.args])
+    return seen
 
 
 def _find_cause(error: BaseException, kind: type) -> BaseException | None:
     """The first exception of ``kind`` in the chain requests and urllib3 build."""
-    seen: set[int] = set()
-    todo: list[Any] = [error]
-    while todo:
-        item = todo.pop(0)
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, kind):
-            return item
-        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__, *item.args])
-    return None
-
-
-def _network_reason(error: Exception, read_timeout: float) -> str:
-    if isinstance(error, requests.exceptions.ReadTimeout):
-        return f"no answer within {read_timeout:g} s"
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return "connection timed out"
-    for kind, reason in (
-        (ConnectionRefusedError, "connection refused"),
-        (ConnectionResetError, "connection reset"),
-        (socket.gaierror, "host name not found"),
-    ):
-        if _find_cause(error, kind) is not None:
-            return reason
-    if "RemoteDisconnected" in repr(error) or "ProtocolError" in repr(error):
-        return "connection closed by the server"
-    return f"connection failed ({type(error).__name__})"
+    return next((e for e in _chain(error) if isinstance(e, kind)), None)

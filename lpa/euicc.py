@@ -13,14 +13,15 @@ eUICC only after the SM-DP+ acknowledged it (SGP.22 3.5).
 """
 from __future__ import annotations
 
-from contextlib import ExitStack
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+import math
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, ContextManager, Iterable
 
 from . import es10
 from .apdu import DEFAULT_MSS, Channel, isdr_aids, open_isdr, vendor_of
-from .encoding import check_iccid, looks_like_aid, parse_aid
-from .errors import Declined, InputError, ServerError
+from .encoding import check_iccid, check_nickname, looks_like_aid, parse_aid
+from .errors import Declined, InputError, LpaError, ServerError
 from .es10 import NotificationMetadata, Profile
 from .transport import Transport, Traced
 
@@ -57,6 +58,9 @@ class Delivery:
                 "error": self.error}
 
 
+#: The reason a notification left undelivered by Ctrl-C carries.
+INTERRUPTED = "interrupted"
+
 Progress = Callable[[int, int, Delivery], None]
 
 
@@ -71,6 +75,10 @@ class ProcessResult:
     deliveries: list[Delivery]
     #: Notifications left on the eUICC afterwards.
     remaining: int
+
+    @property
+    def interrupted(self) -> bool:
+        return any(d.error == INTERRUPTED for d in self.deliveries)
 
     def to_json(self) -> dict[str, Any]:
         delivered = sum(d.delivered for d in self.deliveries)
@@ -87,21 +95,41 @@ class OperationResult:
     deliveries: list[Delivery] = field(default_factory=list)
     #: Other profiles the operation changed (an enable disables the enabled one).
     also_disabled: Profile | None = None
+    #: What went wrong after the change (the reset, reading the notifications), if anything.
+    problem: str | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.problem == INTERRUPTED or any(d.error == INTERRUPTED for d in self.deliveries)
 
     def to_json(self) -> dict[str, Any]:
         return {"operation": self.operation, "iccid": self.profile.iccid, "isdpAid": self.profile.isdp_aid,
                 "alsoDisabled": self.also_disabled.iccid if self.also_disabled else None,
-                "notifications": [d.to_json() for d in self.deliveries]}
+                "notifications": [d.to_json() for d in self.deliveries], "problem": self.problem}
 
 
 @dataclass
 class NotifySettings:
-    """How notifications reach the SM-DP+: extra trust anchors and time-outs."""
+    """How notifications reach the SM-DP+: extra trust anchors and time-outs.
+
+    Checked when made (CA files readable certificates, a finite positive
+    time-out), so that nothing about them can fail after the card changed.
+    """
 
     ca_files: tuple[str, ...] = ()
+    #: Seconds one notification may take, connection, TLS, answer and retries together.
     timeout: float = 20.0
     retries: int = 2
     backoff: float = 0.5
+
+    def __post_init__(self) -> None:
+        from .trust import read_ca_files
+
+        if not (math.isfinite(self.timeout) and 0 < self.timeout <= 3600):
+            raise InputError(f"time-out {self.timeout} is not a number of seconds between 0 and 3600")
+        if not (math.isfinite(self.backoff) and self.backoff >= 0 and self.retries >= 0):
+            raise InputError("retries and back-off must not be negative")
+        read_ca_files(self.ca_files)
 
 
 class Euicc:
@@ -134,6 +162,9 @@ class Euicc:
         self.mss = mss
         self.notify_settings = notify or NotifySettings()
         self.note = note
+        #: Wraps each wait on an SM-DP+: called with a description, returns a context manager
+        #: (the CLI shows a status line on a terminal).
+        self.waiting: Callable[[str], ContextManager[None]] = lambda message: nullcontext()
         self._stack = ExitStack()
         self._channel: Channel | None = None
         self._ci_key_ids: tuple[str, ...] | None = None
@@ -255,7 +286,7 @@ class Euicc:
                              f"enabled; disable it first (lpa disable {current.iccid})")
         es10.enable_profile(self.channel, _identifier(target), refresh)
         expected = [(target, "enable")] + ([(current, "disable")] if current else [])
-        return OperationResult("enable", target, self._after_change(expected, reset, notify), current)
+        return self._after_change(OperationResult("enable", target, also_disabled=current), expected, reset, notify)
 
     def disable(self, identifier: str, *, refresh: bool = False, reset: bool = False,
                 notify: bool = True) -> OperationResult:
@@ -266,7 +297,7 @@ class Euicc:
         if "ppr1" in (target.policy_rules or ()):
             raise InputError(f"profile {target.iccid} may not be disabled: its profile policy rules (PPR1) forbid it")
         es10.disable_profile(self.channel, _identifier(target), refresh)
-        return OperationResult("disable", target, self._after_change([(target, "disable")], reset, notify))
+        return self._after_change(OperationResult("disable", target), [(target, "disable")], reset, notify)
 
     def delete(self, identifier: str, *, force: bool = False, reset: bool = False, notify: bool = True,
                confirm: Callable[[Profile], bool] = lambda profile: True) -> OperationResult:
@@ -292,30 +323,40 @@ class Euicc:
             es10.disable_profile(self.channel, _identifier(target), False)
             expected.insert(0, (target, "disable"))
         es10.delete_profile(self.channel, _identifier(target))
-        return OperationResult("delete", target, self._after_change(expected, reset, notify))
+        return self._after_change(OperationResult("delete", target), expected, reset, notify)
 
     def set_nickname(self, iccid: str, nickname: str) -> Profile:
         """Set (or, with "", clear) a profile's nickname (ES10c.SetNickname)."""
         check_iccid(iccid)
-        if len(nickname.encode("utf-8")) > 64:
-            raise InputError(f"nickname is {len(nickname.encode('utf-8'))} bytes of UTF-8; at most 64 fit")
+        check_nickname(nickname)
         target = self.find_profile(iccid, nickname=False)
         es10.set_nickname(self.channel, iccid, nickname)
         return target
 
-    def _after_change(self, expected: list[tuple[Profile, str]], reset: bool, notify: bool) -> list[Delivery]:
-        """Reset if asked, then deliver the notifications the change produced."""
-        if reset:
-            self.reset()
-        if not notify or not any(p.notification_address(op) for p, op in expected):
-            return []
-        pending = es10.list_notification(self.channel)
+    def _after_change(self, result: OperationResult, expected: list[tuple[Profile, str]], reset: bool,
+                      notify: bool) -> OperationResult:
+        """Reset if asked, then deliver the notifications the change produced.
+
+        The card has changed: whatever fails from here on (the reset, reading
+        the notifications, Ctrl-C) is told in the result, never raised, so
+        that the caller reports the operation as done.
+        """
+        try:
+            if reset:
+                self.reset()
+            if not notify or not any(p.notification_address(op) for p, op in expected):
+                return result
+            pending = es10.list_notification(self.channel)
+        except KeyboardInterrupt:
+            return replace(result, problem=INTERRUPTED)
+        except Exception as error:  # noqa: BLE001 (the change is done; any failure is only reported)
+            return replace(result, problem=_describe_error(error))
         produced = []
         for profile, operation in expected:
             matching = [n for n in pending if n.iccid == profile.iccid and n.operation == operation]
             if profile.notification_address(operation) and matching:
                 produced.append(matching[-1])
-        return self.deliver(produced)
+        return replace(result, deliveries=self.deliver(produced))
 
     # -- notifications -----------------------------------------------------------
 
@@ -335,34 +376,50 @@ class Euicc:
 
     def deliver(self, notifications: list[NotificationMetadata], *, keep: bool = False,
                 progress: Progress = _no_progress) -> list[Delivery]:
-        """Send each notification (ES9+.HandleNotification); remove it after the SM-DP+ acknowledged it."""
-        if not notifications:
-            return []
+        """Send each notification (ES9+.HandleNotification); remove it after the SM-DP+ acknowledged it.
+
+        Never raises: a failure of any kind (card, network, Ctrl-C) becomes
+        the outcome of the notifications it concerns, which stay on the eUICC.
+        """
+        results: list[Delivery] = []
+        try:
+            if notifications:
+                with self._es9p_client() as client:
+                    for metadata in notifications:
+                        result = self._deliver_one(client, metadata, keep)
+                        results.append(result)
+                        progress(len(results), len(notifications), result)
+        except KeyboardInterrupt:
+            reason = INTERRUPTED
+        except Exception as error:  # noqa: BLE001 (one notification's failure is its outcome, not a crash)
+            reason = _describe_error(error)
+        else:
+            return results
+        return results + [Delivery(n, False, error=reason) for n in notifications[len(results):]]
+
+    def _es9p_client(self) -> Any:
         from .es9p import Es9pClient  # requests is imported only when something is sent
         from .trust import anchors
 
         settings = self.notify_settings
-        client = Es9pClient(anchors(self._card_ci_key_ids(), settings.ca_files), timeout=settings.timeout,
-                            retries=settings.retries, backoff=settings.backoff)
-        results = []
-        with client:
-            for metadata in notifications:
-                result = self._deliver_one(client, metadata, keep)
-                results.append(result)
-                progress(len(results), len(notifications), result)
-        return results
+        return Es9pClient(anchors(self._card_ci_key_ids(), settings.ca_files), timeout=settings.timeout,
+                          retries=settings.retries, backoff=settings.backoff)
 
     def _deliver_one(self, client: Any, metadata: NotificationMetadata, keep: bool) -> Delivery:
         signed = es10.retrieve_notifications_list(self.channel, metadata.seq_number)
         if not signed:
             return Delivery(metadata, False, error="the eUICC no longer has it")
         try:
-            client.handle_notification(metadata.address, signed[0].der)
+            with self.waiting(f"sending notification {metadata.seq_number} to {metadata.address}"):
+                client.handle_notification(metadata.address, signed[0].der)
         except ServerError as error:
             return Delivery(metadata, False, error=error.reason)
         if keep:
             return Delivery(metadata, True)
-        es10.remove_notification_from_list(self.channel, metadata.seq_number)
+        try:
+            es10.remove_notification_from_list(self.channel, metadata.seq_number)
+        except KeyboardInterrupt:
+            return Delivery(metadata, True, error=INTERRUPTED)  # sent again next time: a duplicate, not a loss
         return Delivery(metadata, True, removed=True)
 
     def _card_ci_key_ids(self) -> tuple[str, ...]:
@@ -380,6 +437,11 @@ class Euicc:
         for seq in wanted:
             es10.remove_notification_from_list(self.channel, seq)
         return [pending[s] for s in wanted]
+
+
+def _describe_error(error: Exception) -> str:
+    """One line for an error met after the card changed."""
+    return str(error) if isinstance(error, LpaError) else f"{type(error).__name__}: {error}"
 
 
 def _identifier(profile: Profile) -> str | bytes:

@@ -71,7 +71,7 @@ def test_delete_with_yes(lpa, sim_state):
 
 
 def test_delete_asks_on_a_terminal_and_no_keeps_the_profile(lpa, sim_state, monkeypatch):
-    monkeypatch.setattr("lpa.cli._interactive", lambda: True)
+    monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
     result = lpa("delete", CONTOSO, input="n\n")
     assert "Delete 89470000000098765432 (Contoso Telecom, Contoso Travel 5GB)?" in result.output
     assert result.exit_code == 1
@@ -179,7 +179,7 @@ def test_card_refusal_exit_code_carries_the_status_word(lpa):
 
 def test_help_lists_exit_codes(lpa):
     result = lpa("--help", sim=False)
-    assert "Exit codes:" in result.output and "3  the eUICC refused" in result.output
+    assert "Exit codes:" in result.output and "3    the eUICC refused" in result.output and "130  interrupted" in result.output
 
 
 # -- the installed command, in processes of its own ---------------------------

@@ -45,14 +45,16 @@ def test_get_euicc_info2_decodes_versions_capabilities_and_memory(ch):
     assert info["euiccCategory"] == "basicEuicc"
 
 
-def test_a_malformed_ext_card_resource_leaves_out_free_memory_with_a_note(ch, monkeypatch):
+def test_a_malformed_ext_card_resource_leaves_out_free_memory_with_a_note(ch):
+    notes = []
+
     class Answer:
+        note = notes.append
+
         def store_data(self, payload, name=""):
             info = codec.decode("EUICCInfo2", ch.store_data(payload, name))
             return codec.encode("EUICCInfo2", {**info, "extCardResource": bytes.fromhex("8203FFFF")})
 
-    notes = []
-    monkeypatch.setattr(codec, "warn", notes.append)
     info = es10.get_euicc_info2(Answer()).fields
     assert info["extCardResource"] == {} and info["svn"] == "2.2.0"
     assert notes == ["EUICCInfo2.extCardResource is malformed (TLV 82 is truncated), free memory not shown: 8203FFFF"]

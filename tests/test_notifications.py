@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -95,9 +98,12 @@ def test_server_down_delete_succeeds_and_keeps_the_notification_until_it_is_back
 
 
 @pytest.mark.parametrize("fault,reason", [
-    ("http500", "HTTP 500"),
+    ("http500", "HTTP 500 Internal Server Error"),
     ("slow", "no answer within 1 s"),
-    ("reset", "connection"),
+    ("reset", "connection reset by peer"),
+    ("no-tls", "TLS handshake timed out after 1 s"),
+    ("drop-body", "connection closed by the server before the answer was complete"),
+    ("redirect", "HTTP 307 redirect to 'http://127.0.0.1:"),
     ("unknown-ci", "TLS verification failed: unable to get local issuer certificate"),
     ("wrong-host", "TLS verification failed: IP address mismatch"),
     ("failed-status", "Failed: subjectCode 8.1, reasonCode 6.1, message test fault"),
@@ -129,8 +135,97 @@ def test_tls_failure_names_the_ci_key_ids_tried(lpa, operator, smdpp, sim_state)
 
 def test_server_errors_are_retried_a_bounded_number_of_times(lpa, operator, smdpp):
     smdpp.fault = "http500"
-    lpa("delete", "--yes", operator)
-    assert len(smdpp.requests) == 3
+    lpa("--timeout", "10", "delete", "--yes", operator)
+    assert len(smdpp.requests) == 3  # two retries, with back-off
+
+
+def test_retries_stop_at_the_deadline(lpa, operator, smdpp):
+    smdpp.fault = "http500"
+    lpa("--timeout", "0.5", "delete", "--yes", operator)
+    assert len(smdpp.requests) == 2  # the second retry's back-off would pass the 0.5 s deadline
+
+
+@pytest.mark.parametrize("fault", ["no-tls", "slow"])
+def test_one_deadline_bounds_connection_handshake_answer_and_retries(lpa, operator, smdpp, fault):
+    smdpp.fault = fault
+    started = time.monotonic()
+    result = lpa("--timeout", "0.5", "delete", "--yes", operator)
+    assert result.exit_code == 0 and "kept on the eUICC" in result.output
+    assert time.monotonic() - started < 3  # not 3 tries x (10 s connect + answer)
+
+
+def test_a_redirect_is_not_followed_and_nothing_goes_out_in_clear(lpa, operator, smdpp, sim_state):
+    smdpp.fault = "redirect"
+    result = json_data(lpa("--json", "delete", "--yes", operator))
+    [note] = result["notifications"]
+    assert note["delivered"] is False and "lpa follows no redirects" in note["error"]
+    assert len(smdpp.requests) == 1  # the plain-http target was never contacted
+    assert pending(sim_state) == [("delete", operator)]
+
+
+def test_netrc_credentials_are_never_sent(operator, smdpp, state_path, tmp_path):
+    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login user password secret\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    result = subprocess.run([sys.executable, "-m", "lpa", "--sim", "--sim-state", str(state_path), "--ca-file",
+                             TEST_CI, "delete", "--yes", operator], capture_output=True, text=True,
+                            env={**os.environ, "HOME": str(tmp_path), "NETRC": str(tmp_path / ".netrc")})
+    assert result.returncode == 0 and "notified" in result.stdout
+    [(path, headers, body)] = smdpp.requests
+    assert "authorization" not in headers
+
+
+def test_a_read_only_cache_directory_does_not_stop_delivery(lpa, operator, smdpp, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o500)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    result = lpa("delete", "--yes", operator)
+    assert result.exit_code == 0 and result.output.strip() == f"deleted {operator}; notified {smdpp.address}"
+
+
+def test_ctrl_c_while_waiting_for_the_smdp_reports_the_change_and_exits_130(operator, smdpp, state_path, sim_state):
+    smdpp.fault = "slow"
+    smdpp.slow_seconds = 30
+    process = subprocess.Popen([sys.executable, "-m", "lpa", "--sim", "--sim-state", str(state_path), "--ca-file",
+                                TEST_CI, "--timeout", "60", "delete", "--yes", operator],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not smdpp.requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130, stderr
+    assert stdout.strip() == f"deleted {operator}; notification 2 for {smdpp.address} is kept on the eUICC " \
+                             "(interrupted); run `lpa notifications process` later"
+    assert sim_state().find(iccid=operator) is None and pending(sim_state) == [("delete", operator)]
+
+
+def test_a_card_error_after_the_change_is_reported_not_fatal(operator, smdpp, state_path, sim_state):
+    from lpa import open_euicc
+    from lpa.euicc import NotifySettings
+    from lpa.transport import Transport
+
+    class FailingListNotification(Transport):
+        """The simulated card, answering 6F00 to ListNotification."""
+
+        def __init__(self, inner: Transport) -> None:
+            self.inner, self.name = inner, inner.name
+
+        def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+            if apdu[1] == 0xE2 and apdu[5:7] == b"\xbf\x28":
+                return b"", 0x6F00
+            return self.inner.transmit(apdu)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    euicc = open_euicc(sim=True, sim_state=str(state_path), notify=NotifySettings(ca_files=(TEST_CI,)))
+    euicc.transport = FailingListNotification(euicc.transport)
+    with euicc:
+        result = euicc.delete(operator)
+    assert result.problem == "ListNotification failed with status word 6F00 (no precise diagnosis)"
+    assert result.to_json()["problem"] == result.problem and not result.interrupted
+    assert sim_state().find(iccid=operator) is None and pending(sim_state) == [("delete", operator)]
 
 
 def test_keep_sends_without_removing(lpa, operator, smdpp, sim_state):

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
-
 import pytest
 
 from conftest import require_pcscd
@@ -41,11 +39,7 @@ def steps(path: Path) -> list[tuple[bytes, str]]:
 def check_es10(request: bytes, answer: bytes) -> None:
     """The answer decodes, as strict DER, as the response to ``request``, and says ok."""
     warnings: list[str] = []
-    previous, codec.warn = codec.warn, warnings.append
-    try:
-        value = codec.decode(RESPONSES[request[:2].hex().upper()], answer)
-    finally:
-        codec.warn = previous
+    value = codec.decode(RESPONSES[request[:2].hex().upper()], answer, warnings.append)
     assert warnings == []
     if isinstance(value, tuple):
         assert "Error" not in value[0], value

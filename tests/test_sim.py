@@ -229,7 +229,7 @@ def test_a_failed_save_leaves_the_old_state_and_no_temporary_file(state_path, mo
     with pytest.raises(KeyboardInterrupt):
         state_file.save(state)
     assert state_path.read_bytes() == before
-    assert [p.name for p in state_path.parent.iterdir()] == [state_path.name]
+    assert sorted(p.name for p in state_path.parent.iterdir()) == [state_path.name, state_path.name + ".lock"]
 
 
 def test_an_unreadable_state_file_says_how_to_start_afresh(tmp_path):

@@ -125,7 +125,8 @@ class Card:
 
     def power_on(self) -> bytes:
         """Start a new card session, reading the state file afresh; return the ATR."""
-        self._load()
+        with self.state_file.locked():
+            self._load()
         self._channels = {0: _Channel()}
         self._proactive = b""
         return self.atr
@@ -153,6 +154,8 @@ class Card:
             data, sw = self._process(apdu)
         except CardStatus as status:
             data, sw = b"", status.sw
+        except ValueError:  # the state file was damaged meanwhile: the card fails, as a broken one would
+            data, sw = b"", 0x6F00
         return data + sw.to_bytes(2, "big")
 
     def _process(self, apdu: bytes) -> tuple[bytes, int]:
@@ -329,8 +332,6 @@ class Card:
             raise CardStatus(self.quirks.segment_error)
         if p2 == 0:
             channel.blocks, channel.next_block = bytearray(), 0
-            if self.state_file.stamp() != self._stamp:
-                self._load()  # changed by another process (lpa sim add-profile, lpa --sim)
         if channel.blocks is None or p2 != channel.next_block:
             channel.blocks = None
             raise CardStatus(0x6A86)
@@ -339,12 +340,15 @@ class Card:
         if p1 == 0x11:
             return b"", 0x9000
         request, channel.blocks = bytes(channel.blocks), None
-        assert self._isdr is not None and self.state is not None
-        self._isdr.changed = False
-        answer = self._isdr.handle(request)
-        if self._isdr.changed:
-            self.state_file.save(self.state)
-            self._stamp = self.state_file.stamp()
+        with self.state_file.locked():  # load, change and save as one step (lpa sim serve, other processes)
+            if self.state_file.stamp() != self._stamp:
+                self._load()  # changed by another process (lpa sim add-profile, lpa --sim)
+            assert self._isdr is not None and self.state is not None
+            self._isdr.changed = False
+            answer = self._isdr.handle(request)
+            if self._isdr.changed:
+                self.state_file.save(self.state)
+                self._stamp = self.state_file.stamp()
         sw = 0x9000
         if self._isdr.refresh_pending:
             self._proactive = REFRESH

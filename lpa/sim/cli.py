@@ -13,10 +13,14 @@ import click
 _OPERATIONS = ("install", "enable", "disable", "delete")
 
 
-def _state_file(ctx: click.Context) -> Any:
+def _state_file(ctx: click.Context, lock: bool = True) -> Any:
+    """The state file, locked until the command ends (its load, change and save are one step)."""
     from .state import StateFile
 
-    return StateFile(ctx.find_root().obj.sim_state)
+    state_file = StateFile(ctx.find_root().obj.sim_state)
+    if lock:
+        ctx.with_resource(state_file.locked())
+    return state_file
 
 
 def _load(ctx: click.Context) -> tuple[Any, Any]:
@@ -245,7 +249,7 @@ def serve(ctx: click.Context, port: int, protocol: str, atr: str | None, latency
         atr_bytes = bytes.fromhex(atr) if atr else None
     except ValueError:
         raise click.BadParameter("not hexadecimal", param_hint="--atr") from None
-    bridge = VpcdBridge(_state_file(ctx), port=port, protocol=protocol, atr=atr_bytes, latency=latency,
+    bridge = VpcdBridge(_state_file(ctx, lock=False), port=port, protocol=protocol, atr=atr_bytes, latency=latency,
                         log=click.echo if log_apdus else None)
     try:
         bridge.connect()
@@ -263,8 +267,8 @@ def serve(ctx: click.Context, port: int, protocol: str, atr: str | None, latency
 @sim.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--fault", metavar="MODE", help="Misbehave: http500, slow, reset, unknown-ci, wrong-host or "
-              "failed-status (for trying lpa's error handling).")
+@click.option("--fault", metavar="MODE", help="Misbehave, for trying lpa's error handling: http500, slow, reset, "
+              "no-tls, drop-body, redirect, unknown-ci, wrong-host or failed-status.")
 def smdpp(host: str, port: int, fault: str | None) -> None:
     """Run the test SM-DP+ (ES9+ handleNotification, verifying signatures) until interrupted.
 

@@ -36,8 +36,18 @@ from ..encoding import iccid_from_bytes, operation_name
 from ..errors import LpaError
 from . import testpki
 
-#: What :attr:`TestSmdpp.fault` may be set to.
-FAULTS = ("http500", "slow", "reset", "unknown-ci", "wrong-host", "failed-status")
+#: What :attr:`TestSmdpp.fault` may be set to, and what each does.
+FAULTS = {
+    "http500": "answer HTTP 500",
+    "slow": "wait slow_seconds before answering",
+    "reset": "reset every connection as soon as it is accepted (TCP RST)",
+    "no-tls": "accept connections but never answer the TLS handshake",
+    "drop-body": "send the headers and part of the body, then reset",
+    "redirect": "answer 307 to the same path over plain http://",
+    "unknown-ci": "present a TLS certificate from a CI nobody trusts",
+    "wrong-host": "present a TLS certificate for another host name",
+    "failed-status": "answer 200 with functionExecutionStatus Failed",
+}
 
 
 @dataclass
@@ -80,6 +90,7 @@ class TestSmdpp:
         if not self.euicc_certs:
             self.euicc_certs = [x509.load_pem_x509_certificate((pki / "euicc-cert.pem").read_bytes())]
         self._lock = threading.Lock()
+        self._held: list[socket.socket] = []
         self._server: ThreadingHTTPServer | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="lpa-smdpp-")
         self._contexts = self._make_contexts(pki)
@@ -122,8 +133,19 @@ class TestSmdpp:
 
             def get_request(self) -> tuple[socket.socket, Any]:
                 sock, peer = super().get_request()
+                if smdpp.fault in ("reset", "no-tls"):
+                    return sock, peer
                 context = smdpp._contexts.get(smdpp.fault, smdpp._contexts[None])
                 return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), peer
+
+            def process_request(self, request: Any, client_address: Any) -> None:
+                if smdpp.fault == "reset":
+                    request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    request.close()
+                elif smdpp.fault == "no-tls":
+                    smdpp._held.append(request)  # open, silent, until the server stops
+                else:
+                    super().process_request(request, client_address)
 
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # handshakes the client refused, resets: expected in fault tests
@@ -140,6 +162,9 @@ class TestSmdpp:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for sock in self._held:
+            sock.close()
+        self._held.clear()
 
     def close(self) -> None:
         self.stop()
@@ -255,11 +280,17 @@ class _Handler(BaseHTTPRequestHandler):
         with smdpp._lock:
             smdpp.requests.append((self.path, headers, body))
         fault = smdpp.fault
-        if fault == "reset":
+        if fault == "drop-body":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"hea")
             self.wfile.flush()
-            self.connection.close()
+            self.close_connection = True  # the server resets it (SO_LINGER 0) as the handler ends
+            return
+        if fault == "redirect":
+            self.send_response(307)
+            self.send_header("Location", f"http://{smdpp.address}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if fault == "http500":
             return self._reply(500, b"internal error (test fault)")

@@ -2,8 +2,14 @@
 
 The state is one JSON file, replaced atomically (write a temporary file,
 fsync, rename) so that a process killed at any moment leaves either the old
-or the new state, never half of one. On first use it is seeded with a few
-realistic profiles.
+or the new state, never half of one, and checked when loaded (types, at
+most one enabled profile, sequence numbers). Every change is made under an
+exclusive lock (fcntl, on a lock file beside it) held from load to save,
+so that parallel `lpa --sim` commands and `lpa sim serve` lose nothing.
+A lock file rather than SQLite: the state stays one readable JSON document
+that tests and users can inspect and edit, and the atomic rename stays the
+only way it changes. On first use it is seeded with a few realistic
+profiles.
 """
 from __future__ import annotations
 
@@ -11,9 +17,15 @@ import base64
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: no locking between processes
+    fcntl = None  # type: ignore[assignment]
 
 from ..paths import state_dir
 from .testpki import TEST_EID
@@ -125,13 +137,47 @@ class SimState:
         return {"version": STATE_VERSION, **asdict(self)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "SimState":
+    def from_json(cls, data: Any) -> "SimState":
+        """The state a JSON document describes; ValueError naming the first thing wrong with it."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
         data = dict(data)
         if data.pop("version", None) != STATE_VERSION:
             raise ValueError("unknown state file version")
-        data["profiles"] = [SimProfile(**p) for p in data.get("profiles", [])]
-        data["notifications"] = [SimNotification(**n) for n in data.get("notifications", [])]
-        return cls(**data)
+        _check_types(cls, data, "", skip=("profiles", "notifications"))
+        for name, kind in (("profiles", SimProfile), ("notifications", SimNotification)):
+            items = data.get(name, [])
+            if not isinstance(items, list):
+                raise ValueError(f"{name} is not a list")
+            for index, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise ValueError(f"{name}[{index}] is not an object")
+                _check_types(kind, item, f"{name}[{index}].")
+            data[name] = [kind(**item) for item in items]
+        state = cls(**data)
+        enabled = [p.iccid for p in state.profiles if p.state == "enabled"]
+        if len(enabled) > 1:
+            raise ValueError(f"{len(enabled)} profiles are enabled ({', '.join(enabled)}); at most one may be")
+        numbers = [n.seq_number for n in state.notifications]
+        if len(set(numbers)) != len(numbers) or any(n >= state.next_seq_number for n in numbers):
+            raise ValueError("notification sequence numbers repeat or are not below next_seq_number")
+        return state
+
+
+_TYPES = {"str": str, "int": int, "bool": bool, "dict": dict, "list": list, "None": type(None), "Any": object}
+
+
+def _check_types(kind: type, data: dict[str, Any], where: str, skip: tuple[str, ...] = ()) -> None:
+    """Every key of ``data`` is a field of dataclass ``kind`` holding a value of the declared type."""
+    declared = {f.name: f.type for f in fields(kind)}
+    for key, value in data.items():
+        if key not in declared:
+            raise ValueError(f"{where}{key} is not a known field")
+        if key in skip:
+            continue
+        allowed = tuple(_TYPES[part.strip().split("[")[0]] for part in str(declared[key]).split("|"))
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise ValueError(f"{where}{key} is {type(value).__name__}, not {declared[key]}")
 
 
 def seeded() -> SimState:
@@ -170,6 +216,24 @@ class StateFile:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
+        self._lock_file: Any = None
+        self._lock_depth = 0
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the state exclusively (other processes wait); re-entrant for this object."""
+        if self._lock_depth == 0 and fcntl is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.path.with_name(self.path.name + ".lock"), "a")
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        self._lock_depth += 1
+        try:
+            yield
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0 and self._lock_file is not None:
+                self._lock_file.close()  # releases the lock
+                self._lock_file = None
 
     def stamp(self) -> tuple[int, int] | None:
         """Modification time and size of the file: changes when another process saves."""
@@ -185,9 +249,12 @@ class StateFile:
             with open(self.path, encoding="utf-8") as f:
                 return SimState.from_json(json.load(f))
         except FileNotFoundError:
-            state = seeded()
-            self.save(state)
-            return state
+            with self.locked():
+                if self.path.exists():  # another process seeded it meanwhile
+                    return self.load()
+                state = seeded()
+                self.save(state)
+                return state
         except (ValueError, TypeError) as error:
             raise ValueError(
                 f"simulator state {self.path} is unreadable ({error}); `lpa sim reset` starts afresh"

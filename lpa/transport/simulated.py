@@ -1,6 +1,12 @@
-"""Transport to the simulated eUICC, in the same process (``lpa --sim``)."""
+"""Transport to the simulated eUICC, in the same process (``lpa --sim``).
+
+It holds the simulator's state lock from connect to close, so that one
+`lpa --sim` command is one step on the state, as one session with a
+reader-held card is.
+"""
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..errors import TransportError
@@ -13,12 +19,20 @@ class SimulatedTransport(Transport):
     """The simulated eUICC whose state is the file ``state_path``, answering as a T=0 (or T=1) card."""
 
     def __init__(self, state_path: Path | str | None = None, protocol: str = "t0") -> None:
-        self.card = Card(StateFile(state_path), protocol)
-        self.name = f"simulated eUICC ({self.card.state_file.path})"
+        state_file = StateFile(state_path)
+        self.card = Card(state_file, protocol)
+        self.name = f"simulated eUICC ({state_file.path})"
+        # the whole command is one step on the state: other `lpa --sim` processes wait
+        self._lock = ExitStack()
+        self._lock.enter_context(state_file.locked())
         try:
             self.card.power_on()
         except ValueError as error:
+            self._lock.close()
             raise TransportError(str(error)) from None
+        except BaseException:
+            self._lock.close()
+            raise
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         response = self.card.transmit(apdu)
@@ -29,3 +43,4 @@ class SimulatedTransport(Transport):
 
     def close(self) -> None:
         self.card.power_off()
+        self._lock.close()

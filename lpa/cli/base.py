@@ -1,0 +1,240 @@
+"""The `lpa` group: global options, how errors and results are printed, exit codes.
+
+Every failure is one line on stderr (or one JSON object on stdout with
+--json, usage errors included) and an exit code from :data:`EXIT_CODES`;
+never a traceback (``LPA_DEBUG=1`` shows it for a bug report).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, NoReturn
+
+import click
+
+from ..errors import InputError, LpaError, TransportError
+from .terminal import json_safe, safe, status
+
+EXIT_CODES = """\b
+Exit codes:
+  0    success (also when a notification could not be sent after the change)
+  1    aborted at a confirmation, or an unexpected error
+  2    bad input: malformed argument, unknown profile, refused before the card was changed
+  3    the eUICC refused the request (status word or result code)
+  4    reader, pcscd, card communication or local file failure
+  5    an SM-DP+ could not be reached or refused a notification
+  130  interrupted (Ctrl-C); a change already made is reported first"""
+
+#: Exit code after Ctrl-C (128 + SIGINT), as shells use.
+INTERRUPTED = 130
+
+
+class Settings:
+    """The global options, shared by every command."""
+
+    def __init__(self, **options: Any) -> None:
+        self.__dict__.update(options)
+
+    def open(self) -> Any:
+        """Open the eUICC the options name, with tracing, recording and notes as asked."""
+        from ..euicc import NotifySettings, open_euicc
+
+        sinks: list[Callable[[str], None]] = []
+        note: Callable[[str], None] = lambda message: None
+        if self.verbose:
+            sinks.append(lambda line: click.echo(safe(line), err=True))
+            note = lambda message: click.echo(f"# {safe(message)}", err=True)  # noqa: E731
+        if self.record:
+            import shlex
+            from importlib.metadata import version
+
+            from ..transport.replay import Recorder
+
+            recorder = Recorder(self.record, shlex.join(["lpa", *sys.argv[1:]]), version("lpa"))
+            click.get_current_context().call_on_close(recorder.close)
+            sinks.append(recorder)
+        euicc = open_euicc(
+            self.reader, sim=self.sim, sim_state=self.sim_state, replay=self.replay, aid=self.aid, mss=self.mss,
+            notify=NotifySettings(ca_files=self.ca_files, timeout=self.timeout),
+            trace=_fan_out(sinks) if sinks else None, note=note, logical_channel=self.logical_channel,
+        )
+        euicc.waiting = lambda message: status(message, enabled=not self.json)
+        return euicc
+
+    @property
+    def notify(self) -> bool:
+        """May notifications be sent? Not when answering from a recording (it holds no SM-DP+)."""
+        return not self.replay
+
+
+def _fan_out(sinks: list[Callable[[str], None]]) -> Callable[[str], None]:
+    def trace(line: str) -> None:
+        for sink in sinks:
+            sink(line)
+
+    return trace
+
+
+def _parse_aid(ctx: click.Context, param: click.Parameter, value: str | None) -> bytes | None:
+    from ..encoding import parse_aid
+
+    if value is None:
+        return None
+    try:
+        return parse_aid(value)
+    except InputError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _ca_files(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--ca-file, else LPA_CA_FILE (':'-separated); each must be a readable PEM certificate, checked now."""
+    from ..trust import read_ca_files
+
+    env = os.environ.get("LPA_CA_FILE")
+    files = value or (tuple(p for p in env.split(os.pathsep) if p) if env else ())
+    try:
+        read_ca_files(files)
+    except InputError as error:
+        raise click.BadParameter(str(error)) from None
+    return files
+
+
+def _timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (math.isfinite(value) and 0.1 <= value <= 300):
+        raise click.BadParameter(f"{value} is not a number of seconds from 0.1 to 300")
+    return value
+
+
+class LpaGroup(click.Group):
+    """A click group that turns every error into one line (or JSON object) and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LpaError as error:
+            fail(ctx, error)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:
+            raise
+        except OSError as error:  # a file, a directory, a port: the environment, not lpa
+            where = f": {error.filename}" if error.filename else ""
+            fail(ctx, TransportError(f"{error.strerror or error}{where}"))
+        except Exception as error:  # a bug: one line, the traceback only on request
+            if os.environ.get("LPA_DEBUG"):
+                raise
+            fail(ctx, LpaError(f"internal error: {type(error).__name__}: {error} "
+                               "(LPA_DEBUG=1 shows the traceback; please report it with `lpa -v` output)"))
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Like click's, but every error is one line on stderr, or a JSON object with --json."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            hint = f"; see `{error.ctx.command_path} --help`" if error.ctx else ""
+            _print_error("--json" in argv, "UsageError", error.exit_code, error.format_message() + hint)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            _print_error("--json" in argv, type(error).__name__, error.exit_code, error.format_message())
+            sys.exit(error.exit_code)
+        except (click.Abort, EOFError):
+            click.echo("lpa: aborted", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("lpa: interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout went away (`lpa list | head -1`): drop what is left, say nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _print_error(as_json: bool, kind: str, code: int, message: str, **extra: Any) -> None:
+    if as_json:
+        body = {"type": kind, "code": code, "message": message, **extra}
+        click.echo(json_safe(json.dumps({"ok": False, "error": body}, ensure_ascii=False)))
+    else:
+        click.echo(f"lpa: {safe(message)}", err=True)
+
+
+def fail(ctx: click.Context, error: LpaError) -> NoReturn:
+    """Print ``error`` and exit with its code."""
+    settings = ctx.find_object(Settings)
+    extra: dict[str, Any] = {}
+    for attr in ("sw", "reason", "address", "function"):
+        if hasattr(error, attr):
+            value = getattr(error, attr)
+            extra[attr] = f"{value:04X}" if attr == "sw" else value
+    _print_error(settings is not None and settings.json, type(error).__name__, error.exit_code, str(error), **extra)
+    ctx.exit(error.exit_code)
+
+
+def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaError | None = None) -> None:
+    """Print ``data`` as JSON with --json (``ok`` false and ``error`` when given), else call ``human``."""
+    if ctx.find_object(Settings).json:
+        payload: dict[str, Any] = {"ok": error is None, "data": data}
+        if error is not None:
+            payload["error"] = {"type": type(error).__name__, "code": error.exit_code, "message": str(error)}
+        click.echo(json_safe(json.dumps(payload, ensure_ascii=False)))
+    else:
+        human()
+
+
+def interactive() -> bool:
+    """Is a person at the terminal to answer a confirmation?"""
+    return sys.stdin.isatty()
+
+
+@click.group(cls=LpaGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX",
+              help="PC/SC reader: index, name or unique part of a name (default: the only one with an eUICC).")
+@click.option("--sim", is_flag=True, envvar="LPA_SIM", help="Use the simulated eUICC instead of a reader.")
+@click.option("--sim-state", envvar="LPA_SIM_STATE", metavar="PATH", type=click.Path(dir_okay=False),
+              help="State file of the simulated eUICC (default ~/.local/state/lpa/sim-euicc.json).")
+@click.option("--aid", envvar="LPA_AID", metavar="HEX", callback=_parse_aid,
+              help="ISD-R AID (default: the standard one, then those of known removable eUICCs).")
+@click.option("--mss", envvar="LPA_MSS", type=click.IntRange(6, 255), default=120, show_default=True,
+              help="STORE DATA segment size in bytes.")
+@click.option("--logical-channel", is_flag=True, envvar="LPA_LOGICAL_CHANNEL",
+              help="Select the ISD-R on a logical channel (MANAGE CHANNEL) rather than the basic channel.")
+@click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=_ca_files,
+              help="Extra trust anchor for SM-DP+ TLS (repeatable; env LPA_CA_FILE, ':'-separated).")
+@click.option("--timeout", envvar="LPA_TIMEOUT", type=float, default=20.0, show_default=True, callback=_timeout,
+              help="Seconds one notification may take (connection, TLS, answer and retries), 0.1-300.")
+@click.option("--json", "json_", is_flag=True, help="Print machine-readable JSON on stdout.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print every APDU exchanged (hex) on stderr, and notes on card quirks met.")
+@click.option("--record", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write every APDU exchanged to FILE, for a bug report (see --force).")
+@click.option("--force", "force_record", is_flag=True, help="Let --record overwrite an existing FILE.")
+@click.option("--replay", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
+              help="Answer from a recording instead of a card (refuses any other command; sends no notification).")
+@click.version_option(package_name="lpa")
+@click.pass_context
+def main(ctx: click.Context, json_: bool, force_record: bool, **options: Any) -> None:
+    """lpa: a Local Profile Assistant for eUICCs (GSMA SGP.22).
+
+    Lists, enables, disables, deletes and renames the eSIM profiles of an
+    eUICC in a PC/SC card reader (or of a simulated one, --sim), and
+    delivers the eUICC's notifications to the operators' SM-DP+ servers.
+    """
+    sources = [name for name in ("reader", "sim", "replay") if options[name]]
+    if len(sources) > 1:
+        raise click.UsageError(f"--{sources[0]} and --{sources[1]} name two different cards; give one")
+    if options["record"] and Path(options["record"]).exists() and not force_record:
+        raise click.BadParameter(f"{options['record']} exists; choose another name or add --force to overwrite it",
+                                 param_hint="--record")
+    ctx.obj = Settings(json=json_, **options)

@@ -1,0 +1,56 @@
+"""`lpa readers` and `lpa info`: which reader holds the eUICC, and what the eUICC is."""
+from __future__ import annotations
+
+import click
+
+from .base import out
+from .terminal import safe, table
+
+
+@click.command()
+@click.pass_context
+def readers(ctx: click.Context) -> None:
+    """List the PC/SC readers and what card is in each."""
+    from ..apdu import isdr_aids
+    from ..readers import describe_readers
+
+    found = describe_readers(isdr_aids(ctx.obj.aid))
+
+    def human() -> None:
+        if not found:
+            click.echo("no card reader found")
+            return
+        table(["#", "READER", "CARD"], [[r["index"], r["name"], r["card"]] for r in found])
+
+    out(ctx, found, human)
+
+
+@click.command()
+@click.pass_context
+def info(ctx: click.Context) -> None:
+    """Show the eUICC: EID, versions, free memory, CI keys, default addresses."""
+    with ctx.obj.open() as euicc:
+        result = euicc.info()
+    data = result.to_json()
+
+    def human() -> None:
+        info2 = data["EUICCInfo2"]
+        memory = info2.get("extCardResource", {})
+        rows = [
+            ("EID", data["eidValue"]),
+            ("ISD-R AID", f"{data['isdrAid']} ({data['isdrVendor']})"),
+            ("SGP.22 version", info2.get("svn")),
+            ("Firmware version", info2.get("euiccFirmwareVer")),
+            ("Profile package version", info2.get("profileVersion")),
+            ("Free memory", f"{memory['freeNonVolatileMemory']} bytes" if "freeNonVolatileMemory" in memory else None),
+            ("Installed applications", memory.get("installedApplication")),
+            ("CI keys (verification)", ", ".join(info2.get("euiccCiPKIdListForVerification", []))),
+            ("CI keys (signing)", ", ".join(info2.get("euiccCiPKIdListForSigning", []))),
+            ("Default SM-DP+", data["EuiccConfiguredAddresses"]["defaultDpAddress"] or "(none)"),
+            ("Root SM-DS", data["EuiccConfiguredAddresses"]["rootDsAddress"]),
+        ]
+        for label, value in rows:
+            if value is not None:
+                click.echo(f"{label + ':':26}{safe(value)}")
+
+    out(ctx, data, human)

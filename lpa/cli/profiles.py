@@ -1,0 +1,129 @@
+"""`lpa list`, `enable`, `disable`, `delete`, `nickname`: the profiles on the eUICC."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from ..errors import InputError
+from . import base
+from .base import INTERRUPTED, out
+from .terminal import safe, table
+
+
+@click.command("list")
+@click.option("--icons", is_flag=True, help="Also read the profile icons (slower; JSON gives them as base64).")
+@click.pass_context
+def list_(ctx: click.Context, icons: bool) -> None:
+    """List the profiles on the eUICC.
+
+    With --json each profile also carries its notification configuration
+    (every operation of each entry) and policy rules.
+    """
+    with ctx.obj.open() as euicc:
+        profiles = euicc.profiles(icons=icons, details=ctx.obj.json)
+
+    def human() -> None:
+        if not profiles:
+            click.echo("no profiles on this eUICC")
+            return
+        table(["ICCID", "STATE", "CLASS", "PROVIDER", "NAME", "NICKNAME"],
+              [[p.iccid, p.state, p.profile_class, p.provider, p.name, p.nickname] for p in profiles])
+
+    out(ctx, [p.to_json() for p in profiles], human)
+
+
+_notify_option = click.option("--no-notify", is_flag=True,
+                              help="Keep the notifications on the eUICC instead of sending them now.")
+_reset_option = click.option("--no-reset", is_flag=True,
+                             help="Do not reset the card afterwards (the change takes effect at the next reset).")
+
+
+def report(ctx: click.Context, result: Any, past: str) -> None:
+    """Print what an operation did and what became of its notifications; exit 130 if interrupted.
+
+    The card has changed: this is a success whatever happened afterwards.
+    """
+    def human() -> None:
+        line = f"{past} {result.profile.iccid}"
+        if result.also_disabled is not None:
+            line += f" (disabled {result.also_disabled.iccid})"
+        notes = []
+        for d in result.deliveries:
+            n = d.notification
+            if d.delivered:
+                notes.append(f"notified {n.address}" + ("" if d.removed or d.error is None else
+                                                        f"; notification {n.seq_number} stays on the eUICC ({d.error})"))
+            else:
+                notes.append(f"notification {n.seq_number} for {n.address} is kept on the eUICC ({d.error}); "
+                             "run `lpa notifications process` later")
+        if result.problem:
+            notes.append(f"its notifications were not sent ({result.problem}); "
+                         "run `lpa notifications process` later")
+        click.echo(safe("; ".join([line, *notes])))
+
+    out(ctx, result.to_json(), human)
+    if result.interrupted:
+        ctx.exit(INTERRUPTED)
+
+
+def _switch_command(operation: str, past: str, doc: str) -> click.Command:
+    """`lpa enable` and `lpa disable`: the same options, a different Euicc method."""
+
+    @click.command(operation, help=doc)
+    @click.argument("profile", metavar="ICCID|AID|NICKNAME")
+    @click.option("--refresh", is_flag=True, help="Set refreshFlag (many removable eUICCs need it unset).")
+    @_reset_option
+    @_notify_option
+    @click.pass_context
+    def command(ctx: click.Context, profile: str, refresh: bool, no_reset: bool, no_notify: bool) -> None:
+        with ctx.obj.open() as euicc:
+            result = getattr(euicc, operation)(profile, refresh=refresh, reset=not no_reset,
+                                               notify=ctx.obj.notify and not no_notify)
+        report(ctx, result, past)
+
+    return command
+
+
+@click.command()
+@click.argument("profile", metavar="ICCID|AID")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Disable the profile first if it is enabled.")
+@_notify_option
+@click.pass_context
+def delete(ctx: click.Context, profile: str, yes: bool, force: bool, no_notify: bool) -> None:
+    """Delete a profile for good (asks first; the operator is notified)."""
+
+    def confirm(target: Any) -> bool:
+        if yes:
+            return True
+        if not base.interactive():
+            raise InputError(f"not deleting {target.iccid} without confirmation; add --yes")
+        return click.confirm(safe(f"Delete {target.iccid} ({target.provider or '?'}, {target.name or '?'})? "
+                                  "This cannot be undone"), default=False, err=True)
+
+    with ctx.obj.open() as euicc:
+        result = euicc.delete(profile, force=force, notify=ctx.obj.notify and not no_notify, confirm=confirm)
+    report(ctx, result, "deleted")
+
+
+@click.command()
+@click.argument("iccid")
+@click.argument("nickname")
+@click.pass_context
+def nickname(ctx: click.Context, iccid: str, nickname: str) -> None:
+    """Set a profile's nickname ("" clears it; at most 64 bytes of UTF-8, no control characters)."""
+    with ctx.obj.open() as euicc:
+        euicc.set_nickname(iccid, nickname)
+    out(ctx, {"iccid": iccid, "profileNickname": nickname or None},
+        lambda: click.echo(safe(f"nickname of {iccid} set to {nickname!r}" if nickname
+                                else f"nickname of {iccid} cleared")))
+
+
+COMMANDS: list[Callable[..., Any]] = [
+    list_,
+    _switch_command("enable", "enabled", "Enable a profile (the enabled one is disabled)."),
+    _switch_command("disable", "disabled", "Disable the enabled profile."),
+    delete,
+    nickname,
+]

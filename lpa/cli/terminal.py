@@ -1,0 +1,72 @@
+"""Printing what cards and servers say, safely: control characters escaped, columns by display width.
+
+Names, nicknames, addresses and server messages are untrusted text: an
+escape sequence in a nickname must not rewrite the user's terminal, and a
+bidirectional override must not reorder what is shown.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import unicodedata
+from contextlib import contextmanager
+from typing import Iterator
+
+import click
+
+from ..encoding import is_control as _unsafe
+
+
+def safe(text: object) -> str:
+    """``text`` with control and bidirectional characters escaped as \\xNN or \\uNNNN ("" for None)."""
+    if text is None:
+        return ""
+    return "".join(char if not _unsafe(char) else f"\\x{ord(char):02x}" if ord(char) < 0x100
+                   else f"\\u{ord(char):04x}" for char in str(text))
+
+
+def json_safe(text: str) -> str:
+    """JSON text with the characters :func:`safe` escapes written as \\uNNNN (json escapes only C0)."""
+    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in text)
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide East Asian characters 2, combining marks 0."""
+    return sum(0 if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf")
+               else 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
+def table(headers: list[str], rows: list[list[object]]) -> None:
+    """Print rows in columns aligned by display width; every cell goes through :func:`safe`."""
+    cells = [[safe(cell) for cell in row] for row in [headers, *rows]]
+    widths = [max(width(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        click.echo("  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths)).rstrip())
+
+
+@contextmanager
+def status(message: str, enabled: bool, delay: float = 1.0) -> Iterator[None]:
+    """Show ``message`` on stderr's last line if the block takes longer than ``delay`` seconds.
+
+    Only on a terminal (``enabled``); the line is cleared when the block ends.
+    """
+    if not enabled or not sys.stderr.isatty():
+        yield
+        return
+    shown = threading.Event()
+
+    def show() -> None:
+        shown.set()
+        sys.stderr.write(f"\r{safe(message)} ...")
+        sys.stderr.flush()
+
+    timer = threading.Timer(delay, show)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if shown.is_set():
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,0 +1,267 @@
+"""Hostile input, hostile environments, honest outcomes.
+
+Addresses from cards and activation codes are parsed in linear time; bad
+options are refused before the card is touched; errors in the environment
+are one line; what a card or server says is never printed raw; the ASN.1
+cache runs no code planted in it; the simulator's state survives parallel
+commands.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import json_data, lpa_executable
+from lpa.errors import ServerError
+from lpa.es9p import base_url, parse_address
+
+OPERATOR = "8988247000000000001"
+
+
+# -- SM-DP+ addresses -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address,url", [
+    ("smdp.example.com", "https://smdp.example.com"),
+    (" rsp.truphone.com ", "https://rsp.truphone.com"),  # stray spaces, seen from one operator
+    ("127.0.0.1:8443", "https://127.0.0.1:8443"),
+    ("[::1]:8443", "https://[::1]:8443"),
+    ("[2001:db8::1]", "https://[2001:db8::1]"),
+    ("smdp-plus-0.eu.cd.rsp.kigen.com.", "https://smdp-plus-0.eu.cd.rsp.kigen.com."),
+])
+def test_addresses_become_https_urls(address, url):
+    assert base_url(address) == url
+
+
+@pytest.mark.parametrize("address", [
+    "", "   ", "http://smdp.example.com", "smdp.example.com/path", "user@smdp.example.com", "-smdp.example.com",
+    "smdp..example.com", "smdp.example.com:0", "smdp.example.com:65536", "smdp.example.com:80:80",
+    "[::1", "[not-ipv6]:1", "[::1]x", "a" * 64 + ".example.com", "smdp.exämple.com", "smdp example.com",
+    "smdp.example.com:+443", "smdp.example.com:٤٤٣",
+])
+def test_malformed_addresses_are_refused(address):
+    with pytest.raises(ServerError, match=r"malformed SM-DP\+ address"):
+        base_url(address)
+
+
+def test_the_addresses_that_made_the_old_parser_backtrack_are_quick():
+    for address in ("smdpplusproduction.example.com/", "verylongoperatorname.example.com/",
+                    "a" * 20 + "." + "b" * 20 + "/", "a-" * 5000 + "/"):
+        started = time.perf_counter()
+        with pytest.raises(ServerError):
+            parse_address(address)
+        assert time.perf_counter() - started < 0.05
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab-.:[]0123456789/ ", min_size=1, max_size=200).map(
+    lambda piece: (piece * (10_000 // len(piece) + 1))[:10_000]))
+def test_parsing_10_kb_of_anything_takes_milliseconds(address):
+    started = time.perf_counter()
+    try:
+        parse_address(address)
+    except ServerError:
+        pass
+    assert time.perf_counter() - started < 0.05
+
+
+# -- options checked before the card is touched ------------------------------------
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--ca-file", "/nonexistent/ci.pem"], "cannot read --ca-file /nonexistent/ci.pem"),
+    (["--ca-file", __file__], "holds no PEM certificate"),
+    (["--timeout", "nan"], "nan is not a number of seconds"),
+    (["--timeout", "inf"], "inf is not a number of seconds"),
+    (["--timeout", "0"], "0.0 is not a number of seconds"),
+])
+def test_bad_options_are_refused_before_the_card_is_touched(lpa, state_path, args, message):
+    before = state_path.read_bytes()
+    result = lpa(*args, "delete", "--yes", "89470000000098765432")
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert state_path.read_bytes() == before
+
+
+def test_an_unreadable_ca_file_in_the_environment_is_refused_first(lpa, state_path, monkeypatch):
+    monkeypatch.setenv("LPA_CA_FILE", "/nonexistent/ci.pem")
+    before = state_path.read_bytes()
+    result = lpa("--sim", "--sim-state", str(state_path), "delete", "--yes", "89470000000098765432", sim=False)
+    assert result.exit_code == 2 and "cannot read --ca-file /nonexistent/ci.pem" in result.output
+    assert state_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("args", [["--reader", "0"], ["--replay", __file__]])
+def test_options_naming_two_cards_are_a_usage_error(lpa, args):
+    result = lpa(*args, "list")
+    assert result.exit_code == 2 and "name two different cards" in result.output
+
+
+def test_usage_errors_are_json_with_json(lpa):
+    result = lpa("--json", "delete")
+    assert result.exit_code == 2
+    payload = json.loads(result.output)
+    assert payload["ok"] is False and payload["error"]["type"] == "UsageError" and payload["error"]["code"] == 2
+    assert "Missing argument" in payload["error"]["message"]
+
+
+def test_record_does_not_overwrite_a_file_unless_forced(lpa, tmp_path):
+    path = tmp_path / "bug.apdu"
+    path.write_text("keep me")
+    result = lpa("--record", str(path), "list")
+    assert result.exit_code == 2 and "exists" in result.output and path.read_text() == "keep me"
+    assert lpa("--record", str(path), "--force", "list").exit_code == 0
+    assert path.read_text().startswith("# lpa APDU recording")
+
+
+def test_replay_never_contacts_an_smdp(lpa, tmp_path, smdpp, sim_state):
+    lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", "P", "--name", "N", "--smdp", smdpp.address)
+    recording = tmp_path / "delete.apdu"
+    assert lpa("--record", str(recording), "delete", "--yes", "--no-notify", OPERATOR).exit_code == 0
+    smdpp.requests.clear()
+    result = lpa("--replay", str(recording), "delete", "--yes", OPERATOR, sim=False)
+    assert result.exit_code == 0 and result.output.strip() == f"deleted {OPERATOR}"
+    assert smdpp.requests == []
+    refused = lpa("--replay", str(recording), "notifications", "process", sim=False)
+    assert refused.exit_code == 2 and "holds no SM-DP+" in refused.output
+
+
+# -- the environment --------------------------------------------------------------
+
+
+def test_a_state_path_under_a_file_is_one_line_and_exit_4(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = subprocess.run([lpa_executable(), "--sim", "--sim-state", str(tmp_path / "file" / "state.json"), "list"],
+                            capture_output=True, text=True)
+    assert result.returncode == 4 and result.stdout == ""
+    assert result.stderr.startswith("lpa: ") and len(result.stderr.splitlines()) == 1
+    assert str(tmp_path / "file") in result.stderr
+
+
+def test_a_port_in_use_is_one_line_and_exit_4(smdpp):
+    result = subprocess.run([lpa_executable(), "sim", "smdpp", "--port", str(smdpp.port)], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 4 and "Address already in use" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_closed_pipe_exits_quietly(state_path):
+    command = f"{lpa_executable()} --sim --sim-state {state_path} list | head -c 0"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True)
+    assert result.stderr == ""
+
+
+def test_a_planted_asn1_cache_is_not_loaded(tmp_path, state_path):
+    """A pickle runs code when loaded: lpa reads its cache only from a folder nobody else can write."""
+    cache = tmp_path / "cache"
+    (cache / "lpa").mkdir(parents=True)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    assert subprocess.run([lpa_executable(), "--sim", "--sim-state", str(state_path), "list"], env=env,
+                          capture_output=True).returncode == 0
+    [pickled] = (cache / "lpa").glob("asn1-*.pickle")
+    marker = tmp_path / "planted"
+
+    class Planted:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    pickled.write_bytes(pickle.dumps(Planted()))
+    (cache / "lpa").chmod(0o777)  # writable by others: not trusted
+    result = subprocess.run([lpa_executable(), "--sim", "--sim-state", str(state_path), "list"], env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and not marker.exists()
+    (cache / "lpa").chmod(0o700)  # the user's own, but a cache lpa did not write: rebuilt, still nothing run
+    pickled.write_bytes(pickle.dumps({"der": 1, "ber": 2}))
+    result = subprocess.run([lpa_executable(), "--sim", "--sim-state", str(state_path), "list"], env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "8944476500001234567" in result.stdout
+
+
+# -- the terminal -------------------------------------------------------------------
+
+
+def test_names_from_the_card_are_printed_with_control_characters_escaped(lpa):
+    evil = "Evil\x1b]0;pwned\x07\u202egnp.exe"
+    assert lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", evil, "--name", "N").exit_code == 0
+    result = lpa("list")
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "Evil\\x1b]0;pwned\\x07\\u202egnp.exe" in result.output
+    profile = json_data(lpa("--json", "list"))[-1]
+    assert profile["serviceProviderName"] == evil  # JSON keeps the value, escaped as JSON
+    assert "\u202e" not in lpa("--json", "list").output
+
+
+def test_nicknames_with_control_characters_are_refused(lpa, sim_state):
+    result = lpa("nickname", "89470000000098765432", "home\x1b[2J")
+    assert result.exit_code == 2 and "control character U+001B" in result.output
+    assert sim_state().find(iccid="89470000000098765432").nickname is None
+
+
+def test_columns_are_aligned_by_display_width(lpa):
+    lpa("nickname", "89470000000098765432", "旅行")  # two wide characters: four columns
+    lpa("nickname", "8901260123456789012", "cafe\u0301")  # a combining accent: four columns
+    lines = lpa("list").output.splitlines()
+    from lpa.cli.terminal import width
+
+    assert len({width(line[: line.index("Contoso") if "Contoso" in line else 0]) for line in lines[2:3]}) == 1
+    header, *rows = lines
+    nickname_column = width(header[: header.index("NICKNAME")])
+    for row in rows:
+        for nickname in ("旅行", "cafe\u0301"):
+            if nickname in row:
+                assert width(row[: row.index(nickname)]) == nickname_column
+
+
+# -- the simulated eUICC's state -----------------------------------------------------
+
+
+def test_parallel_commands_lose_nothing(lpa, state_path, sim_state):
+    iccids = [f"898824700000000{n:04d}" for n in range(20)]
+    for iccid in iccids:
+        assert lpa("sim", "add-profile", "--iccid", iccid, "--provider", "P", "--name", "N", "--smdp", "127.0.0.1:9",
+                   "--notify", "delete").exit_code == 0
+    before = sim_state()
+    command = [lpa_executable(), "--sim", "--sim-state", str(state_path), "delete", "--yes", "--no-notify"]
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda iccid: subprocess.run([*command, iccid], capture_output=True, text=True),
+                                iccids))
+    assert [r.returncode for r in results] == [0] * 20, [r.stderr for r in results if r.returncode]
+    after = sim_state()
+    assert not {p.iccid for p in after.profiles} & set(iccids)
+    deletes = [n for n in after.notifications if n.operation == "delete"]
+    assert sorted(n.iccid for n in deletes) == sorted(iccids)
+    assert len({n.seq_number for n in after.notifications}) == len(before.notifications) + 20
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda data: [p.update(state="enabled") for p in data["profiles"][:2]], "2 profiles are enabled"),
+    (lambda data: data["profiles"][0].update(iccid=12), "profiles[0].iccid"),
+    (lambda data: data.update(next_seq_number="x"), "next_seq_number"),
+    (lambda data: data["notifications"].extend([data["notifications"][0]] * 2), "sequence number"),
+])
+def test_a_damaged_state_file_is_refused_with_a_clear_error(lpa, state_path, change, message):
+    lpa("disable", "--no-notify", "work")  # one notification
+    data = json.loads(state_path.read_text())
+    change(data)
+    state_path.write_text(json.dumps(data))
+    result = lpa("list")
+    assert result.exit_code == 4 and message in result.output and "lpa sim reset" in result.output
+
+
+def test_requires_python_matches_the_syntax_used():
+    import ast
+    import tomllib
+
+    minimum = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["requires-python"]
+    version = tuple(int(n) for n in minimum.removeprefix(">=").split("."))
+    for path in [*Path(__file__).parents[1].glob("lpa/**/*.py"), *Path(__file__).parent.glob("*.py")]:
+        ast.parse(path.read_text(), str(path), feature_version=version)
