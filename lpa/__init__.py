@@ -2,23 +2,34 @@
 
 The library API: :func:`open_euicc` gives an :class:`Euicc` (a context
 manager) whose methods are what the `lpa` command does. See README.md.
-"""
-from .errors import (
-    CardError,
-    InputError,
-    LpaError,
-    ProtocolError,
-    ResultError,
-    ServerError,
-    StatusWordError,
-    TransportError,
-)
-from .es10 import NotificationMetadata, Profile
-from .euicc import Delivery, Euicc, EuiccInfo, NotifySettings, OperationResult, ProcessResult, open_euicc
 
-__all__ = [
-    "open_euicc", "Euicc", "EuiccInfo", "NotifySettings", "OperationResult", "ProcessResult", "Delivery",
-    "Profile", "NotificationMetadata",
-    "LpaError", "InputError", "CardError", "StatusWordError", "ResultError", "ProtocolError", "TransportError",
-    "ServerError",
-]
+The names below are imported when first used (PEP 562), so that the `lpa`
+command, which lives in this package, starts without loading the library
+parts a command does not need.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "open_euicc": "euicc", "Euicc": "euicc", "EuiccInfo": "euicc", "NotifySettings": "euicc",
+    "OperationResult": "euicc", "ProcessResult": "euicc", "Delivery": "euicc",
+    "Profile": "es10", "NotificationMetadata": "es10",
+    "LpaError": "errors", "InputError": "errors", "CardError": "errors", "StatusWordError": "errors",
+    "ResultError": "errors", "ProtocolError": "errors", "TransportError": "errors", "ServerError": "errors",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'lpa' has no attribute {name!r}")
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,3 +1,3 @@
-from lpa.cli import main
+from .cli import run
 
-main(prog_name="lpa")
+run()

@@ -1,12 +1,15 @@
 """The SGP.22 ASN.1 module (RSPDefinitions, asn1/): DER encoding, BER decoding, a safe compile cache.
 
 Compiling the module with asn1tools costs over a second, so the compiled
-specifications are pickled into the user's cache directory, keyed by a
-hash of the .asn files and the asn1tools version. A pickle runs code when
-loaded, so the cache is only read from a directory and file owned by the
-user and writable by nobody else; anything else, or a cache that does not
-load or is not what lpa wrote, is compiled afresh (and rewritten only where
-that is safe).
+types are pickled into the user's cache directory, keyed by a hash of the
+.asn files and the asn1tools version, each type on its own so that a
+command unpickles only the types it uses, with only the asn1tools modules
+that decode and encode imported (see :func:`_codecs_only`). Unpickling can
+run code, so the cache is read only from a folder and file owned by the
+user and writable by nobody else, and with an unpickler that builds
+asn1tools' codec classes and nothing else (:class:`_Unpickler`); anything
+else, or a cache that does not load, is compiled afresh (and rewritten only
+where that is safe).
 
 Requests are encoded as DER (:func:`encode`). Answers from cards are
 decoded with asn1tools' BER decoder (:func:`decode`), which reads every DER
@@ -14,17 +17,20 @@ encoding and the looser ones real cards send; such answers are accepted and
 reported to the caller's ``note``. asn1tools' DER decoder is never used: it
 loops forever on a SEQUENCE OF whose element has a wrong tag (found by
 fuzzing; upstream eerimoq/asn1tools#180 and the unmerged #200, still so in
-0.169.0). To make that impossible by accident, the DER specification is
-only reachable through :class:`_Encoder`, which has no decode method.
+0.169.0). To make that impossible by accident, the DER types are only
+reachable through :class:`_Encoder`, which has no decode method.
 """
 from __future__ import annotations
 
 import copy
-import hashlib
+import importlib.util
+import io
 import os
 import pickle
 import stat
-import tempfile
+import sys
+import types
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,14 +40,65 @@ from .paths import cache_dir, data_dir
 Note = Callable[[str], None]
 
 
-class _Encoder:
-    """The DER specification, for encoding only."""
+#: What the cache file starts with; the format: this, the index's length (8 bytes), the index
+#: (a pickled {codec: {type name: (offset, length)}}), then each type pickled on its own.
+_MAGIC = b"lpa-asn1-cache 2\n"
 
-    def __init__(self, der: Any) -> None:
-        self._der = der
+#: The only modules whose classes a cached type may be made of.
+_CODEC_MODULES = ("asn1tools.codecs.ber", "asn1tools.codecs.der", "asn1tools.codecs.type_checker")
+
+
+class _Unpickler(pickle.Unpickler):
+    """Unpickles asn1tools' compiled types and nothing else: no other class, no function, no import.
+
+    So a cache file that someone else wrote can at worst fail to load, and
+    loading one needs only the codec modules already imported (not their
+    package, see :func:`_codecs_only`).
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _CODEC_MODULES and module in sys.modules and not name.startswith("_"):
+            found = getattr(sys.modules[module], name)
+            if isinstance(found, type):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the ASN.1 cache")
+
+
+class _Types:
+    """The compiled types of one codec, by name; from the cache, each unpickled when first used."""
+
+    def __init__(self, loaded: dict[str, Any], blob: bytes = b"", index: dict[str, tuple[int, int]] | None = None):
+        self._loaded = loaded
+        self._blob = blob
+        self._index = index or {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            offset, length = self._index[name]
+            self._loaded[name] = _Unpickler(io.BytesIO(self._blob[offset:offset + length])).load()
+        return self._loaded[name]
+
+
+class _Encoder:
+    """The DER types, for encoding only."""
+
+    def __init__(self, types: _Types) -> None:
+        self._types = types
 
     def encode(self, type_name: str, value: Any) -> bytes:
-        return bytes(self._der.encode(type_name, value))
+        compiled = self._types[type_name]
+        compiled.check_types(value)
+        return bytes(compiled.encode(value))
+
+
+class _Decoder:
+    """The BER types, for decoding only."""
+
+    def __init__(self, types: _Types) -> None:
+        self._types = types
+
+    def decode(self, type_name: str, data: bytes) -> Any:
+        return self._types[type_name].decode(data)
 
 
 _compiled: dict[str, Any] = {}
@@ -60,39 +117,126 @@ def _private(path: Path) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _load() -> dict[str, Any]:
+def _asn1tools_dir() -> Path:
+    """Where asn1tools is installed, found without importing it."""
+    spec = importlib.util.find_spec("asn1tools")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("asn1tools is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _codecs_only() -> type:
+    """Import asn1tools' BER and DER codecs without asn1tools/__init__.py; return its Error class.
+
+    asn1tools' package __init__ imports its ASN.1 parser (and with it
+    pyparsing) and every codec: over 100 ms before lpa can decode a byte.
+    Decoding and encoding with types compiled earlier needs only the BER and
+    DER codec modules and the type checker, whose one import from the
+    parser module is the constant EXTENSION_MARKER (None). So for the time
+    of these imports the package is registered unexecuted, with a parser
+    module holding only that constant; both are removed again afterwards,
+    so that a later ``import asn1tools`` (to compile) runs the real package,
+    which then reuses the codec modules loaded here.
+    """
+    if "asn1tools" in sys.modules:  # already imported for real
+        import asn1tools
+
+        return asn1tools.Error
+    spec = importlib.util.find_spec("asn1tools")
+    assert spec is not None
+    package = importlib.util.module_from_spec(spec)
+    parser = types.ModuleType("asn1tools.parser")
+    parser.EXTENSION_MARKER = None  # type: ignore[attr-defined]  # as in asn1tools/parser.py
+    sys.modules["asn1tools"], sys.modules["asn1tools.parser"] = package, parser
+    try:
+        import asn1tools.codecs.ber  # noqa: F401
+        import asn1tools.codecs.der  # noqa: F401
+        import asn1tools.codecs.type_checker  # noqa: F401
+        from asn1tools.errors import Error
+    finally:
+        del sys.modules["asn1tools"], sys.modules["asn1tools.parser"]
+    return Error
+
+
+def _compile(files: list[Path]) -> dict[str, dict[str, Any]]:
+    """Compile the module with asn1tools: the DER and BER types by name."""
     import asn1tools
 
-    files = _asn_files()
-    digest = hashlib.sha256(asn1tools.__version__.encode())
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    folder = cache_dir()
-    cache = folder / f"asn1-{digest.hexdigest()[:16]}.pickle"
-    if _private(folder) and _private(cache):
-        try:
-            with open(cache, "rb") as f:
-                specs = pickle.load(f)
-            if isinstance(specs, dict) and set(specs) == {"der", "ber"} and all(
-                    type(s).__module__.startswith("asn1tools.") for s in specs.values()):
-                return specs
-        except Exception:  # noqa: BLE001 (any unreadable cache is simply rebuilt)
-            pass
     parsed = asn1tools.parse_files([str(p) for p in files])  # parsing is most of the compile time: once
-    specs = {codec: asn1tools.compile_dict(copy.deepcopy(parsed), codec) for codec in ("der", "ber")}
-    _save(folder, cache, specs)
-    return specs
+    compiled = {}
+    for codec in ("der", "ber"):
+        specification = asn1tools.compile_dict(copy.deepcopy(parsed), codec)
+        for compiled_type in specification.types.values():
+            compiled_type.constraints_checker = None  # never used; its module costs 20 ms to import
+        compiled[codec] = dict(specification.types)
+    return compiled
 
 
-def _save(folder: Path, cache: Path, specs: dict[str, Any]) -> None:
-    """Write the cache if the folder is (or can be made) the user's own; otherwise go without."""
+def _read(cache: Path) -> dict[str, _Types] | None:
+    """The types in the cache file, or None if it is missing, not the user's own, or not lpa's."""
+    if not (_private(cache.parent) and _private(cache)):
+        return None
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not _private(folder):
+        data = cache.read_bytes()
+        if not data.startswith(_MAGIC):
+            return None
+        start = len(_MAGIC) + 8
+        length = int.from_bytes(data[len(_MAGIC):start], "big")
+        index = _Unpickler(io.BytesIO(data[start:start + length])).load()
+        blob = data[start + length:]
+        types_by_codec = {codec: _Types({}, blob, index[codec]) for codec in ("der", "ber")}
+        types_by_codec["ber"]["ProfileInfoListResponse"]  # one type loads: the file is usable
+        return types_by_codec
+    except Exception:  # noqa: BLE001 (any unusable cache is simply rebuilt)
+        return None
+
+
+def _cache_path(files: list[Path]) -> Path:
+    """The cache file for these .asn files and this asn1tools.
+
+    Named by a key, not a signature (the folder's ownership protects the
+    file): CRC-32 and length tell every edit apart, without loading OpenSSL
+    for hashlib.
+    """
+    key = (_asn1tools_dir() / "version.py").read_bytes()
+    for path in files:
+        key += path.name.encode() + b"\0" + path.read_bytes()
+    return cache_dir() / f"asn1-{zlib.crc32(key):08x}-{len(key):x}.cache"
+
+
+def _load() -> tuple[dict[str, _Types], type]:
+    """The compiled types (from the cache when it is safe to read) and asn1tools' Error class."""
+    files = _asn_files()
+    cache = _cache_path(files)
+    error = _codecs_only()
+    cached = _read(cache)
+    if cached is not None:
+        return cached, error
+    compiled = _compile(files)
+    _save(cache, compiled)
+    return {codec: _Types(types) for codec, types in compiled.items()}, error
+
+
+def _save(cache: Path, compiled: dict[str, dict[str, Any]]) -> None:
+    """Write the cache if its folder is (or can be made) the user's own; otherwise go without."""
+    import tempfile
+
+    index: dict[str, dict[str, tuple[int, int]]] = {}
+    blob = bytearray()
+    for codec, types_by_name in compiled.items():
+        index[codec] = {}
+        for name, compiled_type in types_by_name.items():
+            pickled = pickle.dumps(compiled_type, protocol=pickle.HIGHEST_PROTOCOL)
+            index[codec][name] = (len(blob), len(pickled))
+            blob += pickled
+    header = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not _private(cache.parent):
             return
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".asn1-")
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".asn1-")
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(specs, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.write(_MAGIC + len(header).to_bytes(8, "big") + header + blob)
         os.replace(tmp, cache)
     except OSError:
         pass  # a read-only or odd cache only costs the compile time
@@ -100,8 +244,8 @@ def _save(folder: Path, cache: Path, specs: dict[str, Any]) -> None:
 
 def _specs() -> dict[str, Any]:
     if not _compiled:
-        specs = _load()
-        _compiled.update(encoder=_Encoder(specs["der"]), decoder=specs["ber"])
+        compiled, error = _load()
+        _compiled.update(encoder=_Encoder(compiled["der"]), decoder=_Decoder(compiled["ber"]), error=error)
     return _compiled
 
 
@@ -117,11 +261,10 @@ def decode(type_name: str, data: bytes, note: Note | None = None) -> Any:
     real cards send (indefinite or long-form lengths, unknown extension
     fields, trailing bytes); such answers are accepted and ``note`` is told.
     """
-    import asn1tools
-
+    specs = _specs()
     try:
-        value = _specs()["decoder"].decode(type_name, data)
-    except (asn1tools.Error, IndexError, ValueError, TypeError, RecursionError) as error:
+        value = specs["decoder"].decode(type_name, data)
+    except (specs["error"], IndexError, ValueError, TypeError, RecursionError, KeyError) as error:
         raise ProtocolError(f"the card's answer is not a valid {type_name} ({error}); answer: {_excerpt(data)}") from None
     problem = _implausible(value)
     if problem:
@@ -129,7 +272,7 @@ def decode(type_name: str, data: bytes, note: Note | None = None) -> Any:
     if note is not None:
         try:
             strict = encode(type_name, value) == data
-        except (asn1tools.Error, IndexError, ValueError, TypeError):
+        except (specs["error"], IndexError, ValueError, TypeError):
             strict = False
         if not strict:
             note(f"{type_name} is not strict DER (lengths, unknown fields or trailing bytes); accepted as BER")

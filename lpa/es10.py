@@ -7,7 +7,6 @@ says what happened.
 """
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
@@ -82,6 +81,8 @@ class Profile:
     def to_json(self) -> dict[str, Any]:
         """lpac's field names (profileState enabled|disabled, icon as base64); every
         operation of a notificationConfigurationInfo entry (SGP.22 5.7.15)."""
+        import base64
+
         out = {
             "iccid": self.iccid,
             "isdpAid": self.isdp_aid,

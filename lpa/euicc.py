@@ -123,13 +123,14 @@ class NotifySettings:
     backoff: float = 0.5
 
     def __post_init__(self) -> None:
-        from .trust import read_ca_files
-
         if not (math.isfinite(self.timeout) and 0 < self.timeout <= 3600):
             raise InputError(f"time-out {self.timeout} is not a number of seconds between 0 and 3600")
         if not (math.isfinite(self.backoff) and self.backoff >= 0 and self.retries >= 0):
             raise InputError("retries and back-off must not be negative")
-        read_ca_files(self.ca_files)
+        if self.ca_files:
+            from .trust import read_ca_files
+
+            read_ca_files(self.ca_files)
 
 
 class Euicc:

@@ -57,7 +57,11 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _session_cache(factory: pytest.TempPathFactory) -> Path:
-    path = factory.getbasetemp() / "cache"
+    """One cache for the run, shared by pytest-xdist's workers (the ASN.1 module is compiled once)."""
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    path = base / "cache"
     path.mkdir(exist_ok=True)
     return path
 

@@ -160,30 +160,34 @@ def test_a_closed_pipe_exits_quietly(state_path):
     assert result.stderr == ""
 
 
-def test_a_planted_asn1_cache_is_not_loaded(tmp_path, state_path):
-    """A pickle runs code when loaded: lpa reads its cache only from a folder nobody else can write."""
-    cache = tmp_path / "cache"
-    (cache / "lpa").mkdir(parents=True)
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    assert subprocess.run([lpa_executable(), "--sim", "--sim-state", str(state_path), "list"], env=env,
-                          capture_output=True).returncode == 0
-    [pickled] = (cache / "lpa").glob("asn1-*.pickle")
+def test_a_planted_asn1_cache_runs_nothing_and_is_rebuilt(tmp_path):
+    """Unpickling can run code: lpa reads its cache only from the user's private folder, and even
+    then builds nothing but asn1tools' codec classes from it."""
+    from lpa import codec
+
+    genuine = codec._cache_path(codec._asn_files())
+    if not genuine.exists():  # this process loaded the types before this test's cache folder was set
+        codec._save(genuine, codec._compile(codec._asn_files()))
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
     marker = tmp_path / "planted"
 
     class Planted:
         def __reduce__(self):
             return (os.system, (f"touch {marker}",))
 
-    pickled.write_bytes(pickle.dumps(Planted()))
-    (cache / "lpa").chmod(0o777)  # writable by others: not trusted
-    result = subprocess.run([lpa_executable(), "--sim", "--sim-state", str(state_path), "list"], env=env,
-                            capture_output=True, text=True)
-    assert result.returncode == 0 and not marker.exists()
-    (cache / "lpa").chmod(0o700)  # the user's own, but a cache lpa did not write: rebuilt, still nothing run
-    pickled.write_bytes(pickle.dumps({"der": 1, "ber": 2}))
-    result = subprocess.run([lpa_executable(), "--sim", "--sim-state", str(state_path), "list"], env=env,
-                            capture_output=True, text=True)
-    assert result.returncode == 0 and "8944476500001234567" in result.stdout
+    planted = folder / genuine.name
+    evil = pickle.dumps(Planted())
+    planted.write_bytes(codec._MAGIC + len(evil).to_bytes(8, "big") + evil)
+    planted.chmod(0o600)
+    assert codec._read(planted) is None and not marker.exists()  # the user's own folder: still refused
+    planted.write_bytes(genuine.read_bytes())
+    assert codec._read(planted) is not None  # the genuine cache loads
+    folder.chmod(0o777)
+    assert codec._read(planted) is None  # a folder others can write to: not read at all
+    folder.chmod(0o700)
+    planted.chmod(0o666)
+    assert codec._read(planted) is None
 
 
 # -- the terminal -------------------------------------------------------------------

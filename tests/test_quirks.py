@@ -72,11 +72,14 @@ def test_a_card_refusing_the_isdr_on_a_logical_channel_is_used_on_the_basic_chan
     assert sim_state().find(iccid="8944476500001234567").state == "disabled"
 
 
-def test_segment_fallback_gives_up_below_the_smallest_size(lpa):
-    lpa("sim", "quirks", "--max-segment", "8")
-    result = lpa("--mss", "120", "nickname", "89470000000098765432", "x" * 40)
-    assert result.exit_code == 3 and "6700" in result.output
-    assert FALLBACK_MSS[-1] > 8
+def test_segment_fallback_gives_up_below_the_smallest_size(lpa, sim_state):
+    lpa("sim", "quirks", "--max-segment", "30")
+    result = lpa("-v", "--mss", "120", "nickname", "89470000000098765432", "x" * 40)
+    assert result.exit_code == 3 and result.output.endswith("lpa: SetNickname failed with status word 6700 "
+                                                            "(wrong length)\n")
+    tried = [len(bytes.fromhex(line[2:])) - 6 for line in result.output.splitlines() if line.startswith("> 80E2")]
+    assert tried[-2:] == [57, FALLBACK_MSS[-1]]  # the whole 57-byte request, then 32-byte segments, then no smaller
+    assert sim_state().find(iccid="89470000000098765432").nickname is None
 
 
 def test_6cxx_and_long_61xx_chains(lpa):

@@ -1,7 +1,6 @@
 """The simulated eUICC: SGP.22 rules, APDU-level answers, its state file."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -199,9 +198,13 @@ def test_manage_channel_opens_and_closes_channels(card):
 
 def test_a_reset_closes_channels_but_keeps_the_state(card, state_path):
     send(card, "00 70 00 00 01")
+    send(card, f"01 A4 04 00 10 {ISDR}")
+    assert send(card, "81 E2 91 00 14 BF32 11 A00C 5A0A 984474560000214365F7 810100") == "6106"  # disable
     card.reset()
-    assert send(card, f"01 A4 04 00 10 {ISDR} 00") == "6881"
-    assert json.loads(state_path.read_text())["profiles"]
+    assert send(card, f"01 A4 04 00 10 {ISDR} 00") == "6881"  # channel 1 is closed
+    send(card, f"00 A4 04 00 10 {ISDR}")
+    assert send(card, "80 E2 91 00 15 BF2D 12 A00C 5A0A 984474560000214365F7 5C029F70") == "610B"
+    assert send(card, "00 C0 00 00 0B") == "BF2D08A006E3049F7001009000"  # still disabled after the reset
 
 
 # -- state file ----------------------------------------------------------------

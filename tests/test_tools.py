@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from importlib.machinery import SourceFileLoader
@@ -45,18 +46,6 @@ def test_the_fuzz_script_counts_a_crashing_decoder_as_failed(monkeypatch):
     assert failures[0].startswith("GetEID: KeyError: 'decoder bug' on ")
 
 
-@pytest.mark.pcsc
-def test_the_benchmark_prints_its_table():
-    require_pcscd()
-    result = run("bench/run", "--latency", "0", "--runs", "1")
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = {line.split("  ")[0].strip(): line.split() for line in result.stdout.splitlines()[2:]}
-    assert rows["list"][1:6] == ["0", "ms", "4", "50", "317"]
-    assert rows["delete + notification"][3:6] == ["0", "ms", "17"]
-    assert "failed" not in result.stdout
-    assert "lpac" in result.stdout.splitlines()[-1]
-
-
 FAKE_LPAC = """#!/bin/sh
 # Answers like lpac when called the way bench/run calls lpac for the virtual reader; exchanges no APDU.
 if [ "$LPAC_APDU" = pcsc ] && [ "$LPAC_APDU_PCSC_DRV_NAME" = "Virtual PCD 00 00" ]; then code=0; else code=-1; fi
@@ -65,15 +54,21 @@ echo '{"type":"lpa","payload":{"code":'$code',"message":"'"$*"'","data":{}}}'
 
 
 @pytest.mark.pcsc
-def test_the_benchmark_runs_lpac_when_it_is_installed(tmp_path):
+def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
     require_pcscd()
     lpac = tmp_path / "lpac"
     lpac.write_text(FAKE_LPAC)
     lpac.chmod(0o755)
     result = run("bench/run", "--latency", "0", "--runs", "1", env={"LPAC": str(lpac)})
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[1].split()[-4:] == ["ms", "lpac/lpa", "lpac", "APDUs"]
-    delete = next(line for line in lines if line.startswith("delete + notification")).split()
-    assert delete[-1] == "0" and float(delete[-2]) > 0  # no APDU from the fake; a ratio
-    assert "skipped" not in result.stdout and "failed" not in result.stdout
+    lines = [re.split(r"\s{2,}", line.strip()) for line in result.stdout.splitlines()]
+    assert "(regular install)" in result.stdout.splitlines()[0]
+    header, rows = lines[1], {row[0]: dict(zip(lines[1], row)) for row in lines[2:]}
+    assert header[-4:] == ["lpac APDUs", "lpac CPU ms", "lpac wall ms", "lpa/lpac wall"]
+    assert (rows["list"]["APDUs"], rows["list"]["to card"], rows["list"]["from card"]) == ("4", "50", "317")
+    assert rows["delete + notification"]["APDUs"] == "17"
+    assert rows["notifications process (20)"]["APDUs"] == "168"  # lpac sends 169 for the same
+    assert 0 < float(rows["list"]["CPU ms"]) <= float(rows["list"]["wall ms"]) + 5
+    assert 5 < float(rows["list"]["RSS MB"]) < 100
+    assert rows["list"]["lpac APDUs"] == "0" and float(rows["list"]["lpa/lpac wall"]) > 0  # the fake sends none
+    assert "failed" not in result.stdout and "skipped" not in result.stdout

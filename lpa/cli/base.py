@@ -6,11 +6,9 @@ never a traceback (``LPA_DEBUG=1`` shows it for a bug report).
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
-from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 import click
@@ -91,14 +89,15 @@ def _parse_aid(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 def _ca_files(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """--ca-file, else LPA_CA_FILE (':'-separated); each must be a readable PEM certificate, checked now."""
-    from ..trust import read_ca_files
-
     env = os.environ.get("LPA_CA_FILE")
     files = value or (tuple(p for p in env.split(os.pathsep) if p) if env else ())
-    try:
-        read_ca_files(files)
-    except InputError as error:
-        raise click.BadParameter(str(error)) from None
+    if files:
+        from ..trust import read_ca_files
+
+        try:
+            read_ca_files(files)
+        except InputError as error:
+            raise click.BadParameter(str(error)) from None
     return files
 
 
@@ -163,6 +162,8 @@ def _quiet_stdout() -> None:
 
 
 def _print_error(as_json: bool, kind: str, code: int, message: str, **extra: Any) -> None:
+    import json
+
     if as_json:
         body = {"type": kind, "code": code, "message": message, **extra}
         click.echo(json_safe(json.dumps({"ok": False, "error": body}, ensure_ascii=False)))
@@ -185,6 +186,8 @@ def fail(ctx: click.Context, error: LpaError) -> NoReturn:
 def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaError | None = None) -> None:
     """Print ``data`` as JSON with --json (``ok`` false and ``error`` when given), else call ``human``."""
     if ctx.find_object(Settings).json:
+        import json
+
         payload: dict[str, Any] = {"ok": error is None, "data": data}
         if error is not None:
             payload["error"] = {"type": type(error).__name__, "code": error.exit_code, "message": str(error)}
@@ -234,7 +237,7 @@ def main(ctx: click.Context, json_: bool, force_record: bool, **options: Any) ->
     sources = [name for name in ("reader", "sim", "replay") if options[name]]
     if len(sources) > 1:
         raise click.UsageError(f"--{sources[0]} and --{sources[1]} name two different cards; give one")
-    if options["record"] and Path(options["record"]).exists() and not force_record:
+    if options["record"] and os.path.exists(options["record"]) and not force_record:
         raise click.BadParameter(f"{options['record']} exists; choose another name or add --force to overwrite it",
                                  param_hint="--record")
     ctx.obj = Settings(json=json_, **options)

@@ -4,7 +4,6 @@ Only click is imported here; each command imports what it needs.
 """
 from __future__ import annotations
 
-import base64
 import os
 from typing import Any
 
@@ -162,6 +161,8 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
         data = icon.read()
         if len(data) > 1024:
             raise click.BadParameter(f"{len(data)} bytes; an icon has at most 1024", param_hint="--icon")
+        import base64
+
         icon_type = "png" if data.startswith(b"\x89PNG") else "jpeg" if data.startswith(b"\xff\xd8") else None
         if icon_type is None:
             raise click.BadParameter("neither PNG nor JPEG", param_hint="--icon")

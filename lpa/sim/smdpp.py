@@ -153,7 +153,8 @@ class TestSmdpp:
         self._server = Server((self.host, self.port), _Handler)
         self._server.smdpp = self  # type: ignore[attr-defined]
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, name="test-smdpp", daemon=True).start()
+        # a short poll interval: stop() waits for the loop to notice, and tests stop it often
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), name="test-smdpp", daemon=True).start()
         return self
 
     def stop(self) -> None:

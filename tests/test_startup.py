@@ -1,0 +1,72 @@
+"""What a command imports: only what it uses (bench/run measures how long that takes).
+
+Start-up is most of what a short command costs (README, Performance):
+`--help` imports no library part at all, and `list` loads asn1tools' BER
+and DER codecs but not its ASN.1 parser, pyparsing or other codecs, and
+neither cryptography, requests, ssl nor the simulator.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import require_pcscd
+
+PROBE = """
+import json, sys
+sys.argv = ["lpa", *json.loads(sys.argv[1])]
+from lpa.cli import main
+try:
+    main(prog_name="lpa")
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+#: Modules no command that stays off the network imports.
+HEAVY = ("pyparsing", "asn1tools.parser", "asn1tools.compiler", "asn1tools.codecs.per", "asn1tools.codecs.uper",
+         "asn1tools.codecs.xer", "asn1tools.codecs.jer", "asn1tools.codecs.oer", "asn1tools.codecs.gser",
+         "asn1tools.codecs.constraints_checker", "cryptography", "requests", "urllib3", "ssl", "lpa.es9p",
+         "lpa.trust", "lpa.sim.card", "lpa.sim.isdr", "hashlib", "tempfile")
+
+
+def imported(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True,
+                            env=env)
+    return set(json.loads(result.stderr.strip().splitlines()[-1]))
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY)
+
+
+def test_help_imports_no_library_part():
+    modules = imported("--help")
+    assert "click" in modules
+    assert not {"lpa.euicc", "lpa.es10", "lpa.codec", "lpa.apdu", "smartcard", "asn1tools"} & modules
+    assert heavy(modules) == []
+
+
+def test_list_from_a_recording_imports_the_codecs_but_not_the_asn1_parser():
+    recording = Path(__file__).parent / "recordings" / "list.apdu"
+    imported("--replay", str(recording), "--json", "list")  # the first run compiles the ASN.1 module
+    modules = imported("--replay", str(recording), "--json", "list")
+    assert {"lpa.es10", "asn1tools.codecs.ber", "asn1tools.codecs.der"} <= modules
+    assert heavy(modules) == []
+    assert "smartcard" not in modules  # a recording needs no PC/SC
+
+
+@pytest.mark.pcsc
+def test_list_and_info_on_a_reader_import_no_simulator_network_or_parser(state_path):
+    require_pcscd()
+    from lpa.sim.pcscd import VirtualCard, running_pcscd
+
+    with running_pcscd(), VirtualCard(state_path) as card:
+        for command in ("list", "info"):
+            modules = imported("--reader", card.reader, command)
+            assert "smartcard.scard" in modules and "asn1tools.codecs.ber" in modules
+            assert heavy(modules) == [], command
