@@ -73,7 +73,7 @@ def valid_answers() -> dict[str, list[bytes]]:
     """Valid answers of the simulated eUICC for each decoder (with notifications pending)."""
     with tempfile.TemporaryDirectory() as folder:
         state = StateFile(Path(folder) / "state.json").load()
-    isdr = Isdr(state, Identity.builtin())
+    isdr = Isdr(state, Identity.builtin)
     answers: dict[str, list[bytes]] = {}
     for phase in range(2):
         for name, (_, request_type, request, _) in DECODERS.items():

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -269,3 +270,58 @@ def test_requires_python_matches_the_syntax_used():
     version = tuple(int(n) for n in re.search(r'requires-python = ">=(\d+)\.(\d+)"', pyproject).groups())
     for path in [*Path(__file__).parents[1].glob("lpa/**/*.py"), *Path(__file__).parent.glob("*.py")]:
         ast.parse(path.read_text(), str(path), feature_version=version)
+
+
+def test_a_name_too_long_for_the_file_system_is_one_line_and_exit_4(tmp_path):
+    result = subprocess.run([lpa_executable(), "--sim", "--sim-state", str(tmp_path / ("x" * 300)), "list"],
+                            capture_output=True, text=True)
+    assert result.returncode == 4 and "File name too long" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_host_name_that_does_not_resolve_is_not_retried(monkeypatch):
+    import socket
+
+    from lpa.es9p import Es9pClient
+    from lpa.trust import anchors
+
+    lookups = []
+    real = socket.getaddrinfo
+
+    def counting(host, *args, **kwargs):
+        lookups.append(host)
+        return real(host, *args, **kwargs)  # the loopback-only guard: unknown names fail
+
+    monkeypatch.setattr(socket, "getaddrinfo", counting)
+    with Es9pClient(anchors([]), timeout=5, retries=2, backoff=0.01) as client:
+        with pytest.raises(ServerError, match="host name not found"):
+            client.handle_notification("smdp.example.invalid", b"\x30\x00")
+    assert lookups == ["smdp.example.invalid"]
+
+
+def test_failed_deliveries_make_process_json_not_ok(lpa, smdpp):
+    lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", "P", "--name", "N", "--smdp", smdpp.address)
+    smdpp.stop()
+    result = lpa("--json", "notifications", "process")
+    payload = json.loads(result.output)
+    assert result.exit_code == 5 and payload["ok"] is False
+    assert payload["error"]["type"] == "ServerError" and "1 of 1 notification(s) not delivered" in \
+        payload["error"]["message"]
+    assert payload["data"]["failed"] == 1 and payload["data"]["notifications"][0]["error"] == "connection refused"
+
+
+def test_a_status_line_shows_what_lpa_waits_for_after_a_second(monkeypatch):
+    import io
+
+    from lpa.cli.terminal import status
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with status("sending notification 12 to smdp.example.com", enabled=True, delay=0.01):
+        time.sleep(0.1)
+    with status("quick", enabled=True, delay=1.0):
+        pass
+    assert screen.getvalue() == "\rsending notification 12 to smdp.example.com ...\r\x1b[K"

@@ -180,11 +180,9 @@ def test_netrc_credentials_are_never_sent(operator, smdpp, state_path, tmp_path)
     assert "authorization" not in headers
 
 
-def test_a_read_only_cache_directory_does_not_stop_delivery(lpa, operator, smdpp, tmp_path, monkeypatch):
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    cache.chmod(0o500)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+def test_an_unwritable_cache_directory_does_not_stop_delivery(lpa, operator, smdpp, tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file" / "cache"))  # unwritable even for root
     result = lpa("delete", "--yes", operator)
     assert result.exit_code == 0 and result.output.strip() == f"deleted {operator}; notified {smdpp.address}"
 

@@ -14,7 +14,6 @@ import pytest
 
 from conftest import require_pcscd
 from lpa import codec
-from lpa.sim.identity import Identity
 from lpa.sim.isdr import Isdr
 from lpa.sim.state import SimProfile, StateFile
 from lpa.transport import Transport
@@ -85,7 +84,7 @@ def peer_state(state_path: Path) -> Path:
                          name="Peer", smdp_address="smdp.peer.example",
                          notify={op: "smdp.peer.example" for op in ("install", "enable", "disable", "delete")})
     state.profiles.append(profile)
-    isdr = Isdr(state, Identity.from_state(state.identity))
+    isdr = Isdr(state)
     for operation in ("install", "enable", "disable", "enable", "disable", "enable", "disable", "delete"):
         notification = state.add_notification(profile, operation, transaction_id="00" * 16)
         isdr.sign_notification(notification)  # type: ignore[arg-type]

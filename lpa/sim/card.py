@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .identity import Identity
 from .isdr import CardStatus, Isdr
 from .state import SimState, StateFile
 
@@ -135,7 +134,7 @@ class Card:
         self.state = self.state_file.load()
         self._stamp = self.state_file.stamp()
         self.quirks = Quirks.from_json(self.state.quirks)
-        self._isdr = Isdr(self.state, Identity.from_state(self.state.identity))
+        self._isdr = Isdr(self.state)
 
     reset = power_on
 

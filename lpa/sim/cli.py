@@ -139,7 +139,6 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
     """Add a profile as if it had been downloaded (with its install notification)."""
     from ..encoding import check_iccid
     from ..errors import InputError
-    from .identity import Identity
     from .isdr import Isdr
     from .state import SimProfile
 
@@ -184,7 +183,7 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
     state.profiles.append(profile)
     notification = state.add_notification(profile, "install", transaction_id=os.urandom(16).hex())
     assert notification is not None  # install always notifies
-    Isdr(state, Identity.from_state(state.identity)).sign_notification(notification)
+    Isdr(state).sign_notification(notification)
     state_file.save(state)
     click.echo(f"added {iccid} ({profile.state}, ISD-P {profile.isdp_aid})")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import codec
 from ..encoding import (
@@ -31,8 +31,10 @@ from ..encoding import (
     split_tags,
 )
 from ..errors import LpaError
-from .identity import Identity
 from .state import SimNotification, SimProfile, SimState
+
+if TYPE_CHECKING:
+    from .identity import Identity
 
 #: The SM-DP+ OID the simulated downloads name in their installation results (example arc).
 SIM_SMDP_OID = "2.999.10"
@@ -51,9 +53,12 @@ class CardStatus(Exception):
 class Isdr:
     """The ISD-R of the simulated eUICC."""
 
-    def __init__(self, state: SimState, identity: Identity) -> None:
+    def __init__(self, state: SimState, identity: Callable[[], Identity] | None = None) -> None:
+        """``identity`` loads the eUICC's certificates and key (default: the one the state names);
+        it is called when first needed, so that commands that sign nothing do not load cryptography."""
         self.state = state
-        self.identity = identity
+        self._load_identity = identity or self._state_identity
+        self._identity: Identity | None = None
         #: True once a request changed the state (the caller saves it).
         self.changed = False
         #: True when the last function asked for a REFRESH (answered with SW 91xx).
@@ -77,6 +82,17 @@ class Isdr:
             b"\xbf\x2e": ("GetEuiccChallengeRequest", "GetEuiccChallengeResponse", self.get_euicc_challenge),
             b"\xbf\x43": ("GetRatRequest", "GetRatResponse", self.get_rat),
         }
+
+    def _state_identity(self) -> Identity:
+        from .identity import Identity
+
+        return Identity.from_state(self.state.identity)
+
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            self._identity = self._load_identity()
+        return self._identity
 
     def handle(self, request: bytes) -> bytes:
         """Run one ES10 function; raise CardStatus for what a card answers with a status word."""
