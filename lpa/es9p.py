@@ -21,7 +21,6 @@ part once for all functions:
 from __future__ import annotations
 
 import base64
-import ipaddress
 import socket
 import ssl
 import time
@@ -32,6 +31,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry, Timeout
 
+from .address import base_url
 from .errors import ServerError
 from .trust import TrustAnchors
 
@@ -46,71 +46,6 @@ RETRIED = frozenset({"handleNotification"})
 
 #: HTTP answers that are retried (for the functions in RETRIED).
 _RETRIED_STATUS = (500, 502, 503, 504)
-
-#: Longest SM-DP+ address accepted (a DNS name has at most 253 characters, plus a port).
-_MAX_ADDRESS = 260
-
-
-def parse_address(address: str) -> tuple[str, int | None]:
-    """Split an SM-DP+ address into host and port, or raise ServerError.
-
-    The host is a DNS name, an IPv4 address or a bracketed IPv6 address,
-    with an optional ``:port``; stray white space (seen from one operator)
-    is trimmed. Linear time in the length of ``address``: it comes from the
-    card or an activation code.
-    """
-    host = address.strip()
-    port: int | None = None
-    if not host or len(host) > _MAX_ADDRESS:
-        raise _malformed(address)
-    if host.startswith("["):
-        end = host.find("]")
-        rest = host[end + 1 :] if end > 0 else None
-        if rest is None or (rest and not rest.startswith(":")):
-            raise _malformed(address)
-        port = _port(rest[1:], address) if rest else None
-        try:
-            ipaddress.IPv6Address(host[1:end])
-        except ValueError:
-            raise _malformed(address) from None
-        return host[: end + 1], port
-    if host.count(":") == 1:
-        host, text = host.split(":")
-        port = _port(text, address)
-    if not _is_dns_name(host):
-        raise _malformed(address)
-    return host, port
-
-
-def _port(text: str, address: str) -> int:
-    if not (text.isascii() and text.isdigit() and len(text) <= 5 and 0 < int(text) < 65536):
-        raise _malformed(address)
-    return int(text)
-
-
-def _is_dns_name(host: str) -> bool:
-    """A DNS name (RFC 1123 labels, 253 characters at most, a trailing dot allowed) or an IPv4 address."""
-    name = host[:-1] if host.endswith(".") else host
-    if not name or len(name) > 253 or not name.isascii():
-        return False
-    for label in name.split("."):
-        if not 0 < len(label) <= 63 or label[0] == "-" or label[-1] == "-":
-            return False
-        if not label.replace("-", "").isalnum():
-            return False
-    return True
-
-
-def _malformed(address: str) -> ServerError:
-    shown = address if len(address) <= 80 else address[:80] + "..."
-    return ServerError(shown or "(empty)", f"malformed SM-DP+ address {shown!r}")
-
-
-def base_url(address: str) -> str:
-    """``https://host[:port]`` for an SM-DP+ address."""
-    host, port = parse_address(address)
-    return f"https://{host}" + (f":{port}" if port else "")
-
 
 class _Deadline(Timeout):
     """A urllib3 Timeout whose every attempt gets only the time left until ``deadline``.

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from conftest import json_data, lpa_executable
 from lpa.errors import ServerError
-from lpa.es9p import base_url, parse_address
+from lpa.address import base_url, parse_address
 
 OPERATOR = "8988247000000000001"
 
