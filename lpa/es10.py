@@ -441,6 +441,27 @@ def get_rat(ch: StoreData) -> list[PolicyRule]:
     ) for rule in answer["rat"]]
 
 
+#: CancelSessionReason (SGP.22 5.7.14).
+CANCEL_REASONS = {"endUserRejection": 0, "postponed": 1, "timeout": 2, "pprNotAllowed": 3, "metadataMismatch": 4,
+                  "loadBppExecutionError": 5, "undefinedReason": 127}
+
+
+def cancel_session(ch: StoreData, transaction_id: bytes, reason: str) -> bytes:
+    """ES10b.CancelSession (SGP.22 5.7.14): the signed CancelSessionResponse, as the card sent it.
+
+    The SM-DP+ gets those bytes unchanged (ES9+ cancelSession); an error
+    alternative raises ResultError.
+    """
+    request = codec.encode("CancelSessionRequest", {"transactionId": transaction_id,
+                                                    "reason": CANCEL_REASONS[reason]})
+    answer = ch.store_data(request, "CancelSession")
+    kind, value = codec.decode("CancelSessionResponse", answer, getattr(ch, "note", None))
+    if kind == "cancelSessionResponseError":
+        _refused("CancelSession", value, {5: ("invalidTransactionId", "the eUICC has no session with that "
+                                                                      "transaction ID")}, transaction_id.hex().upper())
+    return answer
+
+
 def list_notification(ch: StoreData, operation: str | None = None) -> list[NotificationMetadata]:
     """ES10b.ListNotification (SGP.22 5.7.9), sorted by sequence number.
 

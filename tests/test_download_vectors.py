@@ -151,3 +151,120 @@ def test_the_vectors_are_the_reference_file_unchanged():
     if not reference.exists():
         pytest.skip("shared/reference is not beside this checkout")
     assert (Path(__file__).parent / "data" / "download-vectors.json").read_bytes() == reference.read_bytes()
+
+
+# -- signatures and certificates: the card side and the test SM-DP+ ---------------------
+
+
+def _euicc_key(inputs: dict):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.derive_private_key(int(inputs["euicc_sk"], 16), ec.SECP256R1())
+    assert public_key(int(inputs["euicc_sk"], 16)).hex().upper() == inputs["euicc_pk"]
+    return key
+
+
+def test_the_profile_installation_result_is_encoded_and_signed_as_the_vector_says():
+    from lpa import codec
+    from lpa.encoding import operation_bits
+    from lpa.sim.signatures import sign_rs, verify_rs
+
+    inputs, outputs = case("pir-success")
+    fields, metadata = inputs["fields"], inputs["fields"]["notificationMetadata"]
+    kind, result = fields["finalResult"]
+    data = codec.encode("ProfileInstallationResultData", {
+        "transactionId": h(fields["transactionId"]),
+        "notificationMetadata": {"seqNumber": metadata["seqNumber"], "profileManagementOperation":
+                                 operation_bits("install"), "notificationAddress": metadata["notificationAddress"],
+                                 "iccid": h(metadata["iccid"])},
+        "smdpOid": fields["smdpOid"],
+        "finalResult": (kind, {"aid": h(result["aid"]), "simaResponse": h(result["simaResponse"])}),
+    })
+    assert data.hex().upper() == outputs["profile_installation_result_data"]
+    key = _euicc_key(inputs)
+    signature = sign_rs(key, data, deterministic=True)
+    assert signature.hex().upper() == outputs["euicc_sign_pir"]
+    assert verify_rs(key.public_key(), data, signature) and not verify_rs(key.public_key(), data[3:], signature)
+    pir = codec.encode("ProfileInstallationResultView", {"profileInstallationResultData": data,
+                                                         "euiccSignPIR": signature})
+    assert pir.hex().upper() == outputs["profile_installation_result"]
+
+
+def test_cancel_session_both_ways():
+    from lpa import codec, es10
+    from lpa.sim.signatures import sign_rs
+
+    inputs, outputs = case("cancel-session-enduserrejection")
+    transaction_id = h(inputs["transaction_id"])
+    sent = []
+
+    class Card:
+        def store_data(self, payload: bytes, name: str = "") -> bytes:
+            sent.append(payload)
+            return h(outputs["cancel_session_response"])
+
+    assert es10.cancel_session(Card(), transaction_id, "endUserRejection") == h(outputs["cancel_session_response"])
+    assert sent[0].hex().upper() == outputs["cancel_session_request"]
+    signed = codec.encode("EuiccCancelSessionSigned", {"transactionId": transaction_id, "smdpOid": inputs["smdp_oid"],
+                                                       "reason": int(inputs["reason"])})
+    assert signed.hex().upper() == outputs["euicc_cancel_session_signed"]
+    signature = sign_rs(_euicc_key(inputs), signed, deterministic=True)
+    assert signature.hex().upper() == outputs["signature"]
+    response = codec.encode("CancelSessionResponse", ("cancelSessionResponseOk", {
+        "euiccCancelSessionSigned": codec.decode("EuiccCancelSessionSigned", signed),
+        "euiccCancelSessionSignature": signature}))
+    assert response.hex().upper() == outputs["cancel_session_response"]
+
+
+def test_the_simulator_has_no_session_to_cancel(state_path):
+    from lpa import es10
+    from lpa.apdu import open_isdr
+    from lpa.errors import ResultError
+    from lpa.transport.simulated import SimulatedTransport
+
+    with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
+        with pytest.raises(ResultError) as caught:
+            es10.cancel_session(ch, bytes(16), "endUserRejection")
+    assert caught.value.reason == "invalidTransactionId"
+
+
+def test_real_server_and_euicc_signatures_verify_over_the_tlvs_as_received():
+    from cryptography import x509
+
+    from lpa.sim.signatures import verify_rs
+
+    for name, signed, signature, certificate in (
+            ("real-serverSignature1", "server_signed1", "server_signature1_tlv", "server_certificate"),
+            ("real-euiccSignature1", "euicc_signed1", "euicc_signature1_tlv", "euicc_certificate")):
+        inputs, outputs = case(name)
+        key = x509.load_der_x509_certificate(h(inputs[certificate])).public_key()
+        signature_tlv = h(inputs[signature])
+        assert signature_tlv[:3] == b"\x5f\x37\x40"
+        assert inputs[signed] == outputs["signed_data"]
+        assert verify_rs(key, h(inputs[signed]), signature_tlv[3:]) is True
+        body = h(inputs[signed])[3 if h(inputs[signed])[1] == 0x81 else 2:]
+        assert verify_rs(key, body, signature_tlv[3:]) is False  # the value without its 30 header
+
+
+def test_real_certificate_chains():
+    from cryptography import x509
+
+    from lpa.sim import certificates
+    from lpa.trust import GSMA_RSP2_ROOT_CI1
+    from lpa.paths import data_dir
+
+    inputs, outputs = case("real-certificate-chains")
+    certs = {name: x509.load_der_x509_certificate(h(inputs[f"{name}_certificate"]))
+             for name in ("euicc", "eum", "dpauth", "dppb")}
+    assert inputs["ci_ski"].lower() == GSMA_RSP2_ROOT_CI1
+    ci = x509.load_pem_x509_certificate((data_dir("certs") / f"{GSMA_RSP2_ROOT_CI1}.pem").read_bytes())
+    assert certificates.issued_by(certs["euicc"], certs["eum"]) is outputs["euicc_issued_by_eum"] is True
+    for name in ("eum", "dpauth", "dppb"):
+        assert certificates.issued_by(certs[name], ci) is outputs[f"{name}_issued_by_ci"] is True
+    assert not certificates.issued_by(certs["euicc"], ci)
+    assert {name: certificates.policies(cert) for name, cert in certs.items()} == outputs["policies"]
+    assert all(certificates.POLICIES[name] in certificates.policies(cert) for name, cert in certs.items())
+    assert certificates.eid(certs["euicc"]) == outputs["eid_from_euicc_subject"]
+    assert certificates.eum_eid_prefix(certs["eum"]) == outputs["eum_name_constraint_serial_prefix"]
+    assert certificates.smdp_oid(certs["dpauth"]) == certificates.smdp_oid(certs["dppb"]) == \
+        outputs["smdp_oid_in_dpauth_and_dppb_san"]

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from .signatures import sign_rs
 from .testpki import PKI_DIR
 
 
@@ -67,6 +67,4 @@ class Identity:
 
     def sign(self, data: bytes) -> bytes:
         """ECDSA with SHA-256 as SGP.22 carries it: plain r||s (BSI TR-03111)."""
-        r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
-        size = (self.key.curve.key_size + 7) // 8
-        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        return sign_rs(self.key, data)

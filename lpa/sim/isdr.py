@@ -81,6 +81,7 @@ class Isdr:
                           self.remove_notification_from_list),
             b"\xbf\x2e": ("GetEuiccChallengeRequest", "GetEuiccChallengeResponse", self.get_euicc_challenge),
             b"\xbf\x43": ("GetRatRequest", "GetRatResponse", self.get_rat),
+            b"\xbf\x41": ("CancelSessionRequest", "CancelSessionResponse", self.cancel_session),
         }
 
     def _state_identity(self) -> Identity:
@@ -336,6 +337,10 @@ class Isdr:
             "allowedOperators": [{"mccMnc": b"\xee\xee\xee", "gid1": b"", "gid2": b""}],
             "pprFlags": (b"", 0),
         }]}
+
+    def cancel_session(self, request: dict) -> tuple:
+        """ES10b.CancelSession (SGP.22 5.7.14): no download session is open, so invalidTransactionId."""
+        return ("cancelSessionResponseError", 5)
 
     def remove_notification_from_list(self, request: dict) -> dict:
         seq = request["seqNumber"]

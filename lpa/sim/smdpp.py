@@ -25,16 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from .. import codec
 from ..encoding import iccid_from_bytes, operation_name
 from ..errors import LpaError
 from . import testpki
+from .certificates import issued_by
+from .signatures import verify_rs
 
 #: What :attr:`TestSmdpp.fault` may be set to, and what each does.
 FAULTS = {
@@ -230,16 +229,10 @@ class TestSmdpp:
         for cert in (euicc, eum):
             if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
                 raise Rejected(f"certificate {cert.subject.rfc4514_string()} is expired or not yet valid")
-        try:
-            euicc.verify_directly_issued_by(eum)
-        except (ValueError, TypeError, InvalidSignature):
-            raise Rejected("the eUICC certificate is not signed by the EUM certificate") from None
-        for ci in self.trusted_cis:
-            try:
-                eum.verify_directly_issued_by(ci)
-                return euicc
-            except (ValueError, TypeError, InvalidSignature):
-                continue
+        if not issued_by(euicc, eum):
+            raise Rejected("the eUICC certificate is not signed by the EUM certificate")
+        if any(issued_by(eum, ci) for ci in self.trusted_cis):
+            return euicc
         raise Rejected("the EUM certificate does not chain to a trusted CI")
 
 
@@ -257,14 +250,10 @@ def _verifies(cert: x509.Certificate, data: bytes, signature: bytes) -> bool:
 
 def _verify(cert: x509.Certificate, data: bytes, signature: bytes) -> None:
     """Verify an SGP.22 r||s ECDSA signature (BSI TR-03111) over ``data``."""
-    half = len(signature) // 2
     if len(signature) != 64:
         raise Rejected(f"signature has {len(signature)} bytes, not 64 (r||s)")
-    der = encode_dss_signature(int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big"))
-    try:
-        cert.public_key().verify(der, data, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        raise Rejected("the eUICC signature does not verify") from None
+    if not verify_rs(cert.public_key(), data, signature):  # type: ignore[arg-type]
+        raise Rejected("the eUICC signature does not verify")
 
 
 class _Handler(BaseHTTPRequestHandler):
