@@ -453,6 +453,7 @@ def _identifier(profile: Profile) -> str | bytes:
 def open_euicc(
     reader: str | None = None,
     *,
+    device: str | None = None,
     sim: bool = False,
     sim_state: str | None = None,
     replay: str | None = None,
@@ -463,29 +464,22 @@ def open_euicc(
     note: Callable[[str], None] = lambda message: None,
     logical_channel: bool = False,
 ) -> Euicc:
-    """Open the eUICC in a PC/SC reader (or the simulated one); use it with ``with``.
+    """Open an eUICC; use it with ``with``.
 
-    ``reader`` is a name, a unique part of one, or an index from
-    :func:`lpa.readers.list_readers`; by default the only reader holding an
-    eUICC is used. ``aid`` is the ISD-R AID; by default the standard one and
-    then the known vendor ones are tried. ``replay`` answers from a
-    recording instead of a card. ``trace`` receives every APDU exchanged as
-    a hex line. ``logical_channel`` selects the ISD-R on a logical channel
-    rather than the basic one.
+    ``device`` names the transport as ``KIND[:ARGUMENT]`` (see
+    :mod:`lpa.transport`): ``pcsc[:reader]``, ``sim[:state file]``,
+    ``replay:FILE``. ``reader`` (a PC/SC reader's name, a unique part of
+    one, or an index), ``sim`` with ``sim_state``, and ``replay`` are short
+    forms. By default the only PC/SC reader holding an eUICC is used.
+    ``aid`` is the ISD-R AID; by default the standard one and then the known
+    vendor ones are tried. ``trace`` receives every APDU exchanged as a hex
+    line. ``logical_channel`` selects the ISD-R on a logical channel rather
+    than the basic one.
     """
-    if replay is not None:
-        from .transport.replay import ReplayTransport
+    from .transport import device_of, open_device
 
-        transport: Transport = ReplayTransport(replay)
-    elif sim:
-        from .transport.simulated import SimulatedTransport
-
-        transport = SimulatedTransport(sim_state)
-    else:
-        from .readers import connect
-
-        transport = connect(reader, aids=isdr_aids(aid), note=note)
+    transport = open_device(device or device_of(reader=reader, sim=sim, sim_state=sim_state, replay=replay),
+                            isdr_aids(aid), note)
     if trace is not None:
         transport = Traced(transport, trace)
     return Euicc(transport, aid=aid, mss=mss, notify=notify, note=note, logical_channel=logical_channel)
-

@@ -33,8 +33,8 @@ def pick(spec: str, readers: list[ReaderStatus]) -> ReaderStatus:
     raise InputError(f"{spec!r} matches {len(partial)} readers: {'; '.join(r.name for r in partial)}")
 
 
-def connect(spec: str | None, *, aids: tuple[bytes, ...], note: Callable[[str], None] = lambda m: None) -> PcscTransport:
-    """Connect to the reader ``spec`` names, or to the only one holding an eUICC."""
+def open_device(spec: str | None, aids: tuple[bytes, ...], note: Callable[[str], None] = lambda m: None) -> PcscTransport:
+    """The ``pcsc[:reader]`` device: the reader ``spec`` names, or the only one holding an eUICC."""
     readers = list_readers()
     if not readers:
         raise TransportError("no card reader found: plug one in (or use --sim)")

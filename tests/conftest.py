@@ -38,7 +38,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache(tmp_path_factory)))
     for name in ("LPA_READER", "LPA_SIM", "LPA_SIM_STATE", "LPA_AID", "LPA_MSS", "LPA_CA_FILE", "LPA_TIMEOUT",
-                 "LPA_LOGICAL_CHANNEL"):
+                 "LPA_LOGICAL_CHANNEL", "LPA_DEVICE"):
         monkeypatch.delenv(name, raising=False)
     return home
 

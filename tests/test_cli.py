@@ -218,3 +218,29 @@ def test_help_does_not_import_heavy_modules():
 def test_console_script_is_installed():
     result = subprocess.run([lpa_executable(), "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "version" in result.stdout
+
+
+def test_device_names_the_card_and_the_short_forms_are_the_same(lpa, state_path, tmp_path):
+    by_device = lpa("--device", f"sim:{state_path}", "--json", "list", sim=False)
+    assert json_data(by_device) == json_data(lpa("--json", "list"))
+    recording = tmp_path / "list.apdu"
+    lpa("--record", str(recording), "--json", "list")
+    assert json_data(lpa("--device", f"replay:{recording}", "--json", "list", sim=False)) == json_data(by_device)
+    assert lpa("--device", f"sim:{state_path}", "sim", "add-profile", "--iccid", "8988247000000000001",
+               "--provider", "P", "--name", "N", sim=False).exit_code == 0
+    assert "8988247000000000001" in lpa("list").output  # `lpa sim` commands act on the same card
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--device", "modem:/dev/ttyUSB2"], "KIND[:ARG] with KIND one of pcsc, sim, replay"),
+    (["--device", "sim", "--reader", "0"], "--device and --reader name two different cards"),
+    (["--device", "replay"], "replay needs a recording"),
+])
+def test_bad_devices_are_refused(lpa, args, message):
+    result = lpa(*args, "list", sim=False)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_the_device_comes_from_the_environment(lpa, state_path, monkeypatch):
+    monkeypatch.setenv("LPA_DEVICE", f"sim:{state_path}")
+    assert ENABLED in lpa("list", sim=False).output

@@ -55,7 +55,7 @@ class Settings:
             click.get_current_context().call_on_close(recorder.close)
             sinks.append(recorder)
         euicc = open_euicc(
-            self.reader, sim=self.sim, sim_state=self.sim_state, replay=self.replay, aid=self.aid, mss=self.mss,
+            device=self.device, aid=self.aid, mss=self.mss,
             notify=NotifySettings(ca_files=self.ca_files, timeout=self.timeout),
             trace=_fan_out(sinks) if sinks else None, note=note, logical_channel=self.logical_channel,
         )
@@ -65,7 +65,7 @@ class Settings:
     @property
     def notify(self) -> bool:
         """May notifications be sent? Not when answering from a recording (it holds no SM-DP+)."""
-        return not self.replay
+        return not self.device.startswith("replay:")
 
 
 def _fan_out(sinks: list[Callable[[str], None]]) -> Callable[[str], None]:
@@ -202,9 +202,12 @@ def interactive() -> bool:
 
 
 @click.group(cls=LpaGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]",
+              help="The card: pcsc[:READER], sim[:STATE FILE] or replay:FILE (default: pcsc, the only reader "
+              "with an eUICC). --reader, --sim and --replay are short forms.")
 @click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX",
-              help="PC/SC reader: index, name or unique part of a name (default: the only one with an eUICC).")
-@click.option("--sim", is_flag=True, envvar="LPA_SIM", help="Use the simulated eUICC instead of a reader.")
+              help="PC/SC reader: index, name or unique part of a name (--device pcsc:READER).")
+@click.option("--sim", is_flag=True, envvar="LPA_SIM", help="Use the simulated eUICC (--device sim).")
 @click.option("--sim-state", envvar="LPA_SIM_STATE", metavar="PATH", type=click.Path(dir_okay=False),
               help="State file of the simulated eUICC (default ~/.local/state/lpa/sim-euicc.json).")
 @click.option("--aid", envvar="LPA_AID", metavar="HEX", callback=_parse_aid,
@@ -234,9 +237,19 @@ def main(ctx: click.Context, json_: bool, force_record: bool, **options: Any) ->
     eUICC in a PC/SC card reader (or of a simulated one, --sim), and
     delivers the eUICC's notifications to the operators' SM-DP+ servers.
     """
-    sources = [name for name in ("reader", "sim", "replay") if options[name]]
+    from ..transport import KINDS, device_of
+
+    sources = [name for name in ("device", "reader", "sim", "replay") if options[name]]
     if len(sources) > 1:
         raise click.UsageError(f"--{sources[0]} and --{sources[1]} name two different cards; give one")
+    if options["device"] is None:
+        options["device"] = device_of(reader=options["reader"], sim=options["sim"], sim_state=options["sim_state"],
+                                      replay=options["replay"])
+    elif options["device"].partition(":")[0] not in KINDS:
+        raise click.BadParameter(f"{options['device']!r}: KIND[:ARG] with KIND one of {', '.join(KINDS)}",
+                                 param_hint="--device")
+    elif options["device"].startswith("sim:") and not options["sim_state"]:
+        options["sim_state"] = options["device"][4:]  # `lpa sim ...` commands use the same card
     if options["record"] and os.path.exists(options["record"]) and not force_record:
         raise click.BadParameter(f"{options['record']} exists; choose another name or add --force to overwrite it",
                                  param_hint="--record")

@@ -1,16 +1,47 @@
 """Transports: raw APDU exchange with a card.
 
 A transport sends one command APDU and returns the response data and the
-status word; it knows nothing of channels, chaining or SGP.22. The
-implementations are PC/SC (:mod:`lpa.transport.pcsc`), the in-process
-simulated eUICC (:mod:`lpa.transport.simulated`) and replay of a recording
-(:mod:`lpa.transport.replay`). :class:`Traced` wraps any of them to show or
+status word; it knows nothing of channels, chaining or SGP.22. The kinds
+are registered by name in :data:`KINDS` and opened from a device string
+``KIND[:ARGUMENT]`` (``--device``): ``pcsc[:reader]`` (:mod:`lpa.transport.pcsc`
+through :mod:`lpa.readers`), ``sim[:state file]`` (the in-process simulated
+eUICC, :mod:`lpa.transport.simulated`) and ``replay:FILE`` (a recording,
+:mod:`lpa.transport.replay`). :class:`Traced` wraps any of them to show or
 record the exchange.
 """
 from __future__ import annotations
 
 import abc
+from importlib import import_module
 from typing import Callable
+
+from ..errors import InputError
+
+#: Transport kinds: name -> (module, what its ARGUMENT is). Each module has
+#: ``open_device(argument, aids, note) -> Transport``; modules are imported only when used.
+KINDS = {
+    "pcsc": ("lpa.readers", "reader: index, name or unique part of a name (default: the only one with an eUICC)"),
+    "sim": ("lpa.transport.simulated", "state file (default ~/.local/state/lpa/sim-euicc.json)"),
+    "replay": ("lpa.transport.replay", "recording file"),
+}
+
+
+def device_of(*, reader: str | None = None, sim: bool = False, sim_state: str | None = None,
+              replay: str | None = None) -> str:
+    """The device string the short forms name (``pcsc`` when none is given)."""
+    if replay is not None:
+        return f"replay:{replay}"
+    if sim:
+        return f"sim:{sim_state}" if sim_state else "sim"
+    return f"pcsc:{reader}" if reader is not None else "pcsc"
+
+
+def open_device(device: str, aids: tuple[bytes, ...], note: Callable[[str], None]) -> "Transport":
+    """Open the transport a device string ``KIND[:ARGUMENT]`` names; InputError for an unknown kind."""
+    kind, _, argument = device.partition(":")
+    if kind not in KINDS:
+        raise InputError(f"unknown device {device!r}: KIND[:ARGUMENT] with KIND one of {', '.join(KINDS)}")
+    return import_module(KINDS[kind][0]).open_device(argument or None, aids, note)
 
 
 class Transport(abc.ABC):

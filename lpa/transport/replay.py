@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
-from ..errors import TransportError
+from ..errors import InputError, TransportError
 from . import Transport
+
+
+def open_device(path: str | None, aids: tuple[bytes, ...], note: Callable[[str], None]) -> "ReplayTransport":
+    """The ``replay:FILE`` device."""
+    if path is None:
+        raise InputError("replay needs a recording: --device replay:FILE")
+    return ReplayTransport(path)
 
 
 def header(command: str, version: str) -> str:

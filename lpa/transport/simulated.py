@@ -9,10 +9,17 @@ from __future__ import annotations
 from contextlib import ExitStack
 from pathlib import Path
 
+from typing import Callable
+
 from ..errors import TransportError
 from ..sim.card import Card
 from ..sim.state import StateFile
 from . import Transport
+
+
+def open_device(state: str | None, aids: tuple[bytes, ...], note: Callable[[str], None]) -> "SimulatedTransport":
+    """The ``sim[:state file]`` device."""
+    return SimulatedTransport(state)
 
 
 class SimulatedTransport(Transport):
