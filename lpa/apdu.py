@@ -204,6 +204,14 @@ def open_isdr(
     basic channel instead, and ``note`` is told. The AIDs in ``aids`` are
     tried in turn; the channel's ``aid`` is the one that answered.
     """
+    if hasattr(transport, "open_channel"):  # a modem opens a channel and selects in one step (AT+CCHO)
+        opened = _open_own_channel(transport, aids, mss, note)
+        if opened is not None:
+            try:
+                yield opened
+            finally:
+                transport.close_channel()  # type: ignore[attr-defined]
+            return
     number = _open_logical_channel(transport, note) if logical_channel else 0
     try:
         channel = Channel(transport, number, mss, note)
@@ -212,6 +220,29 @@ def open_isdr(
     finally:
         if number and channel.number == number:
             _close_logical_channel(transport, number)
+
+
+def _open_own_channel(transport: Transport, aids: Sequence[bytes], mss: int,
+                      note: Callable[[str], None]) -> Channel | None:
+    """The ISD-R on a channel the transport opens itself; None if it cannot (then APDUs do it).
+
+    The transport puts the channel into the class byte: lpa sends channel 0's.
+    """
+    tried: list[bytes] = []
+    for aid in aids:
+        tried.append(aid)
+        try:
+            if not transport.open_channel(aid):  # type: ignore[attr-defined]
+                note(f"{transport.name} opens no channel itself; MANAGE CHANNEL and SELECT as APDUs")
+                return None
+        except StatusWordError as error:
+            if error.sw in NOT_FOUND_SWS:
+                continue
+            raise
+        channel = Channel(transport, 0, mss, note)
+        _selected(channel, aid)
+        return channel
+    raise NoIsdrError(0x6A82, tried, transport.name)
 
 
 def _open_logical_channel(transport: Transport, note: Callable[[str], None]) -> int:

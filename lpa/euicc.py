@@ -156,8 +156,9 @@ class Euicc:
         logical_channel: bool = False,
     ) -> None:
         self.transport = transport
-        #: Open a logical channel for the ISD-R rather than use the basic channel.
-        self.logical_channel = logical_channel
+        #: Open a logical channel for the ISD-R rather than use the basic channel (a modem needs one:
+        #: it uses the basic channel itself).
+        self.logical_channel = logical_channel or getattr(transport, "needs_logical_channel", False)
         #: The ISD-R AIDs to try: the one given, else the known ones (the standard first).
         self.aids = isdr_aids(aid)
         self.mss = mss

@@ -203,8 +203,8 @@ def interactive() -> bool:
 
 @click.group(cls=LpaGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]",
-              help="The card: pcsc[:READER], sim[:STATE FILE] or replay:FILE (default: pcsc, the only reader "
-              "with an eUICC). --reader, --sim and --replay are short forms.")
+              help="The card: pcsc[:READER], sim[:STATE FILE], replay:FILE or at:PORT[@BAUD] (a modem) "
+              "(default: pcsc, the only reader with an eUICC). --reader, --sim and --replay are short forms.")
 @click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX",
               help="PC/SC reader: index, name or unique part of a name (--device pcsc:READER).")
 @click.option("--sim", is_flag=True, envvar="LPA_SIM", help="Use the simulated eUICC (--device sim).")

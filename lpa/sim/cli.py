@@ -265,6 +265,35 @@ def serve(ctx: click.Context, port: int, protocol: str, atr: str | None, latency
 
 
 @sim.command()
+@click.option("--no-ccho", is_flag=True, help="No AT+CCHO/CGLA/CCHC: only AT+CSIM (Dell DW5821e).")
+@click.option("--bare-session-id", is_flag=True, help='Answer AT+CCHO with a bare "1" line (Fibocom FM350-GL).')
+@click.option("--long-session-id", is_flag=True, help="Session ids as 16 hex digits (Sierra MC7455).")
+@click.option("--echo", is_flag=True, help="Start with echo on.")
+@click.option("--urcs", is_flag=True, help="Unsolicited result codes between commands and answers.")
+@click.option("--max-command", type=click.IntRange(0), default=0, help="Longest AT+CGLA/CSIM line (0: any).")
+@click.option("--slow", type=click.FloatRange(0, 5), default=0.0, help="Seconds added to each answer.")
+@click.option("--sim-sleep", is_flag=True, help="+CME ERROR: 3 until AT+ECSIMSLEEP=0 (MediaTek-based modems).")
+@click.option("--no-isdr", is_flag=True, help="A SIM without an ISD-R: AT+CCHO answers +CME ERROR: 13.")
+@click.pass_context
+def modem(ctx: click.Context, **quirks: Any) -> None:
+    """A simulated modem on a pseudo-terminal, in front of the simulated eUICC, until interrupted.
+
+    Use it with `lpa --device at:PORT ...` (the port is printed).
+    """
+    import time
+
+    from .modem import ModemQuirks, SimulatedModem
+
+    with SimulatedModem(_state_file(ctx, lock=False), ModemQuirks(**quirks)) as running:
+        click.echo(f"simulated modem on {running.port} (lpa --device at:{running.port} list); Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+
+@sim.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--fault", metavar="MODE", help="Misbehave, for trying lpa's error handling: http500, slow, reset, "

@@ -5,8 +5,9 @@ status word; it knows nothing of channels, chaining or SGP.22. The kinds
 are registered by name in :data:`KINDS` and opened from a device string
 ``KIND[:ARGUMENT]`` (``--device``): ``pcsc[:reader]`` (:mod:`lpa.transport.pcsc`
 through :mod:`lpa.readers`), ``sim[:state file]`` (the in-process simulated
-eUICC, :mod:`lpa.transport.simulated`) and ``replay:FILE`` (a recording,
-:mod:`lpa.transport.replay`). :class:`Traced` wraps any of them to show or
+eUICC, :mod:`lpa.transport.simulated`), ``replay:FILE`` (a recording,
+:mod:`lpa.transport.replay`) and ``at:PORT[@BAUD]`` (a modem's AT port,
+:mod:`lpa.transport.at`). :class:`Traced` wraps any of them to show or
 record the exchange.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ KINDS = {
     "pcsc": ("lpa.readers", "reader: index, name or unique part of a name (default: the only one with an eUICC)"),
     "sim": ("lpa.transport.simulated", "state file (default ~/.local/state/lpa/sim-euicc.json)"),
     "replay": ("lpa.transport.replay", "recording file"),
+    "at": ("lpa.transport.at", "serial port of a modem[@baud]"),
 }
 
 
@@ -78,6 +80,10 @@ class Traced(Transport):
         self.inner = inner
         self.sink = sink
         self.name = inner.name
+
+    def __getattr__(self, name: str) -> object:
+        """The wrapped transport's capabilities (a modem's own channel, ...) stay visible."""
+        return getattr(self.inner, name)
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         self.sink(f"> {apdu.hex().upper()}")
