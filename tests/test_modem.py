@@ -108,3 +108,21 @@ def test_lpa_sim_modem_runs_until_interrupted(state_path):
         process.send_signal(signal.SIGINT)
         process.wait(10)
     assert process.returncode == 0
+
+
+def test_modem_reset_cycles_the_radio_after_a_change(lpa, modem, sim_state):
+    result = at(lpa, modem, "--modem-reset", "disable", "--no-notify", "work")
+    assert result.exit_code == 0 and sim_state().find(iccid=ENABLED).state == "disabled"
+    sent = [line for line in modem.log if line.startswith("> AT+CFUN")]
+    assert sent == ["> AT+CFUN=0", "> AT+CFUN=1"]
+    assert lpa("--modem-reset", "list").exit_code == 2  # not a modem: refused before anything
+
+
+def test_readers_lists_the_modems_that_answer_at(lpa, modem, monkeypatch, tmp_path):
+    from lpa.transport import at as at_transport
+
+    monkeypatch.setattr(at_transport, "serial_ports", lambda: [str(tmp_path / "nothing"), modem.port])
+    monkeypatch.setattr("lpa.readers.list_readers", lambda: [])
+    found = json_data(lpa("--json", "readers", "--modems", sim=False))
+    assert found == [{"index": 0, "name": modem.port, "device": f"at:{modem.port}",
+                      "card": "modem lpa simulated modem"}]

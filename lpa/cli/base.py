@@ -60,6 +60,12 @@ class Settings:
             trace=_fan_out(sinks) if sinks else None, note=note, logical_channel=self.logical_channel,
         )
         euicc.waiting = lambda message: status(message, enabled=not self.json)
+        if self.modem_reset:
+            try:
+                euicc.transport.cycle_radio_on_reset()
+            except AttributeError:
+                euicc.transport.close()
+                raise InputError("--modem-reset is for modems (--device at:PORT)") from None
         return euicc
 
     @property
@@ -216,6 +222,8 @@ def interactive() -> bool:
               help="STORE DATA segment size in bytes.")
 @click.option("--logical-channel", is_flag=True, envvar="LPA_LOGICAL_CHANNEL",
               help="Select the ISD-R on a logical channel (MANAGE CHANNEL) rather than the basic channel.")
+@click.option("--modem-reset", is_flag=True,
+              help="With a modem: after enable or disable, switch its radio off and on (AT+CFUN=0/1).")
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=_ca_files,
               help="Extra trust anchor for SM-DP+ TLS (repeatable; env LPA_CA_FILE, ':'-separated).")
 @click.option("--timeout", envvar="LPA_TIMEOUT", type=float, default=20.0, show_default=True, callback=_timeout,

@@ -8,13 +8,18 @@ from .terminal import safe, table
 
 
 @click.command()
+@click.option("--modems", is_flag=True, help="Also ask the serial ports for modems (ATI); it writes to each port.")
 @click.pass_context
-def readers(ctx: click.Context) -> None:
-    """List the PC/SC readers and what card is in each."""
+def readers(ctx: click.Context, modems: bool) -> None:
+    """List the PC/SC readers and what card is in each (and, with --modems, the modems)."""
     from ..apdu import isdr_aids
     from ..readers import describe_readers
 
     found = describe_readers(isdr_aids(ctx.obj.aid))
+    if modems:
+        from ..transport.at import describe_modems
+
+        found += describe_modems(start=len(found))
 
     def human() -> None:
         if not found:

@@ -40,6 +40,32 @@ def open_device(argument: str | None, aids: tuple[bytes, ...], note: Callable[[s
     return AtTransport(port, int(baud or 115200), note)
 
 
+def serial_ports() -> list[str]:
+    """The serial ports of this machine (pyserial's list), modems' AT ports among them."""
+    from serial.tools import list_ports
+
+    return [port.device for port in list_ports.comports()]
+
+
+def describe_modems(start: int = 0) -> list[dict[str, object]]:
+    """Each serial port that answers AT, as `lpa readers` shows it: ``device`` is what --device takes."""
+    found: list[dict[str, object]] = []
+    for port in serial_ports():
+        try:
+            modem = AtTransport(port, timeout=1.0)
+        except TransportError:
+            continue
+        try:
+            identity = modem.identity()
+        except TransportError:
+            identity = ""
+        finally:
+            modem.close()
+        found.append({"index": start + len(found), "name": port, "device": f"at:{port}",
+                      "card": f"modem {identity}".strip()})
+    return found
+
+
 class AtError(TransportError):
     """The modem answered ERROR or +CME ERROR to a command."""
 
@@ -65,12 +91,16 @@ class AtTransport(Transport):
     #: The modem uses the basic channel for its own SIM work: lpa must not select the ISD-R there.
     needs_logical_channel = True
 
-    def __init__(self, port: str, baud: int = 115200, note: Callable[[str], None] = lambda line: None) -> None:
+    def __init__(self, port: str, baud: int = 115200, note: Callable[[str], None] = lambda line: None,
+                 timeout: float = COMMAND_TIMEOUT) -> None:
         import serial
 
         self.name = f"modem at {port}"
+        self.timeout = timeout
         self.note = note
         self._session: str | None = None
+        #: Cycle the radio (AT+CFUN=0, then 1) after a profile change (:meth:`cycle_radio_on_reset`).
+        self._cycle_radio = False
         try:
             self._serial = serial.Serial(port, baud, timeout=0.05, exclusive=True)
         except serial.SerialException as error:
@@ -85,11 +115,11 @@ class AtTransport(Transport):
 
     # -- AT lines ----------------------------------------------------------------------
 
-    def command(self, line: str, prefix: str = "", timeout: float = COMMAND_TIMEOUT) -> list[str]:
+    def command(self, line: str, prefix: str = "", timeout: float | None = None) -> list[str]:
         """Send an AT command; return its information lines (those starting with ``prefix``, or all)."""
         self.note(f"AT> {line}")
         self._serial.write(line.encode("ascii") + b"\r")
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (timeout or self.timeout)
         lines: list[str] = []
         while True:
             answer = self._read_line(deadline, line)
@@ -118,7 +148,7 @@ class AtTransport(Transport):
                 if text:
                     return text
             if time.monotonic() > deadline:
-                raise TransportError(f"the modem did not answer {command} within {COMMAND_TIMEOUT:g} s")
+                raise TransportError(f"the modem did not answer {command} in time")
             self._buffer += self._serial.read(4096)
 
     # -- the SIM -----------------------------------------------------------------------
@@ -178,8 +208,21 @@ class AtTransport(Transport):
             raise TransportError("the modem's answer has no status word")
         return response[:-2], int.from_bytes(response[-2:], "big")
 
+    def cycle_radio_on_reset(self) -> None:
+        """After an enable or disable, switch the radio off and on (AT+CFUN=0, AT+CFUN=1):
+        some modems attach with the new profile only then (lpa --modem-reset)."""
+        self._cycle_radio = True
+
     def reset(self) -> None:
-        """The modem handles REFRESH itself after an enable or disable: nothing to do."""
+        """The modem handles the REFRESH itself after an enable or disable; cycle the radio if asked."""
+        if self._cycle_radio:
+            self.close_channel()
+            self.command("AT+CFUN=0", timeout=30)
+            self.command("AT+CFUN=1", timeout=30)
+
+    def identity(self) -> str:
+        """The modem's maker and model (AT+CGMI, AT+CGMM), for `lpa readers --modems`."""
+        return " ".join(" ".join(self.command(line)) for line in ("AT+CGMI", "AT+CGMM")).strip()
 
     def close(self) -> None:
         if self._serial.is_open:
