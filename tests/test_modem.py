@@ -126,3 +126,13 @@ def test_readers_lists_the_modems_that_answer_at(lpa, modem, monkeypatch, tmp_pa
     found = json_data(lpa("--json", "readers", "--modems", sim=False))
     assert found == [{"index": 0, "name": modem.port, "device": f"at:{modem.port}",
                       "card": "modem lpa simulated modem"}]
+
+
+def test_without_ccho_the_isdr_is_never_selected_on_the_modems_basic_channel(lpa, state_path):
+    with SimulatedModem(StateFile(state_path), ModemQuirks(no_ccho=True)) as modem:
+        assert at(lpa, modem, "list").exit_code == 0
+    csim = [line for line in modem.log if line.startswith("> AT+CSIM=")]
+    assert csim[0] == '> AT+CSIM=10,"0070000001"'  # MANAGE CHANNEL first
+    assert not any('"00A4' in line or '"80E2' in line for line in csim)  # nothing on channel 0
+    assert any('"01A4040010A0000005591010FFFFFFFF8900000100"' in line for line in csim)
+    assert csim[-1] == '> AT+CSIM=8,"00708001"'  # and closed at the end
