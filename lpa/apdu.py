@@ -212,10 +212,12 @@ def open_isdr(
             finally:
                 transport.close_channel()  # type: ignore[attr-defined]
             return
-    number = _open_logical_channel(transport, note) if logical_channel else 0
+    # a modem uses the basic channel itself: never fall back to it there
+    basic_allowed = not getattr(transport, "needs_logical_channel", False)
+    number = _open_logical_channel(transport, note, basic_allowed) if logical_channel or not basic_allowed else 0
     try:
         channel = Channel(transport, number, mss, note)
-        _select_isdr(channel, aids)
+        _select_isdr(channel, aids, basic_allowed)
         yield channel
     finally:
         if number and channel.number == number:
@@ -245,11 +247,14 @@ def _open_own_channel(transport: Transport, aids: Sequence[bytes], mss: int,
     raise NoIsdrError(0x6A82, tried, transport.name)
 
 
-def _open_logical_channel(transport: Transport, note: Callable[[str], None]) -> int:
+def _open_logical_channel(transport: Transport, note: Callable[[str], None], basic_allowed: bool = True) -> int:
     """MANAGE CHANNEL open (ISO/IEC 7816-4 7.1.2): the channel number, or 0 when refused."""
     data, sw = transport.transmit(build(0x00, INS_MANAGE_CHANNEL, 0x00, 0x00, le=1))
     if sw == 0x9000 and len(data) == 1 and 1 <= data[0] <= 19:
         return data[0]
+    if not basic_allowed:
+        raise StatusWordError("MANAGE CHANNEL", sw, f"{transport.name} opens no logical channel, and lpa does not "
+                                                    "use the basic channel it uses itself")
     if sw in NO_CHANNEL_SWS or sw == 0x9000:
         note(f"MANAGE CHANNEL answered {data.hex().upper()} {sw:04X}; using the basic channel")
         return 0
@@ -263,7 +268,7 @@ def _close_logical_channel(transport: Transport, number: int) -> None:
         pass  # the card is gone; nothing left to close
 
 
-def _select_isdr(channel: Channel, aids: Sequence[bytes]) -> None:
+def _select_isdr(channel: Channel, aids: Sequence[bytes], basic_allowed: bool = True) -> None:
     """SELECT the first of ``aids`` the card has; on a refusing logical channel, on the basic one."""
     tried: list[bytes] = []
     for aid in aids:
@@ -272,7 +277,7 @@ def _select_isdr(channel: Channel, aids: Sequence[bytes]) -> None:
             channel.select(aid)
         except StatusWordError as error:
             sw = error.sw
-            if channel.number and sw in CHANNEL_REFUSED_SWS:
+            if channel.number and sw in CHANNEL_REFUSED_SWS and basic_allowed:
                 try:
                     Channel(channel.transport, 0).select(aid)
                 except StatusWordError:

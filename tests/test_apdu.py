@@ -213,3 +213,21 @@ def test_the_no_isdr_message_names_exactly_the_aids_tried():
             pass
     assert missing.value.tried == tuple(aids[:3])
     assert aids[3].hex().upper() not in str(missing.value) and aids[2].hex().upper() in str(missing.value)
+
+
+class ModemLike(Scripted):
+    """A transport that uses the basic channel itself (an AT modem without AT+CCHO)."""
+
+    needs_logical_channel = True
+
+
+def test_a_transport_that_owns_the_basic_channel_never_gets_the_isdr_there():
+    card = ModemLike([("0070000001", "68 81")])
+    with pytest.raises(StatusWordError, match="does not use the basic channel"):
+        with open_isdr(card):
+            pass
+    card = ModemLike([("0070000001", "01 90 00"), ("01A4040010" + STANDARD, "6999"), ("00708001", "90 00")])
+    with pytest.raises(NoIsdrError):
+        with open_isdr(card, [ISDR_AID]):
+            pass
+    assert all(apdu[0] != 0x00 or apdu[1] == 0x70 for apdu in card.sent)  # no SELECT on channel 0
