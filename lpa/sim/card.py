@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .download import DownloadState
 from .isdr import CardStatus, Isdr
 from .state import SimState, StateFile
 
@@ -119,11 +120,14 @@ class Card:
         self._stamp: tuple[int, int] | None = None
         #: A proactive command waiting for FETCH.
         self._proactive = b""
+        #: The download in progress (challenge, session): kept while the state file is reloaded.
+        self.download = DownloadState()
 
     # -- power -----------------------------------------------------------------
 
     def power_on(self) -> bytes:
         """Start a new card session, reading the state file afresh; return the ATR."""
+        self.download = DownloadState()  # a reset ends any download session
         with self.state_file.locked():
             self._load()
         self._channels = {0: _Channel()}
@@ -134,7 +138,7 @@ class Card:
         self.state = self.state_file.load()
         self._stamp = self.state_file.stamp()
         self.quirks = Quirks.from_json(self.state.quirks)
-        self._isdr = Isdr(self.state)
+        self._isdr = Isdr(self.state, download=self.download)
 
     reset = power_on
 

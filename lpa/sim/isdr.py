@@ -31,6 +31,7 @@ from ..encoding import (
     split_tags,
 )
 from ..errors import LpaError
+from .download import DownloadState, authenticate_server
 from .state import SimNotification, SimProfile, SimState
 
 if TYPE_CHECKING:
@@ -53,10 +54,14 @@ class CardStatus(Exception):
 class Isdr:
     """The ISD-R of the simulated eUICC."""
 
-    def __init__(self, state: SimState, identity: Callable[[], Identity] | None = None) -> None:
+    def __init__(self, state: SimState, identity: Callable[[], Identity] | None = None,
+                 download: DownloadState | None = None) -> None:
         """``identity`` loads the eUICC's certificates and key (default: the one the state names);
-        it is called when first needed, so that commands that sign nothing do not load cryptography."""
+        it is called when first needed, so that commands that sign nothing do not load cryptography.
+        ``download`` is the card's download state (challenge, session), kept by the caller across
+        reloads of the state file."""
         self.state = state
+        self.download = download or DownloadState()
         self._load_identity = identity or self._state_identity
         self._identity: Identity | None = None
         #: True once a request changed the state (the caller saves it).
@@ -82,6 +87,8 @@ class Isdr:
             b"\xbf\x2e": ("GetEuiccChallengeRequest", "GetEuiccChallengeResponse", self.get_euicc_challenge),
             b"\xbf\x43": ("GetRatRequest", "GetRatResponse", self.get_rat),
             b"\xbf\x41": ("CancelSessionRequest", "CancelSessionResponse", self.cancel_session),
+            b"\xbf\x38": ("AuthenticateServerRequestView", "AuthenticateServerResponseView",
+                          self.authenticate_server),
         }
 
     def _state_identity(self) -> Identity:
@@ -237,9 +244,25 @@ class Isdr:
 
     # -- ES10b -------------------------------------------------------------------
 
+    def trusted_cis(self) -> list[Any]:
+        """The CI certificates SM-DP+ certificates may chain to: the test CI and those the state adds."""
+        from cryptography import x509
+
+        from .testpki import PKI_DIR
+
+        pems = [(PKI_DIR / "ci-cert.pem").read_text(), *self.state.trusted_cis]
+        return [x509.load_pem_x509_certificate(pem.encode()) for pem in pems]
+
+    def _verification_key_ids(self) -> list[bytes]:
+        from cryptography import x509
+
+        ids = [c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier
+               for c in self.trusted_cis()]
+        return list(dict.fromkeys([self.identity.ci_key_id, *ids]))
+
     def get_euicc_info1(self, request: dict) -> dict:
-        ci = [self.identity.ci_key_id]
-        return {"svn": b"\x02\x02\x00", "euiccCiPKIdListForVerification": ci, "euiccCiPKIdListForSigning": ci}
+        return {"svn": b"\x02\x02\x00", "euiccCiPKIdListForVerification": self._verification_key_ids(),
+                "euiccCiPKIdListForSigning": [self.identity.ci_key_id]}
 
     def get_euicc_info2(self, request: dict) -> dict:
         ci = [self.identity.ci_key_id]
@@ -260,7 +283,7 @@ class Isdr:
             "ts102241Version": b"\x09\x02\x00",
             "globalplatformVersion": b"\x02\x03\x00",
             "rspCapability": names_to_bits(["additionalProfile", "testProfileSupport"], RSP_CAPABILITY),
-            "euiccCiPKIdListForVerification": ci,
+            "euiccCiPKIdListForVerification": self._verification_key_ids(),
             "euiccCiPKIdListForSigning": ci,
             "euiccCategory": 1,
             "ppVersion": b"\x01\x00\x00",
@@ -323,8 +346,13 @@ class Isdr:
         })
 
     def get_euicc_challenge(self, request: dict) -> dict:
-        """ES10b.GetEUICCChallenge (SGP.22 5.7.7): 16 random bytes."""
-        return {"euiccChallenge": os.urandom(16)}
+        """ES10b.GetEUICCChallenge (SGP.22 5.7.7): 16 fresh random bytes; only the latest counts."""
+        return {"euiccChallenge": self.download.new_challenge()}
+
+    def authenticate_server(self, request: dict) -> tuple:
+        """ES10b.AuthenticateServer (SGP.22 5.7.13), see :mod:`lpa.sim.download`."""
+        return authenticate_server(self.download, request, self.trusted_cis(), self.identity.ci_key_id,
+                                   codec.encode("EUICCInfo2", self.get_euicc_info2({})), self.identity)
 
     def get_rat(self, request: dict) -> dict:
         """ES10b.GetRAT (SGP.22 5.7.22): any operator may set PPR1 and PPR2, without consent.

@@ -95,6 +95,8 @@ class SimState:
     identity: dict[str, str] | None = None
     #: Card behaviour, see lpa.sim.card.Quirks.
     quirks: dict[str, Any] = field(default_factory=dict)
+    #: PEM texts of CI certificates SM-DP+ certificates may chain to, besides the lpa test CI.
+    trusted_cis: list[str] = field(default_factory=list)
 
     def find(self, iccid: str | None = None, isdp_aid: str | None = None) -> SimProfile | None:
         for profile in self.profiles:

@@ -145,6 +145,16 @@ def make_tls(ci: Issued, hosts: list[str]) -> Issued:
     )
 
 
+#: The SM-DP+ OID of the test SM-DP+ (an example arc, 2.999: no real organisation's).
+TEST_SMDP_OID = "2.999.10"
+
+
+def make_dp(ci: Issued, policy: str, oid: str = TEST_SMDP_OID) -> Issued:
+    """A CERT.DPauth (``policy`` 2.23.146.1.2.1.4) or CERT.DPpb (.5) with the SM-DP+ OID in subjectAltName."""
+    return _issue(_name(O="lpa test SM-DP+", CN="lpa Test SM-DP+ - NOT FOR PRODUCTION"), ci, policy, ca=False,
+                  extensions=[(x509.SubjectAlternativeName([x509.RegisteredID(ObjectIdentifier(oid))]), False)])
+
+
 def write_pki(folder: Path = PKI_DIR, eid: str = TEST_EID) -> None:
     """Generate the whole test PKI into ``folder`` as PEM files."""
     ci = make_ci()

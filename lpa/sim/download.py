@@ -1,0 +1,91 @@
+"""The simulated eUICC's side of a profile download (SGP.22 3.1.3; ES10b 5.7.13, download-notes 1.5).
+
+So far: GetEUICCChallenge's challenge and AuthenticateServer, which checks
+the SM-DP+ as a real eUICC does (its CERT.DPauth up to a trusted CI, its
+signature over serverSigned1 as received, the challenge, the CI to use)
+and answers with euiccSigned1, signed by the eUICC. The session it opens
+is what PrepareDownload and LoadBoundProfilePackage will continue.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+
+from .. import codec
+from .certificates import POLICIES, issued_by, policies, smdp_oid
+from .signatures import verify_rs
+
+#: AuthenticateErrorCode (SGP.22 5.7.13).
+INVALID_CERTIFICATE, INVALID_SIGNATURE, CHALLENGE_MISMATCH, CI_UNKNOWN = 1, 2, 6, 7
+
+
+@dataclass
+class Session:
+    """What a download has established so far; lives as long as the card is powered."""
+
+    transaction_id: bytes
+    server_address: str
+    smdp_oid: str | None
+    euicc_signature1: bytes
+
+
+@dataclass
+class DownloadState:
+    """The card's download state: the last challenge handed out, and the open session."""
+
+    challenge: bytes | None = None
+    session: Session | None = None
+    #: For tests: the challenges handed out, newest last.
+    history: list[bytes] = field(default_factory=list)
+
+    def new_challenge(self) -> bytes:
+        self.challenge = os.urandom(16)
+        self.history.append(self.challenge)
+        return self.challenge
+
+
+def authenticate_server(state: DownloadState, request: dict[str, Any], trusted_cis: list[x509.Certificate],
+                        signing_ci: bytes, euicc_info2: bytes, identity: Any) -> tuple[str, dict[str, Any]]:
+    """ES10b.AuthenticateServer on a decoded AuthenticateServerRequestView; the response alternative."""
+    signed1_raw = bytes(request["serverSigned1"])
+    signed1 = codec.decode("ServerSigned1", signed1_raw)
+    transaction_id = bytes(signed1["transactionId"])
+
+    def error(code: int) -> tuple[str, dict[str, Any]]:
+        return "authenticateResponseError", {"transactionId": transaction_id, "authenticateErrorCode": code}
+
+    try:
+        certificate = x509.load_der_x509_certificate(bytes(request["serverCertificate"]))
+        issuer_key = certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    except (ValueError, x509.ExtensionNotFound):
+        return error(INVALID_CERTIFICATE)
+    ci = next((c for c in trusted_cis if _key_id(c) == issuer_key), None)
+    if ci is None:
+        return error(CI_UNKNOWN)
+    if POLICIES["dpauth"] not in policies(certificate) or not issued_by(certificate, ci):
+        return error(INVALID_CERTIFICATE)
+    if bytes(request["euiccCiPKIdToBeUsed"]) != signing_ci:
+        return error(CI_UNKNOWN)
+    if not verify_rs(certificate.public_key(), signed1_raw, bytes(request["serverSignature1"])):  # type: ignore[arg-type]
+        return error(INVALID_SIGNATURE)
+    challenge, state.challenge = state.challenge, None  # single use, whatever happens next
+    if challenge is None or bytes(signed1["euiccChallenge"]) != challenge:
+        return error(CHALLENGE_MISMATCH)
+    euicc_signed1 = codec.encode("EuiccSigned1View", {
+        "transactionId": transaction_id,
+        "serverAddress": signed1["serverAddress"],
+        "serverChallenge": bytes(signed1["serverChallenge"]),
+        "euiccInfo2": euicc_info2,
+        "ctxParams1": bytes(request["ctxParams1"]),  # copied byte for byte
+    })
+    signature = identity.sign(euicc_signed1)
+    state.session = Session(transaction_id, signed1["serverAddress"], smdp_oid(certificate), signature)
+    return "authenticateResponseOk", {"euiccSigned1": euicc_signed1, "euiccSignature1": signature,
+                                      "euiccCertificate": identity.der("euicc"), "eumCertificate": identity.der("eum")}
+
+
+def _key_id(certificate: x509.Certificate) -> bytes:
+    return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier

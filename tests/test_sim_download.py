@@ -1,0 +1,112 @@
+"""The simulated eUICC's download side, driven as an SM-DP+ and an LPA would (SGP.22 3.1.3, download-notes 1.5).
+
+The SM-DP+ side is built here from the lpa test CI (DPauth certificate,
+serverSigned1 signed with its key); what the card answers is checked as the
+SM-DP+ checks it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from lpa import codec, es10
+from lpa.apdu import open_isdr
+from lpa.sim import testpki
+from lpa.sim.certificates import POLICIES
+from lpa.sim.signatures import sign_rs, verify_rs
+from lpa.transport.simulated import SimulatedTransport
+
+TRANSACTION_ID = bytes.fromhex("A5B4C3D2E1F00718293A4B5C6D7E8F90")
+
+
+def lpa_test_ci() -> testpki.Issued:
+    pki = Path(testpki.PKI_DIR)
+    return testpki.Issued(x509.load_pem_x509_certificate((pki / "ci-cert.pem").read_bytes()),
+                          serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None))
+
+
+@pytest.fixture(scope="module")
+def dpauth() -> testpki.Issued:
+    return testpki.make_dp(lpa_test_ci(), POLICIES["dpauth"])
+
+
+@pytest.fixture
+def ch(state_path):
+    with SimulatedTransport(state_path) as transport, open_isdr(transport) as channel:
+        yield channel
+
+
+CTX_PARAMS1 = ("ctxParamsForCommonAuthentication",
+               {"matchingId": "TS48V2-SAIP2-1-BERTLV-UNIQUE", "deviceInfo": {"tac": bytes.fromhex("35290611"),
+                                                                            "deviceCapabilities": {}}})
+
+
+def authenticate_server(ch, dp: testpki.Issued, *, challenge: bytes | None = None, tamper: bool = False,
+                        ci_to_use: bytes | None = None) -> tuple[str, dict]:
+    """What an LPA sends after initiateAuthentication, with what an SM-DP+ would have answered."""
+    challenge = es10.get_euicc_challenge(ch) if challenge is None else challenge
+    signed1 = codec.encode("ServerSigned1", {"transactionId": TRANSACTION_ID, "euiccChallenge": challenge,
+                                             "serverAddress": "127.0.0.1:8443", "serverChallenge": bytes(range(16))})
+    signature = sign_rs(dp.key, signed1)
+    if tamper:
+        signature = bytes([signature[0] ^ 1]) + signature[1:]
+    ci_key_id = x509.SubjectKeyIdentifier.from_public_key(lpa_test_ci().key.public_key()).digest
+    request = codec.encode("AuthenticateServerRequestView", {
+        "serverSigned1": signed1, "serverSignature1": signature,
+        "euiccCiPKIdToBeUsed": ci_to_use or ci_key_id, "serverCertificate": dp.cert.public_bytes(
+            serialization.Encoding.DER),
+        "ctxParams1": codec.encode("CtxParams1", CTX_PARAMS1)})
+    return codec.decode("AuthenticateServerResponseView", ch.store_data(request, "AuthenticateServer"))
+
+
+def test_authenticate_server_answers_euicc_signed1_signed_by_the_euicc(ch, dpauth, sim_state):
+    kind, ok = authenticate_server(ch, dpauth)
+    assert kind == "authenticateResponseOk"
+    euicc_cert = x509.load_der_x509_certificate(bytes(ok["euiccCertificate"]))
+    eum_cert = x509.load_der_x509_certificate(bytes(ok["eumCertificate"]))
+    assert euicc_cert.verify_directly_issued_by(eum_cert) is None
+    signed1 = bytes(ok["euiccSigned1"])
+    assert verify_rs(euicc_cert.public_key(), signed1, bytes(ok["euiccSignature1"]))  # over the TLV as sent
+    fields = codec.decode("EuiccSigned1View", signed1)
+    assert bytes(fields["transactionId"]) == TRANSACTION_ID and fields["serverAddress"] == "127.0.0.1:8443"
+    assert bytes(fields["serverChallenge"]) == bytes(range(16))
+    assert bytes(fields["ctxParams1"]) == codec.encode("CtxParams1", CTX_PARAMS1)  # byte for byte
+    assert codec.decode("EUICCInfo2", bytes(fields["euiccInfo2"]))["svn"] == b"\x02\x02\x00"
+
+
+def test_the_challenge_is_single_use_and_must_be_the_last_one(ch, dpauth):
+    challenge = es10.get_euicc_challenge(ch)
+    assert authenticate_server(ch, dpauth, challenge=challenge)[0] == "authenticateResponseOk"
+    kind, error = authenticate_server(ch, dpauth, challenge=challenge)  # used already
+    assert (kind, error["authenticateErrorCode"]) == ("authenticateResponseError", 6)
+    old = es10.get_euicc_challenge(ch)
+    es10.get_euicc_challenge(ch)
+    assert authenticate_server(ch, dpauth, challenge=old)[1]["authenticateErrorCode"] == 6  # not the latest
+
+
+@pytest.mark.parametrize("case,code", [
+    ("tampered signature", 2),
+    ("certificate from an unknown CI", 7),
+    ("TLS certificate instead of DPauth", 1),
+    ("a CI the eUICC cannot sign under", 7),
+])
+def test_authenticate_server_refuses_what_a_real_eUICC_refuses(ch, dpauth, case, code):
+    if case == "tampered signature":
+        kind, error = authenticate_server(ch, dpauth, tamper=True)
+    elif case == "certificate from an unknown CI":
+        kind, error = authenticate_server(ch, testpki.make_dp(testpki.make_ci("Unknown CI"), POLICIES["dpauth"]))
+    elif case == "TLS certificate instead of DPauth":
+        kind, error = authenticate_server(ch, testpki.make_tls(lpa_test_ci(), ["127.0.0.1"]))
+    else:
+        kind, error = authenticate_server(ch, dpauth, ci_to_use=bytes(20))
+    assert kind == "authenticateResponseError"
+    assert bytes(error["transactionId"]) == TRANSACTION_ID and error["authenticateErrorCode"] == code
+
+
+def test_the_euicc_lists_the_cis_it_trusts_for_verification(ch, sim_state):
+    info1 = es10.get_euicc_info1(ch)
+    ci_key_id = x509.SubjectKeyIdentifier.from_public_key(lpa_test_ci().key.public_key()).digest.hex()
+    assert ci_key_id in info1.ci_pkid_verification and info1.ci_pkid_signing == (ci_key_id,)
