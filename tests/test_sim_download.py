@@ -110,3 +110,50 @@ def test_the_euicc_lists_the_cis_it_trusts_for_verification(ch, sim_state):
     info1 = es10.get_euicc_info1(ch)
     ci_key_id = x509.SubjectKeyIdentifier.from_public_key(lpa_test_ci().key.public_key()).digest.hex()
     assert ci_key_id in info1.ci_pkid_verification and info1.ci_pkid_signing == (ci_key_id,)
+
+
+@pytest.fixture(scope="module")
+def dppb() -> testpki.Issued:
+    return testpki.make_dp(lpa_test_ci(), POLICIES["dppb"])
+
+
+def prepare_download(ch, dp: testpki.Issued, euicc_signature1: bytes, *, transaction_id: bytes = TRANSACTION_ID,
+                     cover_signature1: bool = True, hash_cc: bytes | None = None) -> tuple[str, dict]:
+    signed2 = codec.encode("SmdpSigned2", {"transactionId": transaction_id, "ccRequiredFlag": hash_cc is not None})
+    covered = signed2 + (b"\x5f\x37\x40" + euicc_signature1 if cover_signature1 else b"")
+    request = {"smdpSigned2": signed2, "smdpSignature2": sign_rs(dp.key, covered),
+               "smdpCertificate": dp.cert.public_bytes(serialization.Encoding.DER)}
+    if hash_cc is not None:
+        request["hashCc"] = hash_cc
+    answer = ch.store_data(codec.encode("PrepareDownloadRequestView", request), "PrepareDownload")
+    return codec.decode("PrepareDownloadResponse", answer), request["smdpSignature2"]
+
+
+def test_prepare_download_answers_a_one_time_key_signed_by_the_euicc(ch, dpauth, dppb):
+    _, ok = authenticate_server(ch, dpauth)
+    hash_cc = bytes(range(32))
+    (kind, answer), smdp_signature2 = prepare_download(ch, dppb, bytes(ok["euiccSignature1"]), hash_cc=hash_cc)
+    assert kind == "downloadResponseOk"
+    signed2 = answer["euiccSigned2"]
+    assert bytes(signed2["transactionId"]) == TRANSACTION_ID and bytes(signed2["hashCc"]) == hash_cc
+    assert len(signed2["euiccOtpk"]) == 65 and signed2["euiccOtpk"][0] == 4
+    euicc_key = x509.load_der_x509_certificate(bytes(ok["euiccCertificate"])).public_key()
+    covered = codec.encode("EUICCSigned2", signed2) + b"\x5f\x37\x40" + smdp_signature2
+    assert verify_rs(euicc_key, covered, answer["euiccSignature2"])  # over euiccSigned2 || smdpSignature2
+
+
+@pytest.mark.parametrize("case,code", [
+    ("no session", 4),
+    ("wrong transaction", 5),
+    ("signature over smdpSigned2 alone", 2),
+    ("DPauth certificate instead of DPpb", 1),
+])
+def test_prepare_download_refuses_what_a_real_euicc_refuses(ch, dpauth, dppb, case, code):
+    signature1 = bytes(64)
+    if case != "no session":
+        signature1 = bytes(authenticate_server(ch, dpauth)[1]["euiccSignature1"])
+    (kind, error), _ = prepare_download(
+        ch, dpauth if case.startswith("DPauth") else dppb, signature1,
+        transaction_id=bytes(16) if case == "wrong transaction" else TRANSACTION_ID,
+        cover_signature1=case != "signature over smdpSigned2 alone")
+    assert kind == "downloadResponseError" and error["downloadErrorCode"] == code

@@ -1,10 +1,12 @@
 """The simulated eUICC's side of a profile download (SGP.22 3.1.3; ES10b 5.7.13, download-notes 1.5).
 
-So far: GetEUICCChallenge's challenge and AuthenticateServer, which checks
+So far: GetEUICCChallenge's challenge; AuthenticateServer, which checks
 the SM-DP+ as a real eUICC does (its CERT.DPauth up to a trusted CI, its
 signature over serverSigned1 as received, the challenge, the CI to use)
-and answers with euiccSigned1, signed by the eUICC. The session it opens
-is what PrepareDownload and LoadBoundProfilePackage will continue.
+and answers with euiccSigned1, signed by the eUICC; PrepareDownload, which
+checks CERT.DPpb and smdpSignature2 and answers with a one-time key pair's
+public half in euiccSigned2 (download-notes 1.8). The session they build
+is what LoadBoundProfilePackage will continue.
 """
 from __future__ import annotations
 
@@ -30,6 +32,12 @@ class Session:
     server_address: str
     smdp_oid: str | None
     euicc_signature1: bytes
+    #: The CI the SM-DP+ certificates chain to.
+    ci: x509.Certificate
+    #: From PrepareDownload: CERT.DPpb's key, the one-time private key, smdpSignature2.
+    dppb_key: Any = None
+    one_time_key: Any = None
+    smdp_signature2: bytes = b""
 
 
 @dataclass
@@ -82,9 +90,59 @@ def authenticate_server(state: DownloadState, request: dict[str, Any], trusted_c
         "ctxParams1": bytes(request["ctxParams1"]),  # copied byte for byte
     })
     signature = identity.sign(euicc_signed1)
-    state.session = Session(transaction_id, signed1["serverAddress"], smdp_oid(certificate), signature)
+    state.session = Session(transaction_id, signed1["serverAddress"], smdp_oid(certificate), signature, ci)
     return "authenticateResponseOk", {"euiccSigned1": euicc_signed1, "euiccSignature1": signature,
                                       "euiccCertificate": identity.der("euicc"), "eumCertificate": identity.der("eum")}
+
+
+#: DownloadErrorCode (SGP.22 5.7.5).
+NO_SESSION, INVALID_TRANSACTION = 4, 5
+
+
+def prepare_download(state: DownloadState, request: dict[str, Any], identity: Any) -> tuple[str, dict[str, Any]]:
+    """ES10b.PrepareDownload on a decoded PrepareDownloadRequestView; the response alternative."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    signed2_raw = bytes(request["smdpSigned2"])
+    signed2 = codec.decode("SmdpSigned2", signed2_raw)
+    transaction_id = bytes(signed2["transactionId"])
+
+    def error(code: int) -> tuple[str, dict[str, Any]]:
+        return "downloadResponseError", {"transactionId": transaction_id, "downloadErrorCode": code}
+
+    session = state.session
+    if session is None:
+        return error(NO_SESSION)
+    try:
+        certificate = x509.load_der_x509_certificate(bytes(request["smdpCertificate"]))
+    except ValueError:
+        return error(INVALID_CERTIFICATE)
+    if POLICIES["dppb"] not in policies(certificate) or not issued_by(certificate, session.ci):
+        return error(INVALID_CERTIFICATE)
+    if transaction_id != session.transaction_id:
+        return error(INVALID_TRANSACTION)
+    smdp_signature2 = bytes(request["smdpSignature2"])
+    if not verify_rs(certificate.public_key(), signed2_raw + _signature_tlv(session.euicc_signature1),  # type: ignore[arg-type]
+                     smdp_signature2):
+        return error(INVALID_SIGNATURE)
+    one_time_key = ec.generate_private_key(ec.SECP256R1())
+    euicc_signed2: dict[str, Any] = {
+        "transactionId": transaction_id,
+        "euiccOtpk": one_time_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint),
+    }
+    if request.get("hashCc") is not None:
+        euicc_signed2["hashCc"] = bytes(request["hashCc"])
+    signed = codec.encode("EUICCSigned2", euicc_signed2)
+    session.dppb_key, session.one_time_key, session.smdp_signature2 = \
+        certificate.public_key(), one_time_key, smdp_signature2
+    return "downloadResponseOk", {"euiccSigned2": euicc_signed2,
+                                  "euiccSignature2": identity.sign(signed + _signature_tlv(smdp_signature2))}
+
+
+def _signature_tlv(signature: bytes) -> bytes:
+    """The ``5F37 40 <r||s>`` element a signature travels in, which the next signature covers."""
+    return b"\x5f\x37" + bytes([len(signature)]) + signature
 
 
 def _key_id(certificate: x509.Certificate) -> bytes:

@@ -31,7 +31,7 @@ from ..encoding import (
     split_tags,
 )
 from ..errors import LpaError
-from .download import DownloadState, authenticate_server
+from .download import DownloadState, authenticate_server, prepare_download
 from .state import SimNotification, SimProfile, SimState
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ class Isdr:
             b"\xbf\x41": ("CancelSessionRequest", "CancelSessionResponse", self.cancel_session),
             b"\xbf\x38": ("AuthenticateServerRequestView", "AuthenticateServerResponseView",
                           self.authenticate_server),
+            b"\xbf\x21": ("PrepareDownloadRequestView", "PrepareDownloadResponse", self.prepare_download),
         }
 
     def _state_identity(self) -> Identity:
@@ -365,6 +366,10 @@ class Isdr:
             "allowedOperators": [{"mccMnc": b"\xee\xee\xee", "gid1": b"", "gid2": b""}],
             "pprFlags": (b"", 0),
         }]}
+
+    def prepare_download(self, request: dict) -> tuple:
+        """ES10b.PrepareDownload (SGP.22 5.7.5), see :mod:`lpa.sim.download`."""
+        return prepare_download(self.download, request, self.identity)
 
     def cancel_session(self, request: dict) -> tuple:
         """ES10b.CancelSession (SGP.22 5.7.14): no download session is open, so invalidTransactionId."""
