@@ -157,3 +157,84 @@ def test_prepare_download_refuses_what_a_real_euicc_refuses(ch, dpauth, dppb, ca
         transaction_id=bytes(16) if case == "wrong transaction" else TRANSACTION_ID,
         cover_signature1=case != "signature over smdpSigned2 alone")
     assert kind == "downloadResponseError" and error["downloadErrorCode"] == code
+
+
+# -- LoadBoundProfilePackage, with the BPP pySim built (download-vectors: bpp-session-keys-pysim) --------
+
+
+def vector_card(state_path, *, keep_test_profile: bool = False):
+    """The simulated ISD-R in the state PrepareDownload leaves, with the vector's keys and EID."""
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from lpa.sim.download import DownloadState, Session
+    from lpa.sim.isdr import Isdr
+    from lpa.sim.state import StateFile
+
+    case = next(c for c in json.loads((Path(__file__).parent / "data" / "download-vectors.json").read_text())["cases"]
+                if c["id"] == "bpp-session-keys-pysim")
+    inputs = case["inputs"]
+    state = StateFile(state_path).load()
+    state.eid = inputs["eid"]
+    if not keep_test_profile:
+        state.profiles = [p for p in state.profiles if p.iccid != "89000123456789012341"]
+    session = Session(bytes.fromhex(inputs["transaction_id"]), "smdp.example.com", "2.999.10", bytes(64),
+                      lpa_test_ci().cert)
+    session.dppb_key = ec.derive_private_key(int(inputs["dppb_sk"], 16), ec.SECP256R1()).public_key()
+    session.one_time_key = ec.derive_private_key(int(inputs["euicc_otsk"], 16), ec.SECP256R1())
+    isdr = Isdr(state, download=DownloadState(session=session))
+    return isdr, [bytes.fromhex(p) for p in case["outputs"]["sbpp_segments"]], state
+
+
+def test_the_euicc_installs_the_profile_of_a_bpp_pysim_built(state_path):
+    from lpa.sim.identity import Identity
+
+    isdr, pieces, state = vector_card(state_path)
+    answers = [isdr.handle(piece) for piece in pieces]
+    assert answers[:-1] == [b""] * (len(pieces) - 1)  # 9000 with no data until the last piece
+    pir = codec.decode("ProfileInstallationResultView", answers[-1])
+    data = bytes(pir["profileInstallationResultData"])
+    assert verify_rs(Identity.builtin().euicc_cert.public_key(), data, bytes(pir["euiccSignPIR"]))
+    result = codec.decode("ProfileInstallationResultData", data)
+    kind, success = result["finalResult"]
+    installed = state.find(iccid="89000123456789012341")
+    assert kind == "successResult" and bytes(success["aid"]).hex().upper() == installed.isdp_aid
+    assert (installed.provider, installed.name, installed.state) == ("Vector SP", "Vector Profile", "disabled")
+    assert installed.notify == {"enable": "smdp.example.com", "disable": "smdp.example.com",
+                                "delete": "smdp.example.com"}
+    [notification] = [n for n in state.notifications if n.iccid == "89000123456789012341"]
+    assert notification.operation == "install" and notification.signed  # the PIR, kept byte for byte
+    import base64
+
+    assert base64.b64decode(notification.signed) == answers[-1]
+
+
+def test_an_iccid_already_on_the_card_gives_an_error_result(state_path):
+    isdr, pieces, state = vector_card(state_path, keep_test_profile=True)
+    answers = [isdr.handle(piece) for piece in pieces]
+    result = codec.decode("ProfileInstallationResultData",
+                          bytes(codec.decode("ProfileInstallationResultView", answers[-1])["profileInstallationResultData"]))
+    assert result["finalResult"] == ("errorResult", {"bppCommandId": 2, "errorReason": 9})
+    assert len([p for p in state.profiles if p.iccid == "89000123456789012341"]) == 1
+
+
+def test_a_tampered_segment_stops_the_load_with_a_security_error(state_path):
+    isdr, pieces, state = vector_card(state_path)
+    tampered = bytearray(pieces[3])  # the 88 of StoreMetadata
+    tampered[10] ^= 1
+    assert isdr.handle(pieces[0]) == b"" and isdr.handle(pieces[1]) == b"" and isdr.handle(pieces[2]) == b""
+    answer = isdr.handle(bytes(tampered))
+    result = codec.decode("ProfileInstallationResultData",
+                          bytes(codec.decode("ProfileInstallationResultView", answer)["profileInstallationResultData"]))
+    assert result["finalResult"] == ("errorResult", {"bppCommandId": 2, "errorReason": 8})
+    assert state.find(iccid="89000123456789012341") is None and isdr.download.session is None
+
+
+def test_a_piece_without_a_bpp_under_way_is_refused_as_a_real_card_does(state_path):
+    from lpa.sim.isdr import CardStatus
+
+    isdr, pieces, _ = vector_card(state_path)
+    with pytest.raises(CardStatus) as caught:
+        isdr.handle(pieces[1][2:])  # a bare 87, as in the real capture
+    assert caught.value.sw == 0x6A88

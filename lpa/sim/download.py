@@ -46,6 +46,7 @@ class DownloadState:
 
     challenge: bytes | None = None
     session: Session | None = None
+    loading: "Loading | None" = None
     #: For tests: the challenges handed out, newest last.
     history: list[bytes] = field(default_factory=list)
 
@@ -147,3 +148,133 @@ def _signature_tlv(signature: bytes) -> bytes:
 
 def _key_id(certificate: x509.Certificate) -> bytes:
     return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier
+
+
+# -- LoadBoundProfilePackage (SGP.22 5.7.6; download-notes 2, 3, 6) ----------------------
+
+#: BppCommandId: which part of the BPP an error concerns.
+INITIALISE, CONFIGURE_ISDP, STORE_METADATA, REPLACE_SESSION_KEYS, LOAD_PROFILE_ELEMENTS = 0, 1, 2, 4, 5
+#: ErrorReason values the simulated eUICC gives.
+REASON_INVALID_SIGNATURE, REASON_INVALID_TRANSACTION, REASON_CRT, REASON_REMOTE_OP = 2, 3, 4, 5
+REASON_STRUCTURE, REASON_SECURITY, REASON_ICCID_EXISTS, REASON_NO_MEMORY = 7, 8, 9, 10
+
+#: simaResponse of a successful install: one EUICCResponse, PEStatus ok (real cards' answer).
+SIMA_OK = bytes.fromhex("3007A0053003800100")
+
+#: The containers after BF23, their BppCommandId, and the segment tag they hold.
+_CONTAINERS = {0xA0: (CONFIGURE_ISDP, 0x87), 0xA1: (STORE_METADATA, 0x88), 0xA2: (REPLACE_SESSION_KEYS, 0x87),
+               0xA3: (LOAD_PROFILE_ELEMENTS, 0x86)}
+
+
+class BppFailure(Exception):
+    """The BPP fails: answer the ProfileInstallationResult with this errorResult."""
+
+    def __init__(self, command: int, reason: int) -> None:
+        super().__init__(f"bppCommandId {command}, errorReason {reason}")
+        self.command, self.reason = command, reason
+
+
+@dataclass
+class Loading:
+    """A BPP being loaded piece by piece: the secure channel, and each container's plaintext."""
+
+    channel: Any
+    remaining: int  # bytes of the BF36 value still to come
+    container: int = 0
+    container_left: int = 0
+    plaintext: dict[int, bytes] = field(default_factory=dict)
+
+
+def _header(data: bytes) -> tuple[int, int]:
+    """The end of the tag and length at the start of ``data``, and the length."""
+    from ..bpp import _header as header
+
+    return header(data, 0)
+
+
+def start_loading(state: DownloadState, piece: bytes, eid: bytes) -> None:
+    """Piece 1: the BF36 header and InitialiseSecureChannel (BF23); opens the secure channel."""
+    from ..errors import ProtocolError
+    from .bsp import SecureChannel, derive_session_keys
+
+    session = state.session
+    if session is None or session.one_time_key is None:
+        raise BppFailure(INITIALISE, REASON_INVALID_TRANSACTION)
+    try:
+        body, length = _header(piece)
+        start, inner = _header(piece[body:])
+    except ProtocolError:
+        raise BppFailure(INITIALISE, REASON_STRUCTURE) from None
+    bf23 = piece[body:]
+    if piece[body:body + 2] != b"\xbf\x23" or start + inner != len(bf23):
+        raise BppFailure(INITIALISE, REASON_STRUCTURE)
+    request = codec.decode("InitialiseSecureChannelRequest", bf23)
+    if request["remoteOpId"] != 1:
+        raise BppFailure(INITIALISE, REASON_REMOTE_OP)
+    if bytes(request["transactionId"]) != session.transaction_id:
+        raise BppFailure(INITIALISE, REASON_INVALID_TRANSACTION)
+    crt = request["controlRefTemplate"]
+    if bytes(crt["keyType"]) != b"\x88" or bytes(crt["keyLen"]) != b"\x10":
+        raise BppFailure(INITIALISE, REASON_CRT)
+    signature = bytes(request["smdpSign"])
+    signed = bf23[start:len(bf23) - len(_signature_tlv(signature))]  # 82, 80, A6, 5F49 as received
+    euicc_otpk = _public_bytes(session.one_time_key)
+    if not verify_rs(session.dppb_key, signed + b"\x5f\x49" + bytes([len(euicc_otpk)]) + euicc_otpk, signature):
+        raise BppFailure(INITIALISE, REASON_INVALID_SIGNATURE)
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes(request["smdpOtpk"]))
+    shs = session.one_time_key.exchange(ec.ECDH(), peer)
+    keys = derive_session_keys(shs, bytes(crt["hostId"]), eid)
+    state.loading = Loading(SecureChannel(keys), remaining=length - len(bf23))
+
+
+def _public_bytes(key: Any) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+
+def load_piece(state: DownloadState, piece: bytes) -> dict[int, bytes] | None:
+    """A further piece: a container header (alone or with its first segment) or a segment.
+
+    Returns the containers' plaintexts (A0: ConfigureISDP, A1: StoreMetadata,
+    A2: ReplaceSessionKeys, A3: the profile package) once the BPP is complete.
+    """
+    from ..errors import ProtocolError
+    from .bsp import BspError, SecureChannel, SessionKeys
+
+    loading = state.loading
+    assert loading is not None
+    if loading.remaining < len(piece):
+        raise BppFailure(loading.container and _CONTAINERS[loading.container][0] or INITIALISE, REASON_STRUCTURE)
+    loading.remaining -= len(piece)
+    rest = piece
+    if piece[0] in _CONTAINERS:
+        if loading.container_left:
+            raise BppFailure(_CONTAINERS[piece[0]][0], REASON_STRUCTURE)
+        try:
+            start, length = _header(piece)
+        except ProtocolError:
+            raise BppFailure(_CONTAINERS[piece[0]][0], REASON_STRUCTURE) from None
+        loading.container, loading.container_left = piece[0], length
+        loading.plaintext.setdefault(piece[0], b"")
+        rest = piece[start:]
+    if rest:
+        command, tag = _CONTAINERS.get(loading.container, (INITIALISE, 0))
+        if rest[0] != tag or len(rest) > loading.container_left:
+            raise BppFailure(command, REASON_STRUCTURE)
+        loading.container_left -= len(rest)
+        try:
+            loading.plaintext[loading.container] += loading.channel.unprotect(rest)
+        except BspError as error:
+            raise BppFailure(command, REASON_SECURITY if error.security else REASON_STRUCTURE) from None
+        if loading.container == 0xA2 and not loading.container_left:  # ReplaceSessionKeys: the PPKs from now on
+            keys = codec.decode("ReplaceSessionKeysRequest", loading.plaintext[0xA2])
+            loading.channel = SecureChannel(SessionKeys(bytes(keys["initialMacChainingValue"]), bytes(keys["ppkEnc"]),
+                                                        bytes(keys["ppkCmac"])))
+    if loading.remaining == 0:
+        if loading.container_left:
+            raise BppFailure(_CONTAINERS[loading.container][0], REASON_STRUCTURE)
+        return loading.plaintext
+    return None

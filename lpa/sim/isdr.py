@@ -22,16 +22,32 @@ from ..encoding import (
     PROFILE_INFO_TAGS,
     RSP_CAPABILITY,
     UICC_CAPABILITY,
+    bits_to_names,
     iccid_from_bytes,
     iccid_to_bytes,
     names_to_bits,
     operation_bits,
     operation_name,
+    operation_names,
     simple_tlv_encode,
     split_tags,
 )
 from ..errors import LpaError
-from .download import DownloadState, authenticate_server, prepare_download
+from .download import (
+    CONFIGURE_ISDP,
+    LOAD_PROFILE_ELEMENTS,
+    REASON_ICCID_EXISTS,
+    REASON_NO_MEMORY,
+    REASON_STRUCTURE,
+    SIMA_OK,
+    STORE_METADATA,
+    BppFailure,
+    DownloadState,
+    authenticate_server,
+    load_piece,
+    prepare_download,
+    start_loading,
+)
 from .state import SimNotification, SimProfile, SimState
 
 if TYPE_CHECKING:
@@ -41,6 +57,10 @@ if TYPE_CHECKING:
 SIM_SMDP_OID = "2.999.10"
 #: simaResponse of a successful install: one EUICCResponse, PEStatus ok.
 _SIMA_OK = bytes.fromhex("3007A0053003800100")
+
+
+#: First bytes of the LoadBoundProfilePackage pieces after the first (download-notes 2).
+_BPP_PIECES = {bytes([tag]) for tag in (0xA0, 0xA1, 0xA2, 0xA3, 0x86, 0x87, 0x88)}
 
 
 class CardStatus(Exception):
@@ -106,6 +126,8 @@ class Isdr:
     def handle(self, request: bytes) -> bytes:
         """Run one ES10 function; raise CardStatus for what a card answers with a status word."""
         self.refresh_pending = False
+        if request[:2] == b"\xbf\x36" or request[:1] in _BPP_PIECES:
+            return self.load_bound_profile_package(request)
         try:
             request_type, response_type, function = self._functions[request[:2]]
         except KeyError:
@@ -298,12 +320,14 @@ class Isdr:
         return ("notificationMetadataList", [self._metadata(n) for n in items])
 
     def _metadata(self, notification: SimNotification) -> dict:
-        return {
+        metadata = {
             "seqNumber": notification.seq_number,
             "profileManagementOperation": operation_bits(notification.operation),
             "notificationAddress": notification.address,
-            "iccid": iccid_to_bytes(notification.iccid),
         }
+        if notification.iccid:  # an install that failed before the metadata was read has none
+            metadata["iccid"] = iccid_to_bytes(notification.iccid)
+        return metadata
 
     def retrieve_notifications_list(self, request: dict) -> tuple:
         items = self.state.notifications
@@ -370,6 +394,83 @@ class Isdr:
     def prepare_download(self, request: dict) -> tuple:
         """ES10b.PrepareDownload (SGP.22 5.7.5), see :mod:`lpa.sim.download`."""
         return prepare_download(self.download, request, self.identity)
+
+    def load_bound_profile_package(self, piece: bytes) -> bytes:
+        """ES10b.LoadBoundProfilePackage (SGP.22 5.7.6): one piece of the BPP (download-notes 2).
+
+        Every piece but the last answers nothing (9000); the last, or the
+        first that fails, answers the signed ProfileInstallationResult, which
+        is also recorded as the install notification. A piece with no BPP
+        under way is answered 6A88, as a real card did.
+        """
+        if piece[:2] != b"\xbf\x36" and self.download.loading is None:
+            raise CardStatus(0x6A88)
+        try:
+            if piece[:2] == b"\xbf\x36":
+                start_loading(self.download, piece, bytes.fromhex(self.state.eid))
+                return b""
+            parts = load_piece(self.download, piece)
+            if parts is None:
+                return b""
+            profile = self._install(parts)
+        except BppFailure as failure:
+            return self._installation_result(None, failure)
+        except LpaError:  # a part that does not decode
+            command = CONFIGURE_ISDP if self.download.loading and self.download.loading.container == 0xA0 else \
+                STORE_METADATA
+            return self._installation_result(None, BppFailure(command, REASON_STRUCTURE))
+        return self._installation_result(profile, None)
+
+    def _install(self, parts: dict[int, bytes]) -> SimProfile:
+        """Create the profile a complete BPP describes (disabled), or raise BppFailure."""
+        codec.decode("ConfigureISDPRequest", parts.get(0xA0, b""))
+        metadata = codec.decode("StoreMetadataRequest", parts.get(0xA1, b""))
+        iccid = iccid_from_bytes(bytes(metadata["iccid"]))
+        if self.state.find(iccid=iccid):
+            raise BppFailure(STORE_METADATA, REASON_ICCID_EXISTS)
+        package = parts.get(0xA3, b"")
+        if len(package) > self.state.free_memory():
+            raise BppFailure(LOAD_PROFILE_ELEMENTS, REASON_NO_MEMORY)
+        notify: dict[str, str] = {}
+        for entry in metadata.get("notificationConfigurationInfo", []):
+            for operation in operation_names(entry["profileManagementOperation"]):
+                notify[operation] = entry["notificationAddress"]
+        session = self.download.session
+        assert session is not None
+        profile = SimProfile(
+            iccid=iccid, isdp_aid=self.state.allocate_isdp_aid(), provider=metadata["serviceProviderName"],
+            name=metadata["profileName"], profile_class=PROFILE_CLASSES[metadata.get("profileClass", 2)],
+            icon_type=ICON_TYPES[metadata["iconType"]] if "icon" in metadata else None,
+            icon=base64.b64encode(bytes(metadata["icon"])).decode() if "icon" in metadata else None,
+            notify=notify, smdp_address=session.server_address,
+            policy_rules=bits_to_names(metadata["profilePolicyRules"], PPR_BITS) if "profilePolicyRules" in metadata
+            else [], size=len(package))
+        self.state.profiles.append(profile)
+        return profile
+
+    def _installation_result(self, profile: SimProfile | None, failure: BppFailure | None) -> bytes:
+        """The signed ProfileInstallationResult (download-notes 6), recorded as the install notification."""
+        session = self.download.session
+        assert session is not None
+        notification = SimNotification(self.state.next_seq_number, "install", session.server_address,
+                                        profile.iccid if profile else "", profile.isdp_aid if profile else "",
+                                        session.transaction_id.hex())
+        self.state.next_seq_number += 1
+        if profile is not None:
+            result: tuple = ("successResult", {"aid": bytes.fromhex(profile.isdp_aid), "simaResponse": SIMA_OK})
+        else:
+            assert failure is not None
+            result = ("errorResult", {"bppCommandId": failure.command, "errorReason": failure.reason})
+        data = codec.encode("ProfileInstallationResultData", {
+            "transactionId": session.transaction_id, "notificationMetadata": self._metadata(notification),
+            "smdpOid": session.smdp_oid or SIM_SMDP_OID, "finalResult": result})
+        pir = codec.encode("ProfileInstallationResultView",
+                           {"profileInstallationResultData": data, "euiccSignPIR": self.identity.sign(data)})
+        notification.signed = base64.b64encode(pir).decode()
+        self.state.notifications.append(notification)
+        self.download.session = self.download.loading = None  # the session is over, whatever the result
+        self.changed = True
+        return pir
 
     def cancel_session(self, request: dict) -> tuple:
         """ES10b.CancelSession (SGP.22 5.7.14): no download session is open, so invalidTransactionId."""
