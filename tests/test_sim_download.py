@@ -179,7 +179,7 @@ def vector_card(state_path, *, keep_test_profile: bool = False):
     state.eid = inputs["eid"]
     if not keep_test_profile:
         state.profiles = [p for p in state.profiles if p.iccid != "89000123456789012341"]
-    session = Session(bytes.fromhex(inputs["transaction_id"]), "smdp.example.com", "2.999.10", bytes(64),
+    session = Session(bytes.fromhex(inputs["transaction_id"]), "smdp.example.com", testpki.TEST_SMDP_OID, bytes(64),
                       lpa_test_ci().cert)
     session.dppb_key = ec.derive_private_key(int(inputs["dppb_sk"], 16), ec.SECP256R1()).public_key()
     session.one_time_key = ec.derive_private_key(int(inputs["euicc_otsk"], 16), ec.SECP256R1())
@@ -238,3 +238,20 @@ def test_a_piece_without_a_bpp_under_way_is_refused_as_a_real_card_does(state_pa
     with pytest.raises(CardStatus) as caught:
         isdr.handle(pieces[1][2:])  # a bare 87, as in the real capture
     assert caught.value.sw == 0x6A88
+
+
+def test_cancel_session_ends_the_session_with_a_signed_answer(ch, dpauth, dppb):
+    from lpa.errors import ResultError
+
+    _, ok = authenticate_server(ch, dpauth)
+    answer = es10.cancel_session(ch, TRANSACTION_ID, "endUserRejection")
+    kind, cancelled = codec.decode("CancelSessionResponse", answer)
+    signed = cancelled["euiccCancelSessionSigned"]
+    assert kind == "cancelSessionResponseOk" and signed["reason"] == 0 and signed["smdpOid"] == testpki.TEST_SMDP_OID
+    euicc_key = x509.load_der_x509_certificate(bytes(ok["euiccCertificate"])).public_key()
+    assert verify_rs(euicc_key, codec.encode("EuiccCancelSessionSigned", signed),
+                     cancelled["euiccCancelSessionSignature"])
+    (kind, error), _ = prepare_download(ch, dppb, bytes(ok["euiccSignature1"]))
+    assert error["downloadErrorCode"] == 4  # no session any more
+    with pytest.raises(ResultError, match="invalidTransactionId"):
+        es10.cancel_session(ch, TRANSACTION_ID, "endUserRejection")

@@ -49,12 +49,11 @@ from .download import (
     start_loading,
 )
 from .state import SimNotification, SimProfile, SimState
+from .testpki import TEST_SMDP_OID
 
 if TYPE_CHECKING:
     from .identity import Identity
 
-#: The SM-DP+ OID the simulated downloads name in their installation results (example arc).
-SIM_SMDP_OID = "2.999.10"
 #: simaResponse of a successful install: one EUICCResponse, PEStatus ok.
 _SIMA_OK = bytes.fromhex("3007A0053003800100")
 
@@ -356,7 +355,7 @@ class Isdr:
             data = codec.encode("ProfileInstallationResultData", {
                 "transactionId": bytes.fromhex(notification.transaction_id or os.urandom(16).hex()),
                 "notificationMetadata": self._metadata(notification),
-                "smdpOid": SIM_SMDP_OID,
+                "smdpOid": TEST_SMDP_OID,
                 "finalResult": ("successResult", {"aid": bytes.fromhex(notification.isdp_aid),
                                                   "simaResponse": _SIMA_OK}),
             })
@@ -463,7 +462,7 @@ class Isdr:
             result = ("errorResult", {"bppCommandId": failure.command, "errorReason": failure.reason})
         data = codec.encode("ProfileInstallationResultData", {
             "transactionId": session.transaction_id, "notificationMetadata": self._metadata(notification),
-            "smdpOid": session.smdp_oid or SIM_SMDP_OID, "finalResult": result})
+            "smdpOid": session.smdp_oid or TEST_SMDP_OID, "finalResult": result})
         pir = codec.encode("ProfileInstallationResultView",
                            {"profileInstallationResultData": data, "euiccSignPIR": self.identity.sign(data)})
         notification.signed = base64.b64encode(pir).decode()
@@ -473,8 +472,21 @@ class Isdr:
         return pir
 
     def cancel_session(self, request: dict) -> tuple:
-        """ES10b.CancelSession (SGP.22 5.7.14): no download session is open, so invalidTransactionId."""
-        return ("cancelSessionResponseError", 5)
+        """ES10b.CancelSession (SGP.22 5.7.14): end the download session with that transaction ID.
+
+        Answers the signed euiccCancelSessionSigned (transaction ID, the
+        SM-DP+ OID of its CERT.DPauth, the reason); invalidTransactionId
+        when no such session is open.
+        """
+        session = self.download.session
+        if session is None or bytes(request["transactionId"]) != session.transaction_id:
+            return ("cancelSessionResponseError", 5)
+        signed = {"transactionId": session.transaction_id, "smdpOid": session.smdp_oid or TEST_SMDP_OID,
+                  "reason": request["reason"]}
+        signature = self.identity.sign(codec.encode("EuiccCancelSessionSigned", signed))
+        self.download.session = self.download.loading = None
+        return ("cancelSessionResponseOk", {"euiccCancelSessionSigned": signed,
+                                            "euiccCancelSessionSignature": signature})
 
     def remove_notification_from_list(self, request: dict) -> dict:
         seq = request["seqNumber"]

@@ -145,8 +145,10 @@ def make_tls(ci: Issued, hosts: list[str]) -> Issued:
     )
 
 
-#: The SM-DP+ OID of the test SM-DP+ (an example arc, 2.999: no real organisation's).
-TEST_SMDP_OID = "2.999.10"
+#: The SM-DP+ OID of the test SM-DP+: a UUID OID (ITU-T X.667, 2.25.<UUID>), unique without
+#: registration and no real organisation's. (Not under the example arc 2.999: asn1tools decodes
+#: an OID whose second arc under 2 is 40 or more wrongly, 2.999.10 as 26.39.10.)
+TEST_SMDP_OID = "2.25.245082740640627847768330080977082350640"
 
 
 def make_dp(ci: Issued, policy: str, oid: str = TEST_SMDP_OID) -> Issued:
