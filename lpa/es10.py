@@ -441,6 +441,55 @@ def get_rat(ch: StoreData) -> list[PolicyRule]:
     ) for rule in answer["rat"]]
 
 
+#: BppCommandId and ErrorReason in words (SGP.22 5.7.6).
+BPP_COMMANDS = ("initialiseSecureChannel", "configureISDP", "storeMetadata", "storeMetadata2", "replaceSessionKeys",
+                "loadProfileElements")
+BPP_ERRORS = {1: "incorrectInputValues", 2: "invalidSignature", 3: "invalidTransactionId", 4: "unsupportedCrtValues",
+              5: "unsupportedRemoteOperationType", 6: "unsupportedProfileClass", 7: "scp03tStructureError",
+              8: "scp03tSecurityError", 9: "installFailedDueToIccidAlreadyExistsOnEuicc",
+              10: "installFailedDueToInsufficientMemoryForProfile", 11: "installFailedDueToInterruption",
+              12: "installFailedDueToPEProcessingError", 13: "installFailedDueToDataMismatch",
+              14: "testProfileInstallFailedDueToInvalidNaaKey", 15: "pprNotAllowed",
+              127: "installFailedDueToUnknownError"}
+
+
+@dataclass(frozen=True)
+class InstallationResult:
+    """A ProfileInstallationResult (SGP.22 5.7.6): what the eUICC made of a BPP."""
+
+    #: The BF37 exactly as the card sent it (it is also the install notification).
+    der: bytes
+    metadata: NotificationMetadata
+    #: The new profile's ISD-P AID (hex), on success.
+    isdp_aid: str | None = None
+    #: On failure: the BPP part (bppCommandId) and the reason, in words.
+    error: tuple[str, str] | None = None
+
+
+def load_bound_profile_package(ch: StoreData, pieces: list[bytes]) -> InstallationResult:
+    """ES10b.LoadBoundProfilePackage (SGP.22 5.7.6): each piece (:func:`lpa.bpp.split_bpp`) its own
+    STORE DATA sequence; the card answers nothing until the last, or until one fails, with the
+    ProfileInstallationResult. The LPA stops at the first answer."""
+    for number, piece in enumerate(pieces, 1):
+        answer = ch.store_data(piece, f"LoadBoundProfilePackage ({number}/{len(pieces)})")
+        if answer:
+            return installation_result(answer, getattr(ch, "note", None))
+    raise ProtocolError("LoadBoundProfilePackage: the eUICC gave no ProfileInstallationResult after the last piece")
+
+
+def installation_result(der: bytes, note: codec.Note | None = None) -> InstallationResult:
+    """An :class:`InstallationResult` from a BF37 as the card sent it."""
+    data = codec.decode("ProfileInstallationResult", der, note)["profileInstallationResultData"]
+    kind, result = data["finalResult"]
+    metadata = metadata_from_asn1(data["notificationMetadata"])
+    if kind == "successResult":
+        return InstallationResult(der, metadata, isdp_aid=bytes(result["aid"]).hex().upper())
+    command = result["bppCommandId"]
+    return InstallationResult(der, metadata, error=(
+        BPP_COMMANDS[command] if 0 <= command < len(BPP_COMMANDS) else str(command),
+        BPP_ERRORS.get(result["errorReason"], str(result["errorReason"]))))
+
+
 #: CancelSessionReason (SGP.22 5.7.14).
 CANCEL_REASONS = {"endUserRejection": 0, "postponed": 1, "timeout": 2, "pprNotAllowed": 3, "metadataMismatch": 4,
                   "loadBppExecutionError": 5, "undefinedReason": 127}

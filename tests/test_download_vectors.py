@@ -268,3 +268,17 @@ def test_real_certificate_chains():
     assert certificates.eum_eid_prefix(certs["eum"]) == outputs["eum_name_constraint_serial_prefix"]
     assert certificates.smdp_oid(certs["dpauth"]) == certificates.smdp_oid(certs["dppb"]) == \
         outputs["smdp_oid_in_dpauth_and_dppb_san"]
+
+
+def test_the_test_smdp_builds_the_bpp_pysim_built():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from lpa.sim.bpp_builder import build_bpp
+
+    inputs, outputs = case("bpp-session-keys-pysim")
+    key = lambda name: ec.derive_private_key(int(inputs[name], 16), ec.SECP256R1())  # noqa: E731
+    bpp = build_bpp(transaction_id=h(inputs["transaction_id"]), euicc_otpk=public_key(int(inputs["euicc_otsk"], 16)),
+                    eid=h(inputs["eid"]), dppb_key=key("dppb_sk"), configure_isdp=h(inputs["configure_isdp_request"]),
+                    store_metadata=h(inputs["store_metadata_request"]), profile_package=h(inputs["upp"]),
+                    host_id=h(inputs["host_id"]), smdp_one_time_key=key("smdp_otsk"), deterministic=True)
+    assert bpp == h(outputs["bpp"])  # byte for byte, smdpSign (RFC 6979) included

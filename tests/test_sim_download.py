@@ -255,3 +255,33 @@ def test_cancel_session_ends_the_session_with_a_signed_answer(ch, dpauth, dppb):
     assert error["downloadErrorCode"] == 4  # no session any more
     with pytest.raises(ResultError, match="invalidTransactionId"):
         es10.cancel_session(ch, TRANSACTION_ID, "endUserRejection")
+
+
+def test_a_whole_download_on_the_card_through_the_apdu_layer(state_path, dpauth, dppb, sim_state):
+    """SM-DP+ side built here, LPA side lpa's own (ES10b, the BPP cut into pieces, STORE DATA)."""
+    from lpa.bpp import split_bpp
+    from lpa.encoding import iccid_to_bytes, names_to_bits, OPERATIONS
+    from lpa.sim.bpp_builder import build_bpp
+
+    iccid = "8988247000000000077"
+    metadata = codec.encode("StoreMetadataRequest", {
+        "iccid": iccid_to_bytes(iccid), "serviceProviderName": "Test Op", "profileName": "Downloaded",
+        "profileClass": 2, "notificationConfigurationInfo": [
+            {"profileManagementOperation": names_to_bits(["install", "delete"], OPERATIONS),
+             "notificationAddress": "127.0.0.1:8443"}]})
+    profile_package = bytes.fromhex("A01A800102810103830A") + iccid_to_bytes(iccid) + bytes.fromhex(
+        "A50481008400A600AA05A003810102") + bytes(2000)  # over two 86 segments
+    with SimulatedTransport(state_path) as transport, open_isdr(transport, mss=120) as ch:
+        _, ok = authenticate_server(ch, dpauth)
+        (kind, prepared), _ = prepare_download(ch, dppb, bytes(ok["euiccSignature1"]))
+        bpp = build_bpp(transaction_id=TRANSACTION_ID, euicc_otpk=bytes(prepared["euiccSigned2"]["euiccOtpk"]),
+                        eid=bytes.fromhex(sim_state().eid), dppb_key=dppb.key, configure_isdp=bytes.fromhex("BF2400"),
+                        store_metadata=metadata, profile_package=profile_package, host_id=b"lpa-test-smdp")
+        result = es10.load_bound_profile_package(ch, split_bpp(bpp))
+        assert result.error is None and result.metadata.iccid == iccid
+        assert result.metadata.operation == "install" and result.metadata.address == "127.0.0.1:8443"
+        [installed] = es10.get_profiles_info(ch, iccid=iccid)
+    assert (installed.provider, installed.name, installed.state) == ("Test Op", "Downloaded", "disabled")
+    assert installed.isdp_aid == result.isdp_aid
+    pending = [n for n in sim_state().notifications if n.iccid == iccid]
+    assert [n.operation for n in pending] == ["install"]

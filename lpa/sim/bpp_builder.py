@@ -1,0 +1,53 @@
+"""The test SM-DP+'s side of SCP03t: binding a profile package to one eUICC (SGP.22 2.5.2-2.5.4, download-notes 4).
+
+TEST TOOL (with :mod:`lpa.sim.bsp`). From the eUICC's one-time public key
+(PrepareDownload) it makes the SM-DP+'s one-time key pair, the shared
+secret and session keys, InitialiseSecureChannel signed with the DPpb key,
+and the protected segments: ConfigureISDP in 87s, StoreMetadata in 88s,
+the profile package in 86s of at most 1007 bytes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from .. import codec
+from .bsp import SecureChannel, derive_session_keys
+from .signatures import sign_rs
+
+#: Largest plaintext of one 86/87 segment (1020 bytes with tag, length, padding and MAC).
+MAX_SEGMENT_PLAINTEXT = 1007
+
+
+def _value(segment: bytes) -> bytes:
+    """The value of a segment TLV (what the BPP's SEQUENCE OF [n] OCTET STRING holds)."""
+    from ..bpp import _header
+
+    return segment[_header(segment, 0)[0]:]
+
+
+def build_bpp(*, transaction_id: bytes, euicc_otpk: bytes, eid: bytes, dppb_key: ec.EllipticCurvePrivateKey,
+              configure_isdp: bytes, store_metadata: bytes, profile_package: bytes, host_id: bytes,
+              smdp_one_time_key: ec.EllipticCurvePrivateKey | None = None, deterministic: bool = False) -> bytes:
+    """The Bound Profile Package (BF36) for one eUICC, in session-key mode (no ReplaceSessionKeys)."""
+    one_time = smdp_one_time_key or ec.generate_private_key(ec.SECP256R1())
+    smdp_otpk = one_time.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), euicc_otpk)
+    channel = SecureChannel(derive_session_keys(one_time.exchange(ec.ECDH(), peer), host_id, eid))
+    initialise: dict[str, Any] = {
+        "remoteOpId": 1, "transactionId": transaction_id,
+        "controlRefTemplate": {"keyType": b"\x88", "keyLen": b"\x10", "hostId": host_id},
+        "smdpOtpk": smdp_otpk, "smdpSign": bytes(64)}
+    # smdpSign covers the TLVs before it (BF23's value without its last element) || 5F49 <otPK.EUICC>
+    signed = _value(codec.encode("InitialiseSecureChannelRequest", initialise))[:-(3 + 64)]
+    initialise["smdpSign"] = sign_rs(dppb_key, signed + codec.encode("OneTimePublicKey", euicc_otpk),
+                                     deterministic=deterministic)
+    return codec.encode("BoundProfilePackage", {
+        "initialiseSecureChannelRequest": initialise,
+        "firstSequenceOf87": [_value(channel.protect(0x87, configure_isdp))],
+        "sequenceOf88": [_value(channel.protect(0x88, store_metadata))],
+        "sequenceOf86": [_value(channel.protect(0x86, profile_package[i:i + MAX_SEGMENT_PLAINTEXT]))
+                         for i in range(0, len(profile_package), MAX_SEGMENT_PLAINTEXT)],
+    })
