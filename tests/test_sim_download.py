@@ -55,8 +55,9 @@ def authenticate_server(ch, dp: testpki.Issued, *, challenge: bytes | None = Non
         signature = bytes([signature[0] ^ 1]) + signature[1:]
     ci_key_id = x509.SubjectKeyIdentifier.from_public_key(lpa_test_ci().key.public_key()).digest
     request = codec.encode("AuthenticateServerRequestView", {
-        "serverSigned1": signed1, "serverSignature1": signature,
-        "euiccCiPKIdToBeUsed": ci_to_use or ci_key_id, "serverCertificate": dp.cert.public_bytes(
+        "serverSigned1": signed1, "serverSignature1": codec.encode("SignatureElement", signature),
+        "euiccCiPKIdToBeUsed": codec.encode("SubjectKeyIdentifier", ci_to_use or ci_key_id),
+        "serverCertificate": dp.cert.public_bytes(
             serialization.Encoding.DER),
         "ctxParams1": codec.encode("CtxParams1", CTX_PARAMS1)})
     return codec.decode("AuthenticateServerResponseView", ch.store_data(request, "AuthenticateServer"))
@@ -121,12 +122,12 @@ def prepare_download(ch, dp: testpki.Issued, euicc_signature1: bytes, *, transac
                      cover_signature1: bool = True, hash_cc: bytes | None = None) -> tuple[str, dict]:
     signed2 = codec.encode("SmdpSigned2", {"transactionId": transaction_id, "ccRequiredFlag": hash_cc is not None})
     covered = signed2 + (b"\x5f\x37\x40" + euicc_signature1 if cover_signature1 else b"")
-    request = {"smdpSigned2": signed2, "smdpSignature2": sign_rs(dp.key, covered),
+    request = {"smdpSigned2": signed2, "smdpSignature2": codec.encode("SignatureElement", sign_rs(dp.key, covered)),
                "smdpCertificate": dp.cert.public_bytes(serialization.Encoding.DER)}
     if hash_cc is not None:
         request["hashCc"] = hash_cc
     answer = ch.store_data(codec.encode("PrepareDownloadRequestView", request), "PrepareDownload")
-    return codec.decode("PrepareDownloadResponse", answer), request["smdpSignature2"]
+    return codec.decode("PrepareDownloadResponse", answer), codec.decode("SignatureElement", request["smdpSignature2"])
 
 
 def test_prepare_download_answers_a_one_time_key_signed_by_the_euicc(ch, dpauth, dppb):

@@ -76,9 +76,10 @@ def authenticate_server(state: DownloadState, request: dict[str, Any], trusted_c
         return error(CI_UNKNOWN)
     if POLICIES["dpauth"] not in policies(certificate) or not issued_by(certificate, ci):
         return error(INVALID_CERTIFICATE)
-    if bytes(request["euiccCiPKIdToBeUsed"]) != signing_ci:
+    if codec.decode("SubjectKeyIdentifier", bytes(request["euiccCiPKIdToBeUsed"])) != signing_ci:
         return error(CI_UNKNOWN)
-    if not verify_rs(certificate.public_key(), signed1_raw, bytes(request["serverSignature1"])):  # type: ignore[arg-type]
+    signature1 = codec.decode("SignatureElement", bytes(request["serverSignature1"]))
+    if not verify_rs(certificate.public_key(), signed1_raw, signature1):  # type: ignore[arg-type]
         return error(INVALID_SIGNATURE)
     challenge, state.challenge = state.challenge, None  # single use, whatever happens next
     if challenge is None or bytes(signed1["euiccChallenge"]) != challenge:
@@ -123,7 +124,7 @@ def prepare_download(state: DownloadState, request: dict[str, Any], identity: An
         return error(INVALID_CERTIFICATE)
     if transaction_id != session.transaction_id:
         return error(INVALID_TRANSACTION)
-    smdp_signature2 = bytes(request["smdpSignature2"])
+    smdp_signature2 = codec.decode("SignatureElement", bytes(request["smdpSignature2"]))
     if not verify_rs(certificate.public_key(), signed2_raw + _signature_tlv(session.euicc_signature1),  # type: ignore[arg-type]
                      smdp_signature2):
         return error(INVALID_SIGNATURE)
