@@ -40,7 +40,7 @@ def parse_activation_code(text: str) -> ActivationCode:
     body = code[4:] if code[:4].upper() == "LPA:" else code
     fields = body.split("$")
     if len(fields) < 3:
-        if body.startswith("1") and len(fields) < 3 and ("." in body or not body[1:2]):
+        if body.startswith("1") and "$" not in body:  # a shell expanded every $field away
             raise InputError(f"activation code {code!r} has lost its $ fields, probably to the shell "
                              f"(it expands $name); {_QUOTING}")
         raise InputError(f"activation code {code!r} is not LPA:1$<SM-DP+ address>$<matching ID>")

@@ -441,6 +441,52 @@ def get_rat(ch: StoreData) -> list[PolicyRule]:
     ) for rule in answer["rat"]]
 
 
+#: AuthenticateErrorCode and DownloadErrorCode in words (SGP.22 5.7.13, 5.7.5).
+AUTHENTICATE_ERRORS = {1: "invalidCertificate", 2: "invalidSignature", 3: "unsupportedCurve", 4: "noSessionContext",
+                       5: "invalidOid", 6: "euiccChallengeMismatch", 7: "ciPKUnknown", 127: "undefinedError"}
+DOWNLOAD_ERRORS = {1: "invalidCertificate", 2: "invalidSignature", 3: "unsupportedCurve", 4: "noSessionContext",
+                   5: "invalidTransactionId", 127: "undefinedError"}
+
+
+def authenticate_server(ch: StoreData, server_signed1: bytes, server_signature1: bytes, euicc_ci_pkid: bytes,
+                        server_certificate: bytes, ctx_params1: dict[str, Any]) -> tuple[bytes, str | None]:
+    """ES10b.AuthenticateServer (SGP.22 5.7.13): the SM-DP+'s TLVs forwarded byte for byte.
+
+    Returns the AuthenticateServerResponse as the card sent it (it goes to
+    the SM-DP+ unchanged, an error one too) and, if the eUICC refused the
+    server, its reason.
+    """
+    request = codec.encode("AuthenticateServerRequestView", {
+        "serverSigned1": server_signed1, "serverSignature1": server_signature1, "euiccCiPKIdToBeUsed": euicc_ci_pkid,
+        "serverCertificate": server_certificate, "ctxParams1": codec.encode("CtxParams1", (
+            "ctxParamsForCommonAuthentication", ctx_params1))})
+    answer = ch.store_data(request, "AuthenticateServer")
+    kind, value = codec.decode("AuthenticateServerResponseView", answer, getattr(ch, "note", None))
+    code = value.get("authenticateErrorCode") if kind == "authenticateResponseError" else None
+    return answer, None if code is None else AUTHENTICATE_ERRORS.get(code, str(code))
+
+
+def prepare_download(ch: StoreData, smdp_signed2: bytes, smdp_signature2: bytes, smdp_certificate: bytes,
+                     hash_cc: bytes | None = None) -> tuple[bytes, str | None]:
+    """ES10b.PrepareDownload (SGP.22 5.7.5): the PrepareDownloadResponse as the card sent it, and the
+    eUICC's reason if it refused."""
+    request: dict[str, Any] = {"smdpSigned2": smdp_signed2, "smdpSignature2": smdp_signature2,
+                               "smdpCertificate": smdp_certificate}
+    if hash_cc is not None:
+        request["hashCc"] = hash_cc
+    answer = ch.store_data(codec.encode("PrepareDownloadRequestView", request), "PrepareDownload")
+    kind, value = codec.decode("PrepareDownloadResponse", answer, getattr(ch, "note", None))
+    code = value.get("downloadErrorCode") if kind == "downloadResponseError" else None
+    return answer, None if code is None else DOWNLOAD_ERRORS.get(code, str(code))
+
+
+def get_euicc_info1_raw(ch: StoreData) -> bytes:
+    """EUICCInfo1 (BF20) exactly as the card sent it, checked: ES9+ initiateAuthentication carries it."""
+    answer = ch.store_data(codec.encode("GetEuiccInfo1Request", {}), "GetEuiccInfo1")
+    codec.decode("EUICCInfo1", answer, getattr(ch, "note", None))
+    return answer
+
+
 #: BppCommandId and ErrorReason in words (SGP.22 5.7.6).
 BPP_COMMANDS = ("initialiseSecureChannel", "configureISDP", "storeMetadata", "storeMetadata2", "replaceSessionKeys",
                 "loadProfileElements")

@@ -39,6 +39,20 @@ ADMIN_PROTOCOL = "gsma/rsp/v2.2.0"
 USER_AGENT = "gsma-rsp-lpad"
 _SUCCESS = ("Executed-Success", "Executed-WithWarning")
 
+#: What SM-DP+ subject and reason codes mean (SGP.22 6.5.2; download-notes 1.2).
+STATUS_CODES = {
+    ("8.8.1", "3.8"): "invalid SM-DP+ address", ("8.8.2", "3.1"): "none of the eUICC's CIs is supported",
+    ("8.8.3", "3.1"): "the eUICC's SGP.22 version is not supported",
+    ("8.8.4", "3.7"): "no certificate under the eUICC's CIs", ("8.10.1", "3.9"): "unknown transaction",
+    ("8.11.1", "3.9"): "unknown CI", ("8.1.2", "6.1"): "EUM certificate invalid", ("8.1.2", "6.3"): "EUM certificate expired",
+    ("8.1.3", "6.1"): "eUICC certificate invalid", ("8.1.3", "6.3"): "eUICC certificate expired",
+    ("8.1", "6.1"): "eUICC signature invalid", ("8.1", "4.8"): "not enough space on the eUICC",
+    ("8.1.1", "3.8"): "the EID does not match the order", ("8.2.6", "3.8"): "matching ID refused",
+    ("8.2.5", "4.3"): "no eligible profile", ("8.2.7", "2.2"): "confirmation code missing",
+    ("8.2.7", "3.8"): "confirmation code refused", ("8.2.7", "6.4"): "too many confirmation code attempts",
+    ("8.2", "3.7"): "the profile is not available for a new binding", ("8.8.5", "4.1"): "the order has expired",
+}
+
 #: ES9+ functions that may be sent again after a failure: the SM-DP+ accepts a notification
 #: twice (SGP.22 3.5: duplicates are allowed, losses are not). The download functions change
 #: the SM-DP+'s session state and are not retried blindly.
@@ -151,6 +165,49 @@ class Es9pClient:
         if response.status_code != 204 and response.content.strip():
             self._check_status(address, response)
 
+    def initiate_authentication(self, address: str, euicc_challenge: bytes, euicc_info1: bytes) -> dict[str, Any]:
+        """ES9+.InitiateAuthentication (SGP.22 5.6.1): transactionId (hex string), serverSigned1,
+        serverSignature1, euiccCiPKIdToBeUsed, serverCertificate (the TLVs as sent)."""
+        payload = self._call(address, "initiateAuthentication", {
+            "euiccChallenge": base64.b64encode(euicc_challenge).decode(),
+            "euiccInfo1": base64.b64encode(euicc_info1).decode(), "smdpAddress": address})
+        return self._fields(address, payload, "serverSigned1", "serverSignature1", "euiccCiPKIdToBeUsed",
+                            "serverCertificate")
+
+    def authenticate_client(self, address: str, transaction_id: str, authenticate_server_response: bytes) -> dict[str, Any]:
+        """ES9+.AuthenticateClient (SGP.22 5.6.3): profileMetadata, smdpSigned2, smdpSignature2, smdpCertificate."""
+        payload = self._call(address, "authenticateClient", {
+            "transactionId": transaction_id,
+            "authenticateServerResponse": base64.b64encode(authenticate_server_response).decode()})
+        return self._fields(address, payload, "profileMetadata", "smdpSigned2", "smdpSignature2", "smdpCertificate")
+
+    def get_bound_profile_package(self, address: str, transaction_id: str, prepare_download_response: bytes) -> bytes:
+        """ES9+.GetBoundProfilePackage (SGP.22 5.6.2): the BPP (BF36)."""
+        payload = self._call(address, "getBoundProfilePackage", {
+            "transactionId": transaction_id,
+            "prepareDownloadResponse": base64.b64encode(prepare_download_response).decode()})
+        return self._fields(address, payload, "boundProfilePackage")["boundProfilePackage"]
+
+    def cancel_session(self, address: str, transaction_id: str, cancel_session_response: bytes) -> None:
+        """ES9+.CancelSession (SGP.22 5.6.5)."""
+        self._call(address, "cancelSession", {
+            "transactionId": transaction_id,
+            "cancelSessionResponse": base64.b64encode(cancel_session_response).decode()})
+
+    def _call(self, address: str, function: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._check_status(address, self._post(address, function, body))
+
+    @staticmethod
+    def _fields(address: str, payload: dict[str, Any], *names: str) -> dict[str, Any]:
+        """The base64 fields ``names`` decoded (white space stripped), and the transactionId as sent."""
+        fields: dict[str, Any] = {"transactionId": payload.get("transactionId")}
+        for name in names:
+            try:
+                fields[name] = base64.b64decode("".join(str(payload[name]).split()), validate=True)
+            except (KeyError, ValueError):
+                raise ServerError(address, f"the answer has no valid {name}") from None
+        return fields
+
     def _post(self, address: str, function: str, body: dict[str, Any]) -> requests.Response:
         """POST ``body`` to the ES9+ ``function``; return a 2xx response or raise ServerError."""
         url = f"{base_url(address)}/gsma/rsp2/es9plus/{function}"
@@ -184,7 +241,9 @@ class Es9pClient:
         data = status.get("statusCodeData") or {}
         detail = ", ".join(f"{k} {data[k]}" for k in ("subjectCode", "reasonCode", "subjectIdentifier", "message")
                            if k in data)
-        raise ServerError(address, f"{status.get('status', 'no status')}{': ' + detail if detail else ''}")
+        meaning = STATUS_CODES.get((str(data.get("subjectCode")), str(data.get("reasonCode"))))
+        raise ServerError(address, f"{status.get('status', 'no status')}{': ' + detail if detail else ''}"
+                                   f"{f' ({meaning})' if meaning else ''}")
 
     def _reason(self, error: BaseException) -> str:
         """What went wrong, in the words a user needs: the innermost cause that names it."""

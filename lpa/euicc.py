@@ -386,7 +386,7 @@ class Euicc:
         results: list[Delivery] = []
         try:
             if notifications:
-                with self._es9p_client() as client:
+                with self.es9p_client() as client:
                     for metadata in notifications:
                         result = self._deliver_one(client, metadata, keep)
                         results.append(result)
@@ -399,7 +399,8 @@ class Euicc:
             return results
         return results + [Delivery(n, False, error=reason) for n in notifications[len(results):]]
 
-    def _es9p_client(self) -> Any:
+    def es9p_client(self) -> Any:
+        """An ES9+ client trusting the CIs this eUICC names (and --ca-file); use it with ``with``."""
         from .es9p import Es9pClient  # requests is imported only when something is sent
         from .trust import anchors
 
@@ -428,6 +429,12 @@ class Euicc:
         if self._ci_key_ids is None:
             self._ci_key_ids = es10.get_euicc_info1(self.channel).ci_pkid_verification
         return self._ci_key_ids
+
+    def download(self, code: Any, **options: Any) -> Any:
+        """Download the profile an :class:`~lpa.activation.ActivationCode` names (see :func:`lpa.download.download`)."""
+        from .download import download
+
+        return download(self, code, **options)
 
     def remove_notifications(self, seq_numbers: Iterable[int]) -> list[NotificationMetadata]:
         """Drop notifications without sending them (ES10b.RemoveNotificationFromList)."""

@@ -6,7 +6,7 @@ errors and exit codes), :mod:`.chip` (readers, info), :mod:`.profiles`
 simulated eUICC's `lpa sim` lives with it in :mod:`lpa.sim.cli`. Each
 command imports what it needs when it runs.
 """
-from . import chip, notifications, profiles
+from . import chip, download, notifications, profiles
 from .base import main
 from ..sim.cli import sim
 
@@ -14,6 +14,7 @@ main.add_command(chip.readers)
 main.add_command(chip.info)
 for command in profiles.COMMANDS:
     main.add_command(command)
+main.add_command(download.download)
 main.add_command(notifications.notifications)
 main.add_command(sim)
 

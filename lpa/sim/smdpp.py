@@ -34,6 +34,11 @@ from ..errors import LpaError
 from . import testpki
 from .certificates import issued_by
 from .signatures import verify_rs
+from .smdpp_download import DownloadService, Refused
+
+#: ES9+ download functions and the DownloadService method for each.
+_DOWNLOAD_FUNCTIONS = {"initiateAuthentication": "initiate_authentication", "authenticateClient": "authenticate_client",
+                       "getBoundProfilePackage": "get_bound_profile_package", "cancelSession": "cancel_session"}
 
 #: What :attr:`TestSmdpp.fault` may be set to, and what each does.
 FAULTS = {
@@ -79,6 +84,8 @@ class TestSmdpp:
     slow_seconds: float = 3.0
     fault: str | None = None
     accepted: list[Accepted] = field(default_factory=list)
+    #: The download functions (made at the first start, when the address is known).
+    download: DownloadService | None = None
     #: Every request seen: (path, headers dict, body bytes).
     requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
 
@@ -152,6 +159,8 @@ class TestSmdpp:
         self._server = Server((self.host, self.port), _Handler)
         self._server.smdpp = self  # type: ignore[attr-defined]
         self.port = self._server.server_address[1]
+        if self.download is None:
+            self.download = DownloadService(self.address)
         # a short poll interval: stop() waits for the loop to notice, and tests stop it often
         threading.Thread(target=self._server.serve_forever, args=(0.02,), name="test-smdpp", daemon=True).start()
         return self
@@ -286,6 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(500, b"internal error (test fault)")
         if fault == "slow":
             time.sleep(smdpp.slow_seconds)
+        function = self.path.rpartition("/")[2]
+        if self.path.startswith("/gsma/rsp2/es9plus/") and function in _DOWNLOAD_FUNCTIONS and smdpp.download:
+            return self._download(smdpp.download, function, body)
         if self.path != "/gsma/rsp2/es9plus/handleNotification":
             return self._reply(404, b"unknown function")
         if fault == "failed-status":
@@ -298,6 +310,21 @@ class _Handler(BaseHTTPRequestHandler):
         except Rejected as error:
             return self._reply(400, str(error).encode())
         self._reply(204, b"")
+
+    def _download(self, service: DownloadService, function: str, body: bytes) -> None:
+        """An ES9+ download function: 200 with its JSON, functionExecutionStatus Failed when refused."""
+        try:
+            payload = json.loads(body)
+            result = getattr(service, _DOWNLOAD_FUNCTIONS[function])(payload)
+            status: dict[str, Any] = {"status": "Executed-Success"}
+        except Refused as refused:
+            result, status = {}, {"status": "Failed", "statusCodeData": {
+                "subjectCode": refused.subject, "reasonCode": refused.reason, "message": refused.message}}
+        except (ValueError, LpaError) as error:
+            result, status = {}, {"status": "Failed", "statusCodeData": {
+                "subjectCode": "8.1", "reasonCode": "3.8", "message": f"malformed request: {error}"}}
+        self._reply(200, json.dumps({"header": {"functionExecutionStatus": status}, **result}).encode(),
+                    "application/json")
 
     def _reply(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         self.send_response(status)

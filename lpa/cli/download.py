@@ -1,0 +1,92 @@
+"""`lpa download`: a profile from an activation code, onto the eUICC."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import InputError
+from . import base
+from .base import out
+from .terminal import safe
+
+
+@click.command()
+@click.argument("code", metavar="[CODE|-]", required=False)
+@click.option("--smdp", metavar="ADDRESS", help="The SM-DP+ address, instead of an activation code.")
+@click.option("--matching-id", metavar="ID", default="", help="With --smdp: the matching ID (activation code token).")
+@click.option("--confirmation-code", metavar="CODE", help="The confirmation code, if the SM-DP+ asks for one.")
+@click.option("--imei", help="The device's IMEI, for deviceInfo (default: a generic TAC, no IMEI).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for consent.")
+@click.option("--no-notify", is_flag=True, help="Keep the installation result on the eUICC instead of sending it.")
+@click.pass_context
+def download(ctx: click.Context, code: str | None, smdp: str | None, matching_id: str,
+             confirmation_code: str | None, imei: str | None, yes: bool, no_notify: bool) -> None:
+    """Download a profile: `lpa download 'LPA:1$smdp.example.com$MATCHING-ID'` (quote it), or - to read stdin.
+
+    Shows what the SM-DP+ offers and asks before anything is installed.
+    """
+    from ..activation import ActivationCode, parse_activation_code
+    from ..address import parse_address
+    from ..download import device_info
+    from ..errors import ServerError
+
+    if (code is None) == (smdp is None):
+        raise click.UsageError("give an activation code (or - for stdin), or --smdp ADDRESS")
+    if code is not None:
+        activation = parse_activation_code(sys.stdin.readline() if code == "-" else code)
+    else:
+        try:
+            parse_address(smdp or "")
+        except ServerError as error:
+            raise InputError(error.reason) from None
+        activation = ActivationCode(smdp or "", matching_id)
+    device_info(imei)  # checked now, before the card is touched
+    if not yes and not base.interactive():
+        raise InputError("not downloading without consent; add --yes")
+
+    def consent(offer: Any) -> bool:
+        if not ctx.obj.json:
+            click.echo(safe(f"{offer.provider} / {offer.name}: ICCID {offer.iccid}, {offer.profile_class} profile"
+                            + (f", policy rules {', '.join(offer.policy_rules)}" if offer.policy_rules else "")),
+                       err=True)
+        return yes or click.confirm("Install it?", default=False, err=True)
+
+    def ask_code() -> str:
+        if confirmation_code is not None:
+            return confirmation_code
+        if not base.interactive():
+            raise InputError("the SM-DP+ asks for a confirmation code: add --confirmation-code")
+        return click.prompt("Confirmation code", hide_input=True, err=True)
+
+    bar: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if ctx.obj.json or not sys.stderr.isatty():
+            return
+        if not bar:
+            bar.append(click.progressbar(length=total, label="installing", file=sys.stderr).__enter__())
+        bar[0].update(1)
+        if done == total:
+            bar[0].__exit__(None, None, None)
+
+    with ctx.obj.open() as euicc:
+        result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,
+                                notify=ctx.obj.notify and not no_notify, progress=progress)
+
+    def human() -> None:
+        if result.result.error:
+            click.echo(safe(f"not installed: the eUICC answered {result.result.error[1]} "
+                            f"({result.result.error[0]})"))
+            return
+        line = (f"installed {result.offer.iccid} ({result.offer.provider}, {result.offer.name}) "
+                f"in ISD-P {result.result.isdp_aid}")
+        for d in result.deliveries:
+            line += f"; notified {d.notification.address}" if d.delivered else \
+                f"; the installation result for {d.notification.address} is kept on the eUICC ({d.error})"
+        click.echo(safe(line))
+
+    out(ctx, result.to_json(), human)
+    if result.result.error:
+        ctx.exit(3)

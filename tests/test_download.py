@@ -1,0 +1,60 @@
+"""`lpa download` end to end: the simulated eUICC, the test SM-DP+ serving the TS.48 test profiles."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import json_data
+
+PROFILE = "TS48V2-SAIP2-1-BERTLV-UNIQUE"
+ICCID = "8949449999999990049"
+
+
+def test_download_installs_a_ts48_profile_and_delivers_the_result(lpa, smdpp, sim_state):
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert result.exit_code == 0, result.output
+    installed = sim_state().find(iccid=ICCID)
+    assert installed is not None and installed.state == "disabled" and installed.name == PROFILE
+    assert result.output.strip().endswith(f"in ISD-P {installed.isdp_aid}; notified {smdpp.address}")
+    [accepted] = [a for a in smdpp.accepted if a.operation == "install"]
+    assert accepted.iccid == ICCID  # the SM-DP+ verified the signed installation result
+    assert ICCID in lpa("list").output
+    assert [n for n in sim_state().notifications if n.iccid == ICCID] == []  # delivered, then removed
+
+
+def test_download_json_and_declined_consent(lpa, smdpp, sim_state, monkeypatch):
+    monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
+    declined = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
+    assert declined.exit_code == 1 and "was not downloaded; the session is cancelled" in declined.output
+    assert sim_state().find(iccid=ICCID) is None
+    assert smdpp.download.cancelled and smdpp.download.cancelled[-1][1] == 0  # endUserRejection, signed
+    data = json_data(lpa("--json", "download", f"LPA:1${smdpp.address}${PROFILE}", "--yes"))
+    assert data["iccid"] == ICCID and data["profileClass"] == "test" and data["isdpAid"]
+    assert data["notifications"][0]["delivered"] is True
+
+
+def test_a_confirmation_code_is_hashed_and_checked_by_the_smdp(lpa, smdpp, sim_state):
+    smdpp.download.confirmation_codes[PROFILE] = "12345678"
+    refused = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes", "--confirmation-code", "0000")
+    assert refused.exit_code == 5 and "confirmation code refused" in refused.output
+    assert sim_state().find(iccid=ICCID) is None
+    ok = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes", "--confirmation-code", "12345678")
+    assert ok.exit_code == 0 and sim_state().find(iccid=ICCID) is not None
+
+
+@pytest.mark.parametrize("args,message", [
+    (["LPA:1$smdp.example.com"], "is not LPA:1$<SM-DP+ address>$<matching ID>"),
+    (["LPA:1.example.com-MATCH"], "lost its $ fields, probably to the shell"),
+    ([], "give an activation code"),
+    (["LPA:1$smdp.example.com$X", "--imei", "12"], "IMEI '12' must be 14 to 16 digits"),
+])
+def test_bad_codes_are_refused_before_the_card_is_touched(lpa, state_path, args, message):
+    before = state_path.read_bytes()
+    result = lpa("download", *args, "--yes")
+    assert result.exit_code == 2 and message in result.output
+    assert state_path.read_bytes() == before
+
+
+def test_an_unknown_matching_id_is_the_smdps_refusal_in_words(lpa, smdpp, sim_state):
+    result = lpa("download", f"LPA:1${smdpp.address}$NO-SUCH-ORDER", "--yes")
+    assert result.exit_code == 5 and "8.2.6" in result.output and "matching ID refused" in result.output
+    assert smdpp.download.sessions == {}  or all(s.matching_id == "" for s in smdpp.download.sessions.values())
