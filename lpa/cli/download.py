@@ -9,7 +9,7 @@ import click
 from ..errors import InputError
 from . import base
 from .base import out
-from .terminal import safe
+from .terminal import progress_bar, safe
 
 
 @click.command()
@@ -60,16 +60,7 @@ def download(ctx: click.Context, code: str | None, smdp: str | None, matching_id
             raise InputError("the SM-DP+ asks for a confirmation code: add --confirmation-code")
         return click.prompt("Confirmation code", hide_input=True, err=True)
 
-    bar: list[Any] = []
-
-    def progress(done: int, total: int) -> None:
-        if ctx.obj.json or not sys.stderr.isatty():
-            return
-        if not bar:
-            bar.append(click.progressbar(length=total, label="installing", file=sys.stderr).__enter__())
-        bar[0].update(1)
-        if done == total:
-            bar[0].__exit__(None, None, None)
+    progress = progress_bar("installing", enabled=not ctx.obj.json, minimum=0)
 
     with ctx.obj.open() as euicc:
         result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,

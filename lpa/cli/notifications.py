@@ -1,15 +1,12 @@
 """`lpa notifications list|process|remove`: the eUICC's pending notifications for the SM-DP+."""
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
 from ..errors import InputError, ServerError
 from . import base
 from .base import INTERRUPTED, LpaGroup, out
-from .terminal import safe, table
+from .terminal import progress_bar, safe, table
 
 
 @click.group(cls=LpaGroup)
@@ -45,16 +42,7 @@ def notifications_process(ctx: click.Context, seq_numbers: tuple[int, ...], keep
     """
     if not ctx.obj.notify:
         raise InputError("a recording (--replay) holds no SM-DP+ to send notifications to")
-    bar: list[Any] = []
-
-    def progress(done: int, total: int, delivery: Any) -> None:
-        if total < 2 or ctx.obj.json or not sys.stderr.isatty():
-            return
-        if not bar:
-            bar.append(click.progressbar(length=total, label="sending", file=sys.stderr).__enter__())
-        bar[0].update(1)
-        if done == total:
-            bar[0].__exit__(None, None, None)
+    progress = progress_bar("sending", enabled=not ctx.obj.json)
 
     with ctx.obj.open() as euicc:
         result = euicc.process_notifications(seq_numbers or None, keep=keep, progress=progress)

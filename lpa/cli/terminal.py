@@ -10,7 +10,7 @@ import sys
 import threading
 import unicodedata
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -42,6 +42,23 @@ def table(headers: list[str], rows: list[list[object]]) -> None:
     widths = [max(width(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
         click.echo("  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths)).rstrip())
+
+
+def progress_bar(label: str, enabled: bool, minimum: int = 1) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback drawing a bar on stderr, if it is a terminal and ``enabled``
+    (not with --json) and there are more than ``minimum`` steps."""
+    bar: list[Any] = []
+
+    def progress(done: int, total: int, *extra: object) -> None:
+        if total <= minimum or not enabled or not sys.stderr.isatty():
+            return
+        if not bar:
+            bar.append(click.progressbar(length=total, label=label, file=sys.stderr).__enter__())
+        bar[0].update(1)
+        if done == total:
+            bar[0].__exit__(None, None, None)
+
+    return progress
 
 
 @contextmanager
