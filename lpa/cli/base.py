@@ -96,7 +96,11 @@ def _parse_aid(ctx: click.Context, param: click.Parameter, value: str | None) ->
 def _ca_files(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """--ca-file, else LPA_CA_FILE (':'-separated); each must be a readable PEM certificate, checked now."""
     env = os.environ.get("LPA_CA_FILE")
-    files = value or (tuple(p for p in env.split(os.pathsep) if p) if env else ())
+    return check_ca_files(ctx, param, value or (tuple(p for p in env.split(os.pathsep) if p) if env else ()))
+
+
+def check_ca_files(ctx: click.Context, param: click.Parameter, files: tuple[str, ...]) -> tuple[str, ...]:
+    """Each file must be a readable PEM certificate: checked before the card is touched."""
     if files:
         from ..trust import read_ca_files
 

@@ -20,9 +20,12 @@ from .terminal import progress_bar, safe
 @click.option("--imei", help="The device's IMEI, for deviceInfo (default: a generic TAC, no IMEI).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for consent.")
 @click.option("--no-notify", is_flag=True, help="Keep the installation result on the eUICC instead of sending it.")
+@click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=base.check_ca_files,
+              help="Extra trust anchor for the SM-DP+'s TLS, as the global --ca-file (repeatable).")
 @click.pass_context
 def download(ctx: click.Context, code: str | None, smdp: str | None, matching_id: str,
-             confirmation_code: str | None, imei: str | None, yes: bool, no_notify: bool) -> None:
+             confirmation_code: str | None, imei: str | None, yes: bool, no_notify: bool,
+             ca_files: tuple[str, ...]) -> None:
     """Download a profile: `lpa download 'LPA:1$smdp.example.com$MATCHING-ID'` (quote it), or - to read stdin.
 
     Shows what the SM-DP+ offers and asks before anything is installed.
@@ -43,6 +46,7 @@ def download(ctx: click.Context, code: str | None, smdp: str | None, matching_id
             raise InputError(error.reason) from None
         activation = ActivationCode(smdp or "", matching_id)
     device_info(imei)  # checked now, before the card is touched
+    ctx.obj.ca_files = tuple(dict.fromkeys([*ctx.obj.ca_files, *ca_files]))
     if not yes and not base.interactive():
         raise InputError("not downloading without consent; add --yes")
 

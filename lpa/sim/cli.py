@@ -299,7 +299,8 @@ def modem(ctx: click.Context, **quirks: Any) -> None:
 @click.option("--fault", metavar="MODE", help="Misbehave, for trying lpa's error handling: http500, slow, reset, "
               "no-tls, drop-body, redirect, unknown-ci, wrong-host or failed-status.")
 def smdpp(host: str, port: int, fault: str | None) -> None:
-    """Run the test SM-DP+ (ES9+ handleNotification, verifying signatures) until interrupted.
+    """Run the test SM-DP+ (ES9+ downloads of the TS.48 test profiles, and handleNotification,
+    verifying signatures) until interrupted.
 
     Its TLS certificate is from the lpa test CI: give lpa
     `--ca-file lpa/sim/pki/ci-cert.pem`. Point a simulated profile at it
@@ -314,6 +315,8 @@ def smdpp(host: str, port: int, fault: str | None) -> None:
         raise click.BadParameter(f"one of {', '.join(FAULTS)}", param_hint="--fault")
     server = TestSmdpp(host=host, port=port, fault=fault).start()
     click.echo(f"test SM-DP+ on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
+    for matching_id in server.download.profiles if server.download else ():
+        click.echo(f"  lpa download 'LPA:1${server.address}${matching_id}'")
     seen = 0
     try:
         while True:
