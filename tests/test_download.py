@@ -75,3 +75,41 @@ def test_download_through_pcscd(state_path, smdpp):
     assert ICCID in listed.stdout
     assert StateFile(state_path).load().find(iccid=ICCID) is not None
     assert [a.iccid for a in smdpp.accepted if a.operation == "install"] == [ICCID]
+
+
+@pytest.mark.parametrize("fault,code,message,cancelled", [
+    ("dp-bad-signature", 3, "the eUICC refused the SM-DP+", None),
+    ("dp-unknown-ci", 3, "ciPKUnknown", None),
+    ("dp-expired", 3, "invalidCertificate", None),
+    ("fail-initiateAuthentication", 5, "test fault at initiateAuthentication", None),
+    ("fail-authenticateClient", 5, "test fault at authenticateClient", 127),
+    ("fail-getBoundProfilePackage", 5, "test fault at getBoundProfilePackage", 127),
+    ("drop-bpp", 5, "connection closed by the server before the answer was complete", 127),
+])
+def test_every_download_fault_ends_cleanly(lpa, smdpp, sim_state, fault, code, message, cancelled):
+    smdpp.fault = fault
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert result.exit_code == code and message in result.output, result.output
+    assert len([line for line in result.output.splitlines() if not line.startswith("GSMA TS.48")]) == 1
+    assert sim_state().find(iccid=ICCID) is None
+    assert [reason for _, reason in smdpp.download.cancelled] == ([cancelled] if cancelled is not None else [])
+    smdpp.fault = None
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0  # the card is fine after
+
+
+def test_a_corrupted_segment_gives_the_euiccs_error_result_delivered_to_the_smdp(lpa, smdpp, sim_state):
+    smdpp.fault = "corrupt-segment"
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert result.exit_code == 3
+    assert result.output.splitlines()[-1] == "not installed: the eUICC answered scp03tSecurityError (loadProfileElements)"
+    assert sim_state().find(iccid=ICCID) is None
+    assert [a.operation for a in smdpp.accepted] == ["install"]  # the error result, signed, reached the SM-DP+
+
+
+def test_a_failing_cancel_at_the_smdp_still_ends_the_session_on_the_card(lpa, smdpp, sim_state, monkeypatch):
+    monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
+    smdpp.fault = "fail-cancelSession"
+    declined = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
+    assert declined.exit_code == 1 and "the session is cancelled" in declined.output
+    smdpp.fault = None
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0

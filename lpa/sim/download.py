@@ -74,7 +74,7 @@ def authenticate_server(state: DownloadState, request: dict[str, Any], trusted_c
     ci = next((c for c in trusted_cis if _key_id(c) == issuer_key), None)
     if ci is None:
         return error(CI_UNKNOWN)
-    if POLICIES["dpauth"] not in policies(certificate) or not issued_by(certificate, ci):
+    if POLICIES["dpauth"] not in policies(certificate) or not issued_by(certificate, ci) or not _valid(certificate):
         return error(INVALID_CERTIFICATE)
     if codec.decode("SubjectKeyIdentifier", bytes(request["euiccCiPKIdToBeUsed"])) != signing_ci:
         return error(CI_UNKNOWN)
@@ -120,7 +120,8 @@ def prepare_download(state: DownloadState, request: dict[str, Any], identity: An
         certificate = x509.load_der_x509_certificate(bytes(request["smdpCertificate"]))
     except ValueError:
         return error(INVALID_CERTIFICATE)
-    if POLICIES["dppb"] not in policies(certificate) or not issued_by(certificate, session.ci):
+    if POLICIES["dppb"] not in policies(certificate) or not issued_by(certificate, session.ci) or \
+            not _valid(certificate):
         return error(INVALID_CERTIFICATE)
     if transaction_id != session.transaction_id:
         return error(INVALID_TRANSACTION)
@@ -145,6 +146,14 @@ def prepare_download(state: DownloadState, request: dict[str, Any], identity: An
 def _signature_tlv(signature: bytes) -> bytes:
     """The ``5F37 40 <r||s>`` element a signature travels in, which the next signature covers."""
     return b"\x5f\x37" + bytes([len(signature)]) + signature
+
+
+def _valid(certificate: x509.Certificate) -> bool:
+    """Within its validity period now."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
 
 
 def _key_id(certificate: x509.Certificate) -> bytes:

@@ -34,14 +34,12 @@ from ..errors import LpaError
 from . import testpki
 from .certificates import issued_by
 from .signatures import verify_rs
+from .smdpp_download import FUNCTIONS as _DOWNLOAD_FUNCTIONS
+from .smdpp_download import FAULTS as DOWNLOAD_FAULTS
 from .smdpp_download import DownloadService, Refused
 
-#: ES9+ download functions and the DownloadService method for each.
-_DOWNLOAD_FUNCTIONS = {"initiateAuthentication": "initiate_authentication", "authenticateClient": "authenticate_client",
-                       "getBoundProfilePackage": "get_bound_profile_package", "cancelSession": "cancel_session"}
-
 #: What :attr:`TestSmdpp.fault` may be set to, and what each does.
-FAULTS = {
+FAULTS = {**DOWNLOAD_FAULTS,
     "http500": "answer HTTP 500",
     "slow": "wait slow_seconds before answering",
     "reset": "reset every connection as soon as it is accepted (TCP RST)",
@@ -313,9 +311,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _download(self, service: DownloadService, function: str, body: bytes) -> None:
         """An ES9+ download function: 200 with its JSON, functionExecutionStatus Failed when refused."""
+        service.fault = self.server.smdpp.fault  # type: ignore[attr-defined]
         try:
             payload = json.loads(body)
-            result = getattr(service, _DOWNLOAD_FUNCTIONS[function])(payload)
+            result = service.call(function, payload)
             status: dict[str, Any] = {"status": "Executed-Success"}
         except Refused as refused:
             result, status = {}, {"status": "Failed", "statusCodeData": {
@@ -323,8 +322,15 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, LpaError) as error:
             result, status = {}, {"status": "Failed", "statusCodeData": {
                 "subjectCode": "8.1", "reasonCode": "3.8", "message": f"malformed request: {error}"}}
-        self._reply(200, json.dumps({"header": {"functionExecutionStatus": status}, **result}).encode(),
-                    "application/json")
+        answer = json.dumps({"header": {"functionExecutionStatus": status}, **result}).encode()
+        if service.fault == "drop-bpp" and function == "getBoundProfilePackage":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                             + str(len(answer)).encode() + b"\r\n\r\n" + answer[:len(answer) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self._reply(200, answer, "application/json")
 
     def _reply(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         self.send_response(status)

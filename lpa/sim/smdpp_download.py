@@ -29,6 +29,24 @@ from .profile_package import ts48_profiles
 from .signatures import sign_rs, verify_rs
 
 
+#: Download faults of the test SM-DP+, and what each does.
+FAULTS = {
+    "dp-bad-signature": "serverSignature1 does not verify",
+    "dp-unknown-ci": "CERT.DPauth from a CI the eUICC does not trust",
+    "dp-expired": "an expired CERT.DPauth",
+    "fail-initiateAuthentication": "functionExecutionStatus Failed at initiateAuthentication",
+    "fail-authenticateClient": "functionExecutionStatus Failed at authenticateClient",
+    "fail-getBoundProfilePackage": "functionExecutionStatus Failed at getBoundProfilePackage",
+    "fail-cancelSession": "functionExecutionStatus Failed at cancelSession",
+    "corrupt-segment": "a bit flipped in the BPP's last profile segment",
+    "drop-bpp": "the connection dropped in the middle of getBoundProfilePackage's answer",
+}
+
+#: ES9+ download functions and the method for each.
+FUNCTIONS = {"initiateAuthentication": "initiate_authentication", "authenticateClient": "authenticate_client",
+            "getBoundProfilePackage": "get_bound_profile_package", "cancelSession": "cancel_session"}
+
+
 class Refused(Exception):
     """Answer functionExecutionStatus Failed with these subject and reason codes (download-notes 1.2)."""
 
@@ -69,6 +87,8 @@ class DownloadService:
     sessions: dict[bytes, _Session] = field(default_factory=dict)
     #: Sessions the eUICC cancelled: (transactionId, reason).
     cancelled: list[tuple[bytes, int]] = field(default_factory=list)
+    #: A download fault (:data:`FAULTS`), set by the server before each call.
+    fault: str | None = None
 
     def __post_init__(self) -> None:
         pki = Path(testpki.PKI_DIR)
@@ -76,6 +96,14 @@ class DownloadService:
                                  serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None))
         self.dpauth = testpki.make_dp(self.ci, POLICIES["dpauth"])
         self.dppb = testpki.make_dp(self.ci, POLICIES["dppb"])
+        self._faulty = {"dp-unknown-ci": testpki.make_dp(testpki.make_ci("Unknown Test CI"), POLICIES["dpauth"]),
+                        "dp-expired": testpki.make_dp(self.ci, POLICIES["dpauth"], expired=True)}
+
+    def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run an ES9+ download function (by its ES9+ name), or fail as the fault says."""
+        if self.fault == f"fail-{function}":
+            raise Refused("8.1", "6.1", f"test fault at {function}")
+        return getattr(self, FUNCTIONS[function])(payload)
 
     def initiate_authentication(self, payload: dict[str, Any]) -> dict[str, Any]:
         if str(payload.get("smdpAddress", "")).lower() != self.address.lower():
@@ -90,10 +118,14 @@ class DownloadService:
         signed1 = codec.encode("ServerSigned1", {"transactionId": session.transaction_id, "euiccChallenge": challenge,
                                                  "serverAddress": self.address,
                                                  "serverChallenge": session.server_challenge})
+        dpauth = self._faulty.get(self.fault or "", self.dpauth)
+        signature = sign_rs(dpauth.key, signed1)
+        if self.fault == "dp-bad-signature":
+            signature = bytes([signature[0] ^ 1]) + signature[1:]
         return {"transactionId": session.transaction_id.hex().upper(), "serverSigned1": _b64(signed1),
-                "serverSignature1": _b64(codec.encode("SignatureElement", sign_rs(self.dpauth.key, signed1))),
+                "serverSignature1": _b64(codec.encode("SignatureElement", signature)),
                 "euiccCiPKIdToBeUsed": _b64(codec.encode("SubjectKeyIdentifier", ci_key)),
-                "serverCertificate": _b64(self.dpauth.cert.public_bytes(serialization.Encoding.DER))}
+                "serverCertificate": _b64(dpauth.cert.public_bytes(serialization.Encoding.DER))}
 
     def _session(self, payload: dict[str, Any]) -> _Session:
         try:
@@ -171,6 +203,8 @@ class DownloadService:
                         configure_isdp=codec.encode("ConfigureISDPRequest", {}),
                         store_metadata=self.metadata(session.matching_id), profile_package=package,
                         host_id=b"lpa-test-smdp")
+        if self.fault == "corrupt-segment":  # a bit flipped in the last 86 segment's ciphertext
+            bpp = bpp[:-20] + bytes([bpp[-20] ^ 1]) + bpp[-19:]
         return {"transactionId": session.transaction_id.hex().upper(), "boundProfilePackage": _b64(bpp)}
 
     def cancel_session(self, payload: dict[str, Any]) -> dict[str, Any]:

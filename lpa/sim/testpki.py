@@ -69,6 +69,7 @@ def _issue(
     *,
     ca: bool,
     extensions: list[tuple[x509.ExtensionType, bool]] = (),
+    not_after: datetime.datetime = _NOT_AFTER,
 ) -> Issued:
     key = ec.generate_private_key(ec.SECP256R1())
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
@@ -80,7 +81,7 @@ def _issue(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(_NOT_BEFORE)
-        .not_valid_after(_NOT_AFTER)
+        .not_valid_after(not_after)
         .add_extension(ski, critical=False)
         .add_extension(x509.CertificatePolicies([x509.PolicyInformation(ObjectIdentifier(policy), None)]),
                        critical=True)
@@ -151,10 +152,12 @@ def make_tls(ci: Issued, hosts: list[str]) -> Issued:
 TEST_SMDP_OID = "2.25.245082740640627847768330080977082350640"
 
 
-def make_dp(ci: Issued, policy: str, oid: str = TEST_SMDP_OID) -> Issued:
-    """A CERT.DPauth (``policy`` 2.23.146.1.2.1.4) or CERT.DPpb (.5) with the SM-DP+ OID in subjectAltName."""
+def make_dp(ci: Issued, policy: str, oid: str = TEST_SMDP_OID, expired: bool = False) -> Issued:
+    """A CERT.DPauth (``policy`` 2.23.146.1.2.1.4) or CERT.DPpb (.5) with the SM-DP+ OID in subjectAltName
+    (``expired``: valid until just after its start, for tests)."""
     return _issue(_name(O="lpa test SM-DP+", CN="lpa Test SM-DP+ - NOT FOR PRODUCTION"), ci, policy, ca=False,
-                  extensions=[(x509.SubjectAlternativeName([x509.RegisteredID(ObjectIdentifier(oid))]), False)])
+                  extensions=[(x509.SubjectAlternativeName([x509.RegisteredID(ObjectIdentifier(oid))]), False)],
+                  not_after=_NOT_BEFORE + datetime.timedelta(days=1) if expired else _NOT_AFTER)
 
 
 def write_pki(folder: Path = PKI_DIR, eid: str = TEST_EID) -> None:
