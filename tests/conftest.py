@@ -89,14 +89,19 @@ def smdpp() -> Any:
 
 
 @pytest.fixture
-def lpa(state_path: Path) -> Callable[..., Any]:
-    """Run the CLI in-process against the simulated eUICC: lpa("list") -> click Result."""
+def lpa(state_path: Path, request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Run the CLI in-process against the simulated eUICC: lpa("list") -> click Result.
+
+    ES9+ calls time out after 1 s (the slow-server tests wait that long), 30 s in tests marked
+    ``download``: the first BPP compiles the profile package codec, seconds on a busy CI core.
+    """
     from lpa.cli import main
 
     runner = CliRunner()
+    timeout = "30" if request.node.get_closest_marker("download") else "1"
 
     def run(*args: str, input: str | None = None, sim: bool = True) -> Any:
-        prefix = ["--sim", "--sim-state", str(state_path), "--ca-file", TEST_CI, "--timeout", "1"] if sim else []
+        prefix = ["--sim", "--sim-state", str(state_path), "--ca-file", TEST_CI, "--timeout", timeout] if sim else []
         return runner.invoke(main, [*prefix, *args], input=input, catch_exceptions=False)
 
     return run

@@ -5,6 +5,7 @@ import pytest
 
 from conftest import json_data
 
+pytestmark = pytest.mark.download
 PROFILE = "TS48V2-SAIP2-1-BERTLV-UNIQUE"
 ICCID = "8949449999999990049"
 
@@ -44,7 +45,7 @@ def test_a_confirmation_code_is_hashed_and_checked_by_the_smdp(lpa, smdpp, sim_s
 @pytest.mark.parametrize("args,message", [
     (["LPA:1$smdp.example.com"], "is not LPA:1$<SM-DP+ address>$<matching ID>"),
     (["LPA:1.example.com-MATCH"], "lost its $ fields, probably to the shell"),
-    ([], "give an activation code"),
+    ([], "give one of: an activation code"),
     (["LPA:1$smdp.example.com$X", "--imei", "12"], "IMEI '12' must be 14 to 16 digits"),
 ])
 def test_bad_codes_are_refused_before_the_card_is_touched(lpa, state_path, args, message):

@@ -14,6 +14,8 @@ from .terminal import progress_bar, safe
 
 @click.command()
 @click.argument("code", metavar="[CODE|-]", required=False)
+@click.option("--qr", "qr_image", metavar="IMAGE", type=click.Path(exists=True, dir_okay=False),
+              help="Read the activation code from a QR code image or screenshot (needs lpa[qr]).")
 @click.option("--smdp", metavar="ADDRESS", help="The SM-DP+ address, instead of an activation code.")
 @click.option("--matching-id", metavar="ID", default="", help="With --smdp: the matching ID (activation code token).")
 @click.option("--confirmation-code", metavar="CODE", help="The confirmation code, if the SM-DP+ asks for one.")
@@ -23,10 +25,11 @@ from .terminal import progress_bar, safe
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=base.check_ca_files,
               help="Extra trust anchor for the SM-DP+'s TLS, as the global --ca-file (repeatable).")
 @click.pass_context
-def download(ctx: click.Context, code: str | None, smdp: str | None, matching_id: str,
+def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: str | None, matching_id: str,
              confirmation_code: str | None, imei: str | None, yes: bool, no_notify: bool,
              ca_files: tuple[str, ...]) -> None:
-    """Download a profile: `lpa download 'LPA:1$smdp.example.com$MATCHING-ID'` (quote it), or - to read stdin.
+    """Download a profile: `lpa download 'LPA:1$smdp.example.com$MATCHING-ID'` (quote it), - to read
+    the code from stdin, or --qr IMAGE to read it from a QR code picture.
 
     Shows what the SM-DP+ offers and asks before anything is installed.
     """
@@ -35,9 +38,12 @@ def download(ctx: click.Context, code: str | None, smdp: str | None, matching_id
     from ..download import device_info
     from ..errors import ServerError
 
-    if (code is None) == (smdp is None):
-        raise click.UsageError("give an activation code (or - for stdin), or --smdp ADDRESS")
-    if code is not None:
+    if [code, qr_image, smdp].count(None) != 2:
+        raise click.UsageError("give one of: an activation code (or - for stdin), --qr IMAGE, --smdp ADDRESS")
+    if qr_image is not None:
+        from ..qr import read_activation_code
+        activation = parse_activation_code(read_activation_code(qr_image))
+    elif code is not None:
         activation = parse_activation_code(sys.stdin.readline() if code == "-" else code)
     else:
         try:

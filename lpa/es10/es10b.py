@@ -1,105 +1,27 @@
-"""ES10a/b/c: the functions of the eUICC's ISD-R (SGP.22 5.7), one per function.
+"""ES10b: what the LPA asks the eUICC for downloads and notifications (SGP.22 5.7.5 to 5.7.11).
 
-Each function takes an open ISD-R :class:`~lpa.apdu.Channel`, sends one
-STORE DATA command sequence and returns a typed result. A result code
-other than ok raises :class:`~lpa.errors.ResultError` with a message that
-says what happened.
+eUICC information and challenge, the rules authorisation table, the download session
+(AuthenticateServer, PrepareDownload, LoadBoundProfilePackage, CancelSession) and the notification list.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
+from typing import Any
 
-from . import codec
-from .encoding import (
-    ICON_TYPES,
-    PROFILE_CLASSES,
-    PROFILE_STATES,
+from .. import codec
+from ..encoding import (
     PPR_BITS,
-    PROFILE_INFO_TAGS,
     RSP_CAPABILITY,
     UICC_CAPABILITY,
     bits_to_names,
     iccid_from_bytes,
-    iccid_to_bytes,
     operation_bits,
     operation_name,
-    operation_names,
     simple_tlv,
     version_str,
 )
-from .errors import ProtocolError, ResultError
-
-#: Fields `lpa list` shows; icons and the rest are fetched only when asked for.
-LIST_FIELDS = (
-    "iccid",
-    "isdpAid",
-    "profileState",
-    "profileNickname",
-    "serviceProviderName",
-    "profileName",
-    "profileClass",
-)
-
-
-class StoreData(Protocol):
-    """What an ES10 function needs: an ISD-R channel (:class:`lpa.apdu.Channel`).
-
-    If it has a ``note`` callable, leniently accepted answers are reported to it.
-    """
-
-    def store_data(self, payload: bytes, name: str = ...) -> bytes: ...
-
-
-# -- results -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One ProfileInfo (SGP.22 5.7.15). Fields the card left out are None."""
-
-    iccid: str | None = None
-    isdp_aid: str | None = None
-    state: str | None = None
-    nickname: str | None = None
-    provider: str | None = None
-    name: str | None = None
-    icon_type: str | None = None
-    icon: bytes | None = None
-    profile_class: str | None = None
-    #: notificationConfigurationInfo: (operations, SM-DP+ address) per entry.
-    notification_config: tuple[tuple[tuple[str, ...], str], ...] | None = None
-    policy_rules: tuple[str, ...] | None = None
-
-    def notification_address(self, operation: str) -> str | None:
-        """The SM-DP+ address that gets notified of ``operation``, if any (SGP.22 5.7.15)."""
-        for operations, address in self.notification_config or ():
-            if operation in operations:
-                return address
-        return None
-
-    def to_json(self) -> dict[str, Any]:
-        """lpac's field names (profileState enabled|disabled, icon as base64); every
-        operation of a notificationConfigurationInfo entry (SGP.22 5.7.15)."""
-        import base64
-
-        out = {
-            "iccid": self.iccid,
-            "isdpAid": self.isdp_aid,
-            "profileState": self.state,
-            "profileNickname": self.nickname,
-            "serviceProviderName": self.provider,
-            "profileName": self.name,
-            "iconType": self.icon_type,
-            "icon": base64.b64encode(self.icon).decode() if self.icon is not None else None,
-            "profileClass": self.profile_class,
-        }
-        out["notificationConfigurationInfo"] = None if self.notification_config is None else [
-            {"profileManagementOperation": list(operations), "notificationAddress": address}
-            for operations, address in self.notification_config
-        ]
-        out["profilePolicyRules"] = None if self.policy_rules is None else list(self.policy_rules)
-        return out
+from ..errors import ProtocolError
+from .base import StoreData, call, check, refused
 
 
 @dataclass(frozen=True)
@@ -169,198 +91,9 @@ class PolicyRule:
                 "consentRequired": self.consent_required}
 
 
-@dataclass(frozen=True)
-class ConfiguredAddresses:
-    """EuiccConfiguredAddressesResponse (SGP.22 5.7.3)."""
-
-    default_dp_address: str | None
-    root_ds_address: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"defaultDpAddress": self.default_dp_address, "rootDsAddress": self.root_ds_address}
-
-
-# -- helpers -------------------------------------------------------------------
-
-
-def _call(ch: StoreData, request_type: str, request: Any, response_type: str, name: str) -> Any:
-    answer = ch.store_data(codec.encode(request_type, request), name)
-    if not answer:
-        raise ProtocolError(f"{name}: the card answered 9000 with no data; try a smaller --mss")
-    return codec.decode(response_type, answer, getattr(ch, "note", None))
-
-
-def _check(name: str, result: int, reasons: dict[int, tuple[str, str]], what: str) -> None:
-    """A result code: 0 is ok, anything else raises ResultError."""
-    if result != 0:
-        _refused(name, result, reasons, what)
-
-
-def _refused(name: str, result: int, reasons: dict[int, tuple[str, str]], what: str) -> NoReturn:
-    """Raise ResultError for ``result``, the value of a response's error alternative (even 0)."""
-    reason, message = reasons.get(result, ("undefinedError", "the eUICC reported an undefined error"))
-    raise ResultError(name, result, reason, f"{name} {what}: {message} (result {result}, {reason})")
-
-
-def identifier_choice(identifier: str | bytes) -> tuple[str, bytes]:
-    """ProfileIdentifier CHOICE: an ISD-P AID as bytes, or an ICCID as digits."""
-    if isinstance(identifier, bytes):
-        return ("isdpAid", identifier)
-    return ("iccid", iccid_to_bytes(identifier))
-
-
-def _describe(identifier: str | bytes) -> str:
-    return identifier.hex().upper() if isinstance(identifier, bytes) else identifier
-
-
-# -- ES10c ---------------------------------------------------------------------
-
-
-def get_eid(ch: StoreData) -> str:
-    """ES10c.GetEID (SGP.22 5.7.20): the EID as 32 digits."""
-    answer = _call(ch, "GetEuiccDataRequest", {"tagList": b"\x5a"}, "GetEuiccDataResponse", "GetEID")
-    return answer["eidValue"].hex().upper()
-
-
-def get_profiles_info(
-    ch: StoreData,
-    *,
-    iccid: str | None = None,
-    isdp_aid: bytes | None = None,
-    profile_class: str | None = None,
-    fields: tuple[str, ...] | None = LIST_FIELDS,
-) -> list[Profile]:
-    """ES10c.GetProfilesInfo (SGP.22 5.7.15).
-
-    At most one of ``iccid``, ``isdp_aid``, ``profile_class`` narrows the
-    search. ``fields`` (ProfileInfo field names) becomes the tag list, so
-    that big fields such as icons are only read when asked for; None asks
-    for everything the card has.
-    """
-    request: dict[str, Any] = {}
-    if iccid is not None:
-        request["searchCriteria"] = ("iccid", iccid_to_bytes(iccid))
-    elif isdp_aid is not None:
-        request["searchCriteria"] = ("isdpAid", isdp_aid)
-    elif profile_class is not None:
-        request["searchCriteria"] = ("profileClass", PROFILE_CLASSES.index(profile_class))
-    if fields is not None:
-        request["tagList"] = b"".join(PROFILE_INFO_TAGS[f] for f in fields)
-    kind, value = _call(ch, "ProfileInfoListRequest", request, "ProfileInfoListResponse", "GetProfilesInfo")
-    if kind == "profileInfoListError":
-        _refused("GetProfilesInfo", value, {1: ("incorrectInputValues", "the eUICC refused the search criteria")}, "")
-    return [profile_from_asn1(item) for item in value]
-
-
-def profile_from_asn1(info: dict[str, Any]) -> Profile:
-    """A :class:`Profile` from a decoded ProfileInfo."""
-
-    def pick(table: tuple[str, ...], key: str) -> str | None:
-        if key not in info:
-            return None
-        number = info[key]
-        return table[number] if 0 <= number < len(table) else f"unknown({number})"
-
-    config = info.get("notificationConfigurationInfo")
-    rules = info.get("profilePolicyRules")
-    return Profile(
-        iccid=iccid_from_bytes(info["iccid"]) if "iccid" in info else None,
-        isdp_aid=info["isdpAid"].hex().upper() if "isdpAid" in info else None,
-        state=pick(PROFILE_STATES, "profileState"),
-        nickname=info.get("profileNickname"),
-        provider=info.get("serviceProviderName"),
-        name=info.get("profileName"),
-        icon_type=pick(ICON_TYPES, "iconType"),
-        icon=bytes(info["icon"]) if "icon" in info else None,
-        profile_class=pick(PROFILE_CLASSES, "profileClass"),
-        notification_config=None
-        if config is None
-        else tuple(
-            (operation_names(c["profileManagementOperation"]), c["notificationAddress"]) for c in config
-        ),
-        policy_rules=None if rules is None else tuple(bits_to_names(rules, PPR_BITS)),
-    )
-
-
-_ENABLE_RESULTS = {
-    1: ("iccidOrAidNotFound", "no such profile on this eUICC"),
-    2: ("profileNotInDisabledState", "the profile is not disabled (it is already enabled)"),
-    3: ("disallowedByPolicy", "refused by policy: the enabled profile may not be disabled (PPR1), "
-        "or a test profile may not replace an operational one"),
-    4: ("wrongProfileReenabling", "the profile was re-enabled without a card reset; reset the card and try again"),
-    5: ("catBusy", "the card's toolkit is busy; try again in a moment"),
-}
-_DISABLE_RESULTS = {
-    1: ("iccidOrAidNotFound", "no such profile on this eUICC"),
-    2: ("profileNotInEnabledState", "the profile is not enabled"),
-    3: ("disallowedByPolicy", "its profile policy rules forbid disabling it (PPR1)"),
-    5: ("catBusy", "the card's toolkit is busy; try again in a moment"),
-}
-_DELETE_RESULTS = {
-    1: ("iccidOrAidNotFound", "no such profile on this eUICC"),
-    2: ("profileNotInDisabledState", "the profile is enabled; disable it first"),
-    3: ("disallowedByPolicy", "its profile policy rules forbid deleting it (PPR2)"),
-}
-
-
-def enable_profile(ch: StoreData, identifier: str | bytes, refresh: bool = False) -> None:
-    """ES10c.EnableProfile (SGP.22 5.7.16) by ICCID (digits) or ISD-P AID (bytes)."""
-    answer = _call(
-        ch,
-        "EnableProfileRequest",
-        {"profileIdentifier": identifier_choice(identifier), "refreshFlag": refresh},
-        "EnableProfileResponse",
-        "EnableProfile",
-    )
-    _check("EnableProfile", answer["enableResult"], _ENABLE_RESULTS, _describe(identifier))
-
-
-def disable_profile(ch: StoreData, identifier: str | bytes, refresh: bool = False) -> None:
-    """ES10c.DisableProfile (SGP.22 5.7.17)."""
-    answer = _call(
-        ch,
-        "DisableProfileRequest",
-        {"profileIdentifier": identifier_choice(identifier), "refreshFlag": refresh},
-        "DisableProfileResponse",
-        "DisableProfile",
-    )
-    _check("DisableProfile", answer["disableResult"], _DISABLE_RESULTS, _describe(identifier))
-
-
-def delete_profile(ch: StoreData, identifier: str | bytes) -> None:
-    """ES10c.DeleteProfile (SGP.22 5.7.18)."""
-    answer = _call(ch, "DeleteProfileRequest", identifier_choice(identifier), "DeleteProfileResponse", "DeleteProfile")
-    _check("DeleteProfile", answer["deleteResult"], _DELETE_RESULTS, _describe(identifier))
-
-
-def set_nickname(ch: StoreData, iccid: str, nickname: str) -> None:
-    """ES10c.SetNickname (SGP.22 5.7.21)."""
-    answer = _call(
-        ch,
-        "SetNicknameRequest",
-        {"iccid": iccid_to_bytes(iccid), "profileNickname": nickname},
-        "SetNicknameResponse",
-        "SetNickname",
-    )
-    _check("SetNickname", answer["setNicknameResult"], {1: ("iccidNotFound", "no such profile on this eUICC")}, iccid)
-
-
-# -- ES10a ---------------------------------------------------------------------
-
-
-def get_euicc_configured_addresses(ch: StoreData) -> ConfiguredAddresses:
-    """ES10a.GetEuiccConfiguredAddresses (SGP.22 5.7.3)."""
-    answer = _call(ch, "EuiccConfiguredAddressesRequest", {}, "EuiccConfiguredAddressesResponse",
-                   "GetEuiccConfiguredAddresses")
-    return ConfiguredAddresses(answer.get("defaultDpAddress") or None, answer.get("rootDsAddress") or None)
-
-
-# -- ES10b ---------------------------------------------------------------------
-
-
 def get_euicc_info1(ch: StoreData) -> EuiccInfo1:
     """ES10b.GetEUICCInfo, EUICCInfo1 (SGP.22 5.7.8)."""
-    answer = _call(ch, "GetEuiccInfo1Request", {}, "EUICCInfo1", "GetEuiccInfo1")
+    answer = call(ch, "GetEuiccInfo1Request", {}, "EUICCInfo1", "GetEuiccInfo1")
     return EuiccInfo1(
         svn=version_str(answer["svn"]),
         ci_pkid_verification=tuple(k.hex() for k in answer["euiccCiPKIdListForVerification"]),
@@ -379,7 +112,7 @@ def get_euicc_info2(ch: StoreData) -> EuiccInfo2:
     TS 102 226) installedApplication / freeNonVolatileMemory /
     freeVolatileMemory.
     """
-    answer = _call(ch, "GetEuiccInfo2Request", {}, "EUICCInfo2", "GetEuiccInfo2")
+    answer = call(ch, "GetEuiccInfo2Request", {}, "EUICCInfo2", "GetEuiccInfo2")
     out: dict[str, Any] = {}
     for key, value in answer.items():
         if key in ("profileVersion", "svn", "euiccFirmwareVer", "ts102241Version", "globalplatformVersion",
@@ -422,13 +155,13 @@ def _ext_card_resource(data: bytes, note: codec.Note | None) -> dict[str, int]:
 
 def get_euicc_challenge(ch: StoreData) -> bytes:
     """ES10b.GetEUICCChallenge (SGP.22 5.7.7): 16 random bytes for one download session."""
-    return bytes(_call(ch, "GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse",
+    return bytes(call(ch, "GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse",
                        "GetEuiccChallenge")["euiccChallenge"])
 
 
 def get_rat(ch: StoreData) -> list[PolicyRule]:
     """ES10b.GetRAT (SGP.22 5.7.22): which operators may set which profile policy rules."""
-    answer = _call(ch, "GetRatRequest", {}, "GetRatResponse", "GetRAT")
+    answer = call(ch, "GetRatRequest", {}, "GetRatResponse", "GetRAT")
 
     def optional_hex(value: bytes | None) -> str | None:
         return None if value is None else bytes(value).hex().upper()
@@ -552,7 +285,7 @@ def cancel_session(ch: StoreData, transaction_id: bytes, reason: str) -> bytes:
     answer = ch.store_data(request, "CancelSession")
     kind, value = codec.decode("CancelSessionResponse", answer, getattr(ch, "note", None))
     if kind == "cancelSessionResponseError":
-        _refused("CancelSession", value, {5: ("invalidTransactionId", "the eUICC has no session with that "
+        refused("CancelSession", value, {5: ("invalidTransactionId", "the eUICC has no session with that "
                                                                       "transaction ID")}, transaction_id.hex().upper())
     return answer
 
@@ -564,9 +297,9 @@ def list_notification(ch: StoreData, operation: str | None = None) -> list[Notif
     disable, delete) filters on the card.
     """
     request = {} if operation is None else {"profileManagementOperation": operation_bits(operation)}
-    kind, value = _call(ch, "ListNotificationRequest", request, "ListNotificationResponse", "ListNotification")
+    kind, value = call(ch, "ListNotificationRequest", request, "ListNotificationResponse", "ListNotification")
     if kind == "listNotificationsResultError":
-        _refused("ListNotification", value, {}, "")
+        refused("ListNotification", value, {}, "")
     return sorted((metadata_from_asn1(m) for m in value), key=lambda m: m.seq_number)
 
 
@@ -587,12 +320,12 @@ def retrieve_notifications_list(ch: StoreData, seq_number: int | None = None) ->
     the metadata is decoded from them for display.
     """
     request = {} if seq_number is None else {"searchCriteria": ("seqNumber", seq_number)}
-    kind, value = _call(ch, "RetrieveNotificationsListRequest", request,
+    kind, value = call(ch, "RetrieveNotificationsListRequest", request,
                         "RetrieveNotificationsListResponseView", "RetrieveNotificationsList")
     if kind == "notificationsListResultError":
         if value == 1:  # noResultAvailable
             return []
-        _refused("RetrieveNotificationsList", value, {}, "")
+        refused("RetrieveNotificationsList", value, {}, "")
     notifications = [PendingNotification(_pending_metadata(bytes(der)), bytes(der)) for der in value]
     return sorted(notifications, key=lambda n: n.metadata.seq_number)
 
@@ -608,8 +341,7 @@ def _pending_metadata(der: bytes) -> NotificationMetadata:
 
 def remove_notification_from_list(ch: StoreData, seq_number: int) -> None:
     """ES10b.RemoveNotificationFromList (SGP.22 5.7.11)."""
-    answer = _call(ch, "NotificationSentRequest", {"seqNumber": seq_number}, "NotificationSentResponse",
+    answer = call(ch, "NotificationSentRequest", {"seqNumber": seq_number}, "NotificationSentResponse",
                    "RemoveNotificationFromList")
-    _check("RemoveNotificationFromList", answer["deleteNotificationStatus"],
+    check("RemoveNotificationFromList", answer["deleteNotificationStatus"],
            {1: ("nothingToDelete", "there is no such notification on the eUICC")}, str(seq_number))
-

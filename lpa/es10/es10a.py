@@ -1,0 +1,25 @@
+"""ES10a: the eUICC's configured SM-DP+ and SM-DS addresses (SGP.22 5.7.3 to 5.7.4)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .base import StoreData, call
+
+
+@dataclass(frozen=True)
+class ConfiguredAddresses:
+    """EuiccConfiguredAddressesResponse (SGP.22 5.7.3)."""
+
+    default_dp_address: str | None
+    root_ds_address: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"defaultDpAddress": self.default_dp_address, "rootDsAddress": self.root_ds_address}
+
+
+def get_euicc_configured_addresses(ch: StoreData) -> ConfiguredAddresses:
+    """ES10a.GetEuiccConfiguredAddresses (SGP.22 5.7.3)."""
+    answer = call(ch, "EuiccConfiguredAddressesRequest", {}, "EuiccConfiguredAddressesResponse",
+                   "GetEuiccConfiguredAddresses")
+    return ConfiguredAddresses(answer.get("defaultDpAddress") or None, answer.get("rootDsAddress") or None)

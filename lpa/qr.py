@@ -1,0 +1,33 @@
+"""Activation codes from QR code images (SGP.22 section 4.1: the code is the QR code's text).
+
+Needs the optional extra ``lpa[qr]`` (zxing-cpp to find and decode the symbol, Pillow to read the
+image file), so that a photo or a screenshot of an operator's QR code works as it is.
+"""
+from __future__ import annotations
+
+from .errors import InputError
+
+
+def read_activation_code(path: str) -> str:
+    """The activation code in the image at `path`: the one QR code whose text starts with ``LPA:``."""
+    try:
+        import zxingcpp
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise InputError("reading QR code images needs the qr extra: pip install 'lpa[qr]' "
+                         "(or give the code itself: lpa download 'LPA:1$...')") from None
+    try:
+        with Image.open(path) as image:
+            image.load()
+            symbols = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    except (OSError, UnidentifiedImageError) as error:
+        raise InputError(f"{path}: not a readable image ({error.__class__.__name__})") from None
+    texts = list(dict.fromkeys(symbol.text for symbol in symbols))
+    codes = [text for text in texts if text.upper().startswith("LPA:")]
+    if len(codes) == 1:
+        return codes[0]
+    if len(codes) > 1:
+        raise InputError(f"{path}: {len(codes)} different activation codes in the image; crop it to one")
+    if texts:
+        raise InputError(f"{path}: the QR code holds no activation code (it does not start with LPA:)")
+    raise InputError(f"{path}: no QR code found; try a sharper or larger image")
