@@ -286,3 +286,34 @@ def test_a_whole_download_on_the_card_through_the_apdu_layer(state_path, dpauth,
     assert installed.isdp_aid == result.isdp_aid
     pending = [n for n in sim_state().notifications if n.iccid == iccid]
     assert [n.operation for n in pending] == ["install"]
+
+
+def test_sim_identity_trust_ci_lets_the_euicc_accept_another_ci(lpa, state_path, tmp_path):
+    foreign = testpki.make_ci("Another test CI")
+    pem = tmp_path / "ci.pem"
+    pem.write_bytes(foreign.cert.public_bytes(serialization.Encoding.PEM))
+    refused = lpa("sim", "identity", "--trust-ci", str(tmp_path / "missing.pem"))
+    assert refused.exit_code == 2
+    shown = lpa("sim", "identity", "--trust-ci", str(pem))
+    key_id = x509.SubjectKeyIdentifier.from_public_key(foreign.key.public_key()).digest
+    assert shown.exit_code == 0 and f"trusts CI: {key_id.hex()}" in shown.output
+    with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
+        assert key_id.hex() in es10.get_euicc_info1(ch).ci_pkid_verification
+        kind, _ = authenticate_server(ch, testpki.make_dp(foreign, POLICIES["dpauth"]))
+    assert kind == "authenticateResponseOk"
+    lpa("sim", "identity", "--forget-cis")
+    with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
+        kind, error = authenticate_server(ch, testpki.make_dp(foreign, POLICIES["dpauth"]))
+    assert kind == "authenticateResponseError" and error["authenticateErrorCode"] == 7  # ciPKUnknown
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"not a certificate", "not a PEM certificate"),
+    ("eum", "not a root CA certificate"),
+])
+def test_sim_identity_refuses_what_is_not_a_ci(lpa, state_path, tmp_path, content, message):
+    if content == "eum":
+        content = testpki.make_eum(lpa_test_ci()).cert.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "x.pem").write_bytes(content)
+    result = lpa("sim", "identity", "--trust-ci", str(tmp_path / "x.pem"))
+    assert result.exit_code == 1 and message in result.output

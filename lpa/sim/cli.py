@@ -99,22 +99,59 @@ def reset(ctx: click.Context, euicc_cert: str | None, eum_cert: str | None, euic
 @sim.command()
 @identity_options
 @click.option("--builtin", is_flag=True, help="Go back to the built-in test identity.")
+@click.option("--trust-ci", "trust_ci", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Also accept SM-DP+ certificates under this CI certificate (PEM, e.g. the SGP.26 test CI; "
+              "repeatable).")
+@click.option("--forget-cis", is_flag=True, help="Accept only the built-in test CI again.")
 @click.pass_context
 def identity(ctx: click.Context, euicc_cert: str | None, eum_cert: str | None, euicc_key: str | None,
-             builtin: bool) -> None:
-    """Show or change the eUICC identity (certificates and signing key)."""
+             builtin: bool, trust_ci: tuple[str, ...], forget_cis: bool) -> None:
+    """Show or change the eUICC identity (certificates and signing key) and the CIs it trusts."""
     from .identity import Identity
 
     state_file, state = _load(ctx)
     texts = _identity_from(euicc_cert, eum_cert, euicc_key)
+    added = [_read_ci(path) for path in trust_ci]
     if texts or builtin:
         _apply_identity(state, texts)
+    if forget_cis:
+        state.trusted_cis = []
+    state.trusted_cis = list(dict.fromkeys([*state.trusted_cis, *added]))
+    if texts or builtin or forget_cis or added:
         state_file.save(state)
     current = Identity.from_state(state.identity)
     click.echo(f"EID:       {current.eid}")
     click.echo(f"eUICC:     {current.euicc_cert.subject.rfc4514_string()}")
     click.echo(f"EUM:       {current.eum_cert.subject.rfc4514_string()}")
     click.echo(f"CI key id: {current.ci_key_id.hex()}")
+    for pem in state.trusted_cis:
+        click.echo(f"trusts CI: {_ci_key_id(pem).hex()}")
+
+
+def _read_ci(path: str) -> str:
+    """A CI certificate to trust, checked: a PEM root CA certificate with a subject key identifier."""
+    from cryptography import x509
+
+    text = open(path, "rb").read().decode("ascii", "replace")
+    try:
+        cert = x509.load_pem_x509_certificate(text.encode())
+    except ValueError:
+        raise click.ClickException(f"{path}: not a PEM certificate") from None
+    try:
+        ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        _ci_key_id(text)
+    except x509.ExtensionNotFound as error:
+        raise click.ClickException(f"{path}: not a CI certificate (no {error.oid._name})") from None
+    if not ca or cert.issuer != cert.subject:
+        raise click.ClickException(f"{path}: not a root CA certificate, so not a CI")
+    return text
+
+
+def _ci_key_id(pem: str) -> bytes:
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier
 
 
 @sim.command("add-profile")
