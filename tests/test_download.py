@@ -47,6 +47,7 @@ def test_a_confirmation_code_is_hashed_and_checked_by_the_smdp(lpa, smdpp, sim_s
     (["LPA:1.example.com-MATCH"], "lost its $ fields, probably to the shell"),
     ([], "give one of: an activation code"),
     (["LPA:1$smdp.example.com$X", "--imei", "12"], "IMEI '12' must be 14 to 16 digits"),
+    (["LPA:1$smdp.example.com$X$$1"], "this activation code needs a confirmation code"),
 ])
 def test_bad_codes_are_refused_before_the_card_is_touched(lpa, state_path, args, message):
     before = state_path.read_bytes()
@@ -114,3 +115,8 @@ def test_a_failing_cancel_at_the_smdp_still_ends_the_session_on_the_card(lpa, sm
     assert declined.exit_code == 1 and "the session is cancelled" in declined.output
     smdpp.fault = None
     assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
+
+
+def test_sim_smdpp_confirmation_codes_are_matching_id_equals_code(lpa):
+    result = lpa("sim", "smdpp", "--port", "0", "--confirmation-code", "no-equals-sign", sim=False)
+    assert result.exit_code == 2 and "MATCHING_ID=CODE" in result.output

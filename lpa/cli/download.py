@@ -55,6 +55,8 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     ctx.obj.ca_files = tuple(dict.fromkeys([*ctx.obj.ca_files, *ca_files]))
     if not yes and not base.interactive():
         raise InputError("not downloading without consent; add --yes")
+    if activation.cc_required and confirmation_code is None and not base.interactive():
+        raise InputError("this activation code needs a confirmation code: add --confirmation-code")
 
     def consent(offer: Any) -> bool:
         if not ctx.obj.json:

@@ -337,7 +337,9 @@ def modem(ctx: click.Context, **quirks: Any) -> None:
               "no-tls, drop-body, redirect, unknown-ci, wrong-host, failed-status; for downloads dp-bad-signature, "
               "dp-unknown-ci, dp-expired, fail-initiateAuthentication, fail-authenticateClient, "
               "fail-getBoundProfilePackage, fail-cancelSession, corrupt-segment, drop-bpp.")
-def smdpp(host: str, port: int, fault: str | None) -> None:
+@click.option("--confirmation-code", "codes", multiple=True, metavar="MATCHING_ID=CODE",
+              help="Require this confirmation code for this matching ID's download (repeatable).")
+def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...]) -> None:
     """Run the test SM-DP+ (ES9+ downloads of the TS.48 test profiles, and handleNotification,
     verifying signatures) until interrupted.
 
@@ -352,10 +354,15 @@ def smdpp(host: str, port: int, fault: str | None) -> None:
 
     if fault is not None and fault not in FAULTS:
         raise click.BadParameter(f"one of {', '.join(FAULTS)}", param_hint="--fault")
+    if any("=" not in code for code in codes):
+        raise click.BadParameter("MATCHING_ID=CODE", param_hint="--confirmation-code")
     server = TestSmdpp(host=host, port=port, fault=fault).start()
+    if server.download:
+        server.download.confirmation_codes.update(code.split("=", 1) for code in codes)
     click.echo(f"test SM-DP+ on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
     for matching_id in server.download.profiles if server.download else ():
-        click.echo(f"  lpa download 'LPA:1${server.address}${matching_id}'")
+        required = "$$1" if matching_id in server.download.confirmation_codes else ""  # the ccRequired flag
+        click.echo(f"  lpa download 'LPA:1${server.address}${matching_id}{required}'")
     seen = 0
     try:
         while True:
