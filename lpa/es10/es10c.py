@@ -167,26 +167,20 @@ _DELETE_RESULTS = {
 
 def enable_profile(ch: StoreData, identifier: str | bytes, refresh: bool = False) -> None:
     """ES10c.EnableProfile (SGP.22 5.7.16) by ICCID (digits) or ISD-P AID (bytes)."""
-    answer = call(
-        ch,
-        "EnableProfileRequest",
-        {"profileIdentifier": identifier_choice(identifier), "refreshFlag": refresh},
-        "EnableProfileResponse",
-        "EnableProfile",
-    )
-    check("EnableProfile", answer["enableResult"], _ENABLE_RESULTS, describe(identifier))
+    _switch(ch, "EnableProfile", "enableResult", _ENABLE_RESULTS, identifier, refresh)
 
 
 def disable_profile(ch: StoreData, identifier: str | bytes, refresh: bool = False) -> None:
     """ES10c.DisableProfile (SGP.22 5.7.17)."""
-    answer = call(
-        ch,
-        "DisableProfileRequest",
-        {"profileIdentifier": identifier_choice(identifier), "refreshFlag": refresh},
-        "DisableProfileResponse",
-        "DisableProfile",
-    )
-    check("DisableProfile", answer["disableResult"], _DISABLE_RESULTS, describe(identifier))
+    _switch(ch, "DisableProfile", "disableResult", _DISABLE_RESULTS, identifier, refresh)
+
+
+def _switch(ch: StoreData, function: str, result: str, reasons: dict[int, tuple[str, str]],
+            identifier: str | bytes, refresh: bool) -> None:
+    """EnableProfile and DisableProfile: the same request shape, their own result codes."""
+    request = {"profileIdentifier": identifier_choice(identifier), "refreshFlag": refresh}
+    answer = call(ch, f"{function}Request", request, f"{function}Response", function)
+    check(function, answer[result], reasons, describe(identifier))
 
 
 def delete_profile(ch: StoreData, identifier: str | bytes) -> None:
