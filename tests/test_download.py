@@ -120,3 +120,10 @@ def test_a_failing_cancel_at_the_smdp_still_ends_the_session_on_the_card(lpa, sm
 def test_sim_smdpp_confirmation_codes_are_matching_id_equals_code(lpa):
     result = lpa("sim", "smdpp", "--port", "0", "--confirmation-code", "no-equals-sign", sim=False)
     assert result.exit_code == 2 and "MATCHING_ID=CODE" in result.output
+
+
+def test_a_bpp_in_ppk_mode_installs(lpa, smdpp, sim_state):
+    smdpp.download.ppk_mode = True
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert result.exit_code == 0, result.output
+    assert sim_state().find(iccid=ICCID) is not None

@@ -317,3 +317,32 @@ def test_sim_identity_refuses_what_is_not_a_ci(lpa, state_path, tmp_path, conten
     (tmp_path / "x.pem").write_bytes(content)
     result = lpa("sim", "identity", "--trust-ci", str(tmp_path / "x.pem"))
     assert result.exit_code == 1 and message in result.output
+
+
+def test_after_replace_session_keys_the_86s_are_under_the_ppks_with_the_counter_at_1():
+    """download-notes 3.6: S-ENC = ppkEnc, S-MAC = ppkCmac, MCV = initialMacChainingValue, c = 1,
+    checked here with AES and CMAC directly rather than with lpa's SecureChannel."""
+    from cryptography.hazmat.primitives import cmac
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from lpa.sim.bpp_builder import build_bpp
+    from lpa.sim.bsp import SessionKeys
+
+    ppk = SessionKeys(bytes(range(16)), bytes(range(16, 32)), bytes(range(32, 48)))
+    euicc_otpk = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    package = bytes(range(256)) * 5
+    bpp = codec.decode("BoundProfilePackage", build_bpp(
+        transaction_id=TRANSACTION_ID, euicc_otpk=euicc_otpk, eid=bytes(16), dppb_key=lpa_test_ci().key,
+        configure_isdp=codec.encode("ConfigureISDPRequest", {}), store_metadata=b"\xbf\x25\x00",
+        profile_package=package, host_id=b"host", ppk=ppk))
+    assert len(bpp["secondSequenceOf87"]) == 1
+    first = bytes(bpp["sequenceOf86"][0])  # the value of the first 86: ciphertext, 8-byte MAC
+    body, mac = first[:-8], first[-8:]
+    check = cmac.CMAC(algorithms.AES(ppk.s_mac))
+    check.update(ppk.initial_mcv + b"\x86\x82" + len(first).to_bytes(2, "big") + body)
+    assert check.finalize()[:8] == mac
+    icv = Cipher(algorithms.AES(ppk.s_enc), modes.ECB()).encryptor().update((1).to_bytes(16, "big"))
+    plain = Cipher(algorithms.AES(ppk.s_enc), modes.CBC(icv)).decryptor().update(body)
+    assert plain[:1007] == package[:1007] and plain[1007:] == b"\x80"

@@ -4,7 +4,8 @@ TEST TOOL (with :mod:`lpa.sim.bsp`). From the eUICC's one-time public key
 (PrepareDownload) it makes the SM-DP+'s one-time key pair, the shared
 secret and session keys, InitialiseSecureChannel signed with the DPpb key,
 and the protected segments: ConfigureISDP in 87s, StoreMetadata in 88s,
-the profile package in 86s of at most 1007 bytes.
+the profile package in 86s of at most 1007 bytes; in PPK mode, a
+ReplaceSessionKeys 87 first, and the 86s under the Profile Protection Keys.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .. import codec
-from .bsp import SecureChannel, derive_session_keys
+from .bsp import SecureChannel, SessionKeys, derive_session_keys
 from .signatures import sign_rs
 
 #: Largest plaintext of one 86/87 segment (1020 bytes with tag, length, padding and MAC).
@@ -30,8 +31,10 @@ def _value(segment: bytes) -> bytes:
 
 def build_bpp(*, transaction_id: bytes, euicc_otpk: bytes, eid: bytes, dppb_key: ec.EllipticCurvePrivateKey,
               configure_isdp: bytes, store_metadata: bytes, profile_package: bytes, host_id: bytes,
-              smdp_one_time_key: ec.EllipticCurvePrivateKey | None = None, deterministic: bool = False) -> bytes:
-    """The Bound Profile Package (BF36) for one eUICC, in session-key mode (no ReplaceSessionKeys)."""
+              smdp_one_time_key: ec.EllipticCurvePrivateKey | None = None, deterministic: bool = False,
+              ppk: SessionKeys | None = None) -> bytes:
+    """The Bound Profile Package (BF36) for one eUICC: the 86s under the session keys, or with
+    ``ppk`` under those Profile Protection Keys, sent in ReplaceSessionKeys (SGP.22 5.5.4)."""
     one_time = smdp_one_time_key or ec.generate_private_key(ec.SECP256R1())
     smdp_otpk = one_time.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), euicc_otpk)
@@ -44,10 +47,16 @@ def build_bpp(*, transaction_id: bytes, euicc_otpk: bytes, eid: bytes, dppb_key:
     signed = _value(codec.encode("InitialiseSecureChannelRequest", initialise))[:-(3 + 64)]
     initialise["smdpSign"] = sign_rs(dppb_key, signed + codec.encode("OneTimePublicKey", euicc_otpk),
                                      deterministic=deterministic)
-    return codec.encode("BoundProfilePackage", {
+    bpp: dict[str, Any] = {
         "initialiseSecureChannelRequest": initialise,
         "firstSequenceOf87": [_value(channel.protect(0x87, configure_isdp))],
         "sequenceOf88": [_value(channel.protect(0x88, store_metadata))],
-        "sequenceOf86": [_value(channel.protect(0x86, profile_package[i:i + MAX_SEGMENT_PLAINTEXT]))
-                         for i in range(0, len(profile_package), MAX_SEGMENT_PLAINTEXT)],
-    })
+    }
+    if ppk is not None:
+        replace = codec.encode("ReplaceSessionKeysRequest", {
+            "initialMacChainingValue": ppk.initial_mcv, "ppkEnc": ppk.s_enc, "ppkCmac": ppk.s_mac})
+        bpp["secondSequenceOf87"] = [_value(channel.protect(0x87, replace))]
+        channel = SecureChannel(ppk)
+    bpp["sequenceOf86"] = [_value(channel.protect(0x86, profile_package[i:i + MAX_SEGMENT_PLAINTEXT]))
+                           for i in range(0, len(profile_package), MAX_SEGMENT_PLAINTEXT)]
+    return codec.encode("BoundProfilePackage", bpp)

@@ -339,7 +339,8 @@ def modem(ctx: click.Context, **quirks: Any) -> None:
               "fail-getBoundProfilePackage, fail-cancelSession, corrupt-segment, drop-bpp.")
 @click.option("--confirmation-code", "codes", multiple=True, metavar="MATCHING_ID=CODE",
               help="Require this confirmation code for this matching ID's download (repeatable).")
-def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...]) -> None:
+@click.option("--ppk", is_flag=True, help="Protect profile data with Profile Protection Keys (ReplaceSessionKeys).")
+def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: bool) -> None:
     """Run the test SM-DP+ (ES9+ downloads of the TS.48 test profiles, and handleNotification,
     verifying signatures) until interrupted.
 
@@ -359,6 +360,7 @@ def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...]) -> No
     server = TestSmdpp(host=host, port=port, fault=fault).start()
     if server.download:
         server.download.confirmation_codes.update(code.split("=", 1) for code in codes)
+        server.download.ppk_mode = ppk
     click.echo(f"test SM-DP+ on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
     for matching_id in server.download.profiles if server.download else ():
         required = "$$1" if matching_id in server.download.confirmation_codes else ""  # the ccRequired flag

@@ -23,6 +23,7 @@ from ..activation import hash_cc
 from ..encoding import OPERATIONS, iccid_to_bytes, names_to_bits
 from . import testpki
 from .bpp_builder import build_bpp
+from .bsp import SessionKeys
 from .certificates import POLICIES, eid, issued_by
 from .profile_package import iccid as package_iccid
 from .profile_package import ts48_profiles
@@ -84,6 +85,8 @@ class DownloadService:
     profiles: dict[str, bytes] = field(default_factory=ts48_profiles)
     #: Matching ID -> confirmation code, for orders that need one.
     confirmation_codes: dict[str, str] = field(default_factory=dict)
+    #: Protect the profile data with fresh Profile Protection Keys (ReplaceSessionKeys, SGP.22 5.5.4).
+    ppk_mode: bool = False
     sessions: dict[bytes, _Session] = field(default_factory=dict)
     #: Sessions the eUICC cancelled: (transactionId, reason).
     cancelled: list[tuple[bytes, int]] = field(default_factory=list)
@@ -202,7 +205,8 @@ class DownloadService:
                         eid=bytes.fromhex(eid(session.euicc_certificate) or ""), dppb_key=self.dppb.key,
                         configure_isdp=codec.encode("ConfigureISDPRequest", {}),
                         store_metadata=self.metadata(session.matching_id), profile_package=package,
-                        host_id=b"lpa-test-smdp")
+                        host_id=b"lpa-test-smdp",
+                        ppk=SessionKeys(os.urandom(16), os.urandom(16), os.urandom(16)) if self.ppk_mode else None)
         if self.fault == "corrupt-segment":  # a bit flipped in the last 86 segment's ciphertext
             bpp = bpp[:-20] + bytes([bpp[-20] ^ 1]) + bpp[-19:]
         return {"transactionId": session.transaction_id.hex().upper(), "boundProfilePackage": _b64(bpp)}
