@@ -127,3 +127,30 @@ def test_a_bpp_in_ppk_mode_installs(lpa, smdpp, sim_state):
     result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
     assert result.exit_code == 0, result.output
     assert sim_state().find(iccid=ICCID) is not None
+
+
+def test_a_download_spends_the_euiccs_memory(lpa, smdpp):
+    def free() -> int:
+        return json_data(lpa("--json", "info"))["EUICCInfo2"]["extCardResource"]["freeNonVolatileMemory"]
+
+    before = free()
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
+    assert before - free() == len(smdpp.download.profiles[PROFILE])
+
+
+def test_the_offer_shows_icon_type_and_policy_rules_before_consent(lpa, smdpp, sim_state, monkeypatch):
+    from lpa import codec
+    from lpa.encoding import PPR_BITS, names_to_bits
+
+    plain = smdpp.download.metadata
+
+    def with_icon_and_rules(matching_id: str) -> bytes:
+        value = codec.decode("StoreMetadataRequest", plain(matching_id))
+        value.update(iconType=1, icon=b"\x89PNG\r\n\x1a\n", profilePolicyRules=names_to_bits(["ppr2"], PPR_BITS))
+        return codec.encode("StoreMetadataRequest", value)
+
+    monkeypatch.setattr(smdpp.download, "metadata", with_icon_and_rules)
+    monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
+    declined = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
+    assert f"ICCID {ICCID}, test profile, png icon, policy rules ppr2" in declined.output
+    assert sim_state().find(iccid=ICCID) is None

@@ -61,6 +61,7 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     def consent(offer: Any) -> bool:
         if not ctx.obj.json:
             click.echo(safe(f"{offer.provider} / {offer.name}: ICCID {offer.iccid}, {offer.profile_class} profile"
+                            + (f", {offer.icon_type} icon" if offer.icon_type else "")
                             + (f", policy rules {', '.join(offer.policy_rules)}" if offer.policy_rules else "")),
                        err=True)
         return yes or click.confirm("Install it?", default=False, err=True)
