@@ -72,3 +72,12 @@ def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
     assert 5 < float(rows["list"]["RSS MB"]) < 100
     assert rows["list"]["lpac APDUs"] == "0" and float(rows["list"]["lpa/lpac wall"]) > 0  # the fake sends none
     assert "failed" not in result.stdout and "skipped" not in result.stdout
+
+
+def test_a_regular_install_ships_every_package():
+    """pyproject.toml lists packages by hand; a package left out works in the checkout only."""
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(__file__).parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(init.parent.relative_to(root).parts) for init in (root / "lpa").rglob("__init__.py")}
+    assert found <= listed, f"missing from pyproject.toml: {sorted(found - listed)}"
