@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from .errors import ServerError
+from .errors import InputError, ServerError
 
 #: Longest SM-DP+ address accepted (a DNS name has at most 253 characters, plus a port).
 _MAX_ADDRESS = 260
@@ -44,6 +44,14 @@ def parse_address(address: str) -> tuple[str, int | None]:
     if not _is_dns_name(host):
         raise _malformed(address)
     return host, port
+
+
+def check_address(address: str) -> None:
+    """An address the user gave: as :func:`parse_address`, refused with InputError (exit 2)."""
+    try:
+        parse_address(address)
+    except ServerError as error:
+        raise InputError(error.reason) from None
 
 
 def _port(text: str, address: str) -> int:

@@ -327,6 +327,14 @@ class Euicc:
         es10.delete_profile(self.channel, _identifier(target))
         return self._after_change(OperationResult("delete", target), expected, reset, notify)
 
+    def set_default_smdp(self, address: str) -> None:
+        """Set (or, with "", clear) the default SM-DP+ address (ES10a.SetDefaultDpAddress)."""
+        if address:
+            from .address import check_address
+
+            check_address(address)
+        es10.set_default_dp_address(self.channel, address)
+
     def set_nickname(self, iccid: str, nickname: str) -> Profile:
         """Set (or, with "", clear) a profile's nickname (ES10c.SetNickname)."""
         check_iccid(iccid)

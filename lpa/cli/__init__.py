@@ -12,6 +12,7 @@ from ..sim.cli import sim
 
 main.add_command(chip.readers)
 main.add_command(chip.info)
+main.add_command(chip.default_smdp)
 for command in profiles.COMMANDS:
     main.add_command(command)
 main.add_command(download.download)

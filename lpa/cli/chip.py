@@ -1,4 +1,4 @@
-"""`lpa readers` and `lpa info`: which reader holds the eUICC, and what the eUICC is."""
+"""`lpa readers`, `lpa info` and `lpa default-smdp`: which reader holds the eUICC, what it is, its default SM-DP+."""
 from __future__ import annotations
 
 import click
@@ -59,3 +59,21 @@ def info(ctx: click.Context) -> None:
                 click.echo(f"{label + ':':26}{safe(value)}")
 
     out(ctx, data, human)
+
+
+@click.command("default-smdp")
+@click.argument("address", required=False)
+@click.option("--clear", is_flag=True, help="Remove the default SM-DP+ address.")
+@click.pass_context
+def default_smdp(ctx: click.Context, address: str | None, clear: bool) -> None:
+    """Set the eUICC's default SM-DP+ address (lpa download uses it when given no code), or --clear it."""
+    if (address is None) == (not clear):
+        raise click.UsageError("give an ADDRESS, or --clear")
+    if address:
+        from ..address import check_address
+
+        check_address(address)  # before the card is touched
+    with ctx.obj.open() as euicc:
+        euicc.set_default_smdp(address or "")
+    out(ctx, {"defaultDpAddress": address}, lambda: click.echo(
+        safe(f"default SM-DP+ set to {address}") if address else "default SM-DP+ cleared"))

@@ -34,9 +34,8 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     Shows what the SM-DP+ offers and asks before anything is installed.
     """
     from ..activation import ActivationCode, parse_activation_code
-    from ..address import parse_address
+    from ..address import check_address
     from ..download import device_info
-    from ..errors import ServerError
 
     if [code, qr_image, smdp].count(None) != 2:
         raise click.UsageError("give one of: an activation code (or - for stdin), --qr IMAGE, --smdp ADDRESS")
@@ -46,10 +45,7 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     elif code is not None:
         activation = parse_activation_code(sys.stdin.readline() if code == "-" else code)
     else:
-        try:
-            parse_address(smdp or "")
-        except ServerError as error:
-            raise InputError(error.reason) from None
+        check_address(smdp or "")
         activation = ActivationCode(smdp or "", matching_id)
     device_info(imei)  # checked now, before the card is touched
     ctx.obj.ca_files = tuple(dict.fromkeys([*ctx.obj.ca_files, *ca_files]))

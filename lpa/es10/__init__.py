@@ -7,6 +7,7 @@ sequence and returns a typed result. A result code other than ok raises
 from .es10a import (
     ConfiguredAddresses,
     get_euicc_configured_addresses,
+    set_default_dp_address,
 )
 from .es10b import (
     NotificationMetadata,
@@ -50,6 +51,7 @@ from .es10c import (
 __all__ = [
     "ConfiguredAddresses",
     "get_euicc_configured_addresses",
+    "set_default_dp_address",
     "NotificationMetadata",
     "PendingNotification",
     "EuiccInfo1",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .base import StoreData, call
+from .base import StoreData, call, check
 
 
 @dataclass(frozen=True)
@@ -23,3 +23,10 @@ def get_euicc_configured_addresses(ch: StoreData) -> ConfiguredAddresses:
     answer = call(ch, "EuiccConfiguredAddressesRequest", {}, "EuiccConfiguredAddressesResponse",
                    "GetEuiccConfiguredAddresses")
     return ConfiguredAddresses(answer.get("defaultDpAddress") or None, answer.get("rootDsAddress") or None)
+
+
+def set_default_dp_address(ch: StoreData, address: str) -> None:
+    """ES10a.SetDefaultDpAddress (SGP.22 5.7.4): set the default SM-DP+ address, or clear it with ""."""
+    answer = call(ch, "SetDefaultDpAddressRequest", {"defaultDpAddress": address}, "SetDefaultDpAddressResponse",
+                  "SetDefaultDpAddress")
+    check("SetDefaultDpAddress", answer["setDefaultDpAddressResult"], {}, address or "(clear)")

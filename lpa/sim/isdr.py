@@ -93,6 +93,7 @@ class Isdr:
             b"\xbf\x22": ("GetEuiccInfo2Request", "EUICCInfo2", self.get_euicc_info2),
             b"\xbf\x3c": ("EuiccConfiguredAddressesRequest", "EuiccConfiguredAddressesResponse",
                           self.get_euicc_configured_addresses),
+            b"\xbf\x3f": ("SetDefaultDpAddressRequest", "SetDefaultDpAddressResponse", self.set_default_dp_address),
             b"\xbf\x2d": ("ProfileInfoListRequest", "ProfileInfoListResponse", self.get_profiles_info),
             b"\xbf\x31": ("EnableProfileRequest", "EnableProfileResponse", self.enable_profile),
             b"\xbf\x32": ("DisableProfileRequest", "DisableProfileResponse", self.disable_profile),
@@ -263,6 +264,12 @@ class Isdr:
         if self.state.default_dp_address:
             answer["defaultDpAddress"] = self.state.default_dp_address
         return answer
+
+    def set_default_dp_address(self, request: dict) -> dict:
+        """Any UTF-8 text is stored, as the XeSIM capture shows a real card doing (answers.json)."""
+        self.state.default_dp_address = request["defaultDpAddress"]
+        self.changed = True
+        return {"setDefaultDpAddressResult": 0}
 
     # -- ES10b -------------------------------------------------------------------
 
