@@ -47,18 +47,33 @@ def info(ctx: click.Context) -> None:
             ("SGP.22 version", info2.get("svn")),
             ("Firmware version", info2.get("euiccFirmwareVer")),
             ("Profile package version", info2.get("profileVersion")),
-            ("Free memory", f"{memory['freeNonVolatileMemory']} bytes" if "freeNonVolatileMemory" in memory else None),
+            ("Free memory", _size(memory["freeNonVolatileMemory"]) if "freeNonVolatileMemory" in memory else None),
             ("Installed applications", memory.get("installedApplication")),
-            ("CI keys (verification)", ", ".join(info2.get("euiccCiPKIdListForVerification", []))),
-            ("CI keys (signing)", ", ".join(info2.get("euiccCiPKIdListForSigning", []))),
+            ("CI keys (verification)", _ci_keys(info2.get("euiccCiPKIdListForVerification", []))),
+            ("CI keys (signing)", _ci_keys(info2.get("euiccCiPKIdListForSigning", []))),
             ("Default SM-DP+", data["EuiccConfiguredAddresses"]["defaultDpAddress"] or "(none)"),
             ("Root SM-DS", data["EuiccConfiguredAddresses"]["rootDsAddress"]),
         ]
         for label, value in rows:
-            if value is not None:
-                click.echo(f"{label + ':':26}{safe(value)}")
+            for i, line in enumerate(value if isinstance(value, list) else [] if value is None else [value]):
+                click.echo(f"{label + ':' if i == 0 else '':26}{safe(line)}")
 
     out(ctx, data, human)
+
+
+def _size(octets: int) -> str:
+    """Bytes, and in KiB or MiB when that is shorter to read: "416000 bytes (406 KiB)"."""
+    if octets < 1024:
+        return f"{octets} bytes"
+    value, unit = (octets / 1024, "KiB") if octets < 1024 * 1024 else (octets / (1024 * 1024), "MiB")
+    return f"{octets} bytes ({value:.0f} {unit})" if value >= 10 else f"{octets} bytes ({value:.1f} {unit})"
+
+
+def _ci_keys(key_ids: list[str]) -> list[str]:
+    """Key identifiers, each with its CI's name where certs/ knows it."""
+    from ..trust import ci_name
+
+    return [f"{k} ({ci_name(k)})" if ci_name(k) else k for k in key_ids]
 
 
 @click.command("default-smdp")

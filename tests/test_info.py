@@ -1,0 +1,30 @@
+"""`lpa info` in words: CI names from certs/names.json, memory in human units."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+CERTS = Path(__file__).parents[1] / "certs"
+
+
+@pytest.mark.filterwarnings("ignore:Parsed a serial number")  # one test root has a negative serial number
+def test_every_ci_name_belongs_to_a_certificate_in_certs_and_starts_with_its_common_name():
+    names = json.loads((CERTS / "names.json").read_text())
+    assert sorted(names) == sorted(p.stem for p in CERTS.glob("*.pem"))
+    for key_id, name in names.items():
+        cert = x509.load_pem_x509_certificate((CERTS / f"{key_id}.pem").read_bytes())
+        assert cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier.hex() == key_id
+        assert name.startswith(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value + ", ")
+
+
+def test_info_names_the_cis_it_knows_and_gives_memory_in_kib(lpa):
+    gsma = "81370f5125d0b1d408d4c3b232e6d25e795bebfb"
+    assert lpa("sim", "identity", "--trust-ci", str(CERTS / f"{gsma}.pem")).exit_code == 0
+    lines = lpa("info").output.splitlines()
+    assert "Free memory:              416000 bytes (406 KiB)" in lines
+    at = lines.index("CI keys (verification):   03e282b295a1c1ddfd4b421e67acea8c61c7a085")  # lpa's test CI: no name
+    assert lines[at + 1] == " " * 26 + f"{gsma} (GSM Association - RSP2 Root CI1, production)"
