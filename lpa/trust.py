@@ -64,14 +64,6 @@ def read_ca_files(paths: Iterable[str]) -> str:
     return "".join(texts)
 
 
-def ci_name(key_id: str) -> str | None:
-    """The name of the CI whose key identifier is ``key_id`` (hex), from certs/names.json, if known."""
-    import json
-
-    names: dict[str, str] = json.loads((data_dir("certs") / "names.json").read_text("utf-8"))
-    return names.get(key_id.lower())
-
-
 def anchors(card_key_ids: Iterable[str], ca_files: Iterable[str] = ()) -> TrustAnchors:
     """Trust anchors for the CI key ids the card lists and the user's CA files."""
     roots = data_dir("certs")

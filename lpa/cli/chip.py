@@ -71,9 +71,9 @@ def _size(octets: int) -> str:
 
 def _ci_keys(key_ids: list[str]) -> list[str]:
     """Key identifiers, each with its CI's name where certs/ knows it."""
-    from ..trust import ci_name
+    from ..ci import ci_name
 
-    return [f"{k} ({ci_name(k)})" if ci_name(k) else k for k in key_ids]
+    return [f"{k} ({name})" if (name := ci_name(k)) else k for k in key_ids]
 
 
 @click.command("default-smdp")
