@@ -54,7 +54,8 @@ def test_lpa_sends_the_request_the_xesim_card_accepted():
     assert card.sent == [bytes.fromhex("BF3F158013") + b"some random address"]
 
 
-def test_an_undefined_error_from_the_card_is_reported_with_its_code():
+@pytest.mark.parametrize("address,what", [("smdp.example.com", "smdp.example.com"), ("", "(clear)")])
+def test_an_undefined_error_from_the_card_is_reported_with_its_code(address, what):
     from lpa import es10
     from lpa.errors import ResultError
 
@@ -62,5 +63,7 @@ def test_an_undefined_error_from_the_card_is_reported_with_its_code():
         def store_data(self, payload: bytes, name: str = "") -> bytes:
             return bytes.fromhex("BF3F0380017F")
 
-    with pytest.raises(ResultError, match="result 127, undefinedError"):
-        es10.set_default_dp_address(Card(), "smdp.example.com")
+    with pytest.raises(ResultError) as error:
+        es10.set_default_dp_address(Card(), address)
+    assert str(error.value) == (f"SetDefaultDpAddress {what}: the eUICC reported an undefined error "
+                                "(result 127, undefinedError)")
