@@ -21,7 +21,7 @@ from typing import Any, Callable, ContextManager, Iterable
 from . import es10
 from .apdu import DEFAULT_MSS, Channel, isdr_aids, open_isdr, vendor_of
 from .encoding import check_iccid, check_nickname, looks_like_aid, parse_aid
-from .errors import Declined, InputError, LpaError, ServerError
+from .errors import Declined, InputError, LpaError, ServerError, StatusWordError
 from .es10 import NotificationMetadata, Profile
 from .transport import Transport, Traced
 
@@ -38,10 +38,13 @@ class EuiccInfo:
     info2: es10.EuiccInfo2
     addresses: es10.ConfiguredAddresses
     isdr_aid: bytes
+    #: The Rules Authorisation Table; None when the card refused GetRAT (SGP.22 before v2.1).
+    rat: list[es10.PolicyRule] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"eidValue": self.eid, "isdrAid": self.isdr_aid.hex().upper(), "isdrVendor": vendor_of(self.isdr_aid),
-                "EuiccConfiguredAddresses": self.addresses.to_json(), "EUICCInfo2": self.info2.fields}
+                "EuiccConfiguredAddresses": self.addresses.to_json(), "EUICCInfo2": self.info2.fields,
+                "rat": None if self.rat is None else [rule.to_json() for rule in self.rat]}
 
 
 @dataclass(frozen=True)
@@ -225,9 +228,15 @@ class Euicc:
         return es10.get_eid(self.channel)
 
     def info(self) -> EuiccInfo:
-        """EID, EUICCInfo2 and the configured SM-DP+ / SM-DS addresses."""
-        return EuiccInfo(es10.get_eid(self.channel), es10.get_euicc_info2(self.channel),
+        """EID, EUICCInfo2, the configured SM-DP+ / SM-DS addresses and the Rules Authorisation Table."""
+        info = EuiccInfo(es10.get_eid(self.channel), es10.get_euicc_info2(self.channel),
                          es10.get_euicc_configured_addresses(self.channel), self.channel.aid)
+        try:
+            return replace(info, rat=es10.get_rat(self.channel))
+        except StatusWordError as error:  # GetRAT is SGP.22 v2.1; older cards refuse it
+            if self.note:
+                self.note(f"GetRAT refused with {error.sw:04X}; no rules authorisation table shown")
+            return info
 
     def profiles(self, *, icons: bool = False, details: bool = False) -> list[Profile]:
         """The installed profiles; icons, and with ``details`` notification

@@ -28,3 +28,31 @@ def test_info_names_the_cis_it_knows_and_gives_memory_in_kib(lpa):
     assert "Free memory:              416000 bytes (406 KiB)" in lines
     at = lines.index("CI keys (verification):   03e282b295a1c1ddfd4b421e67acea8c61c7a085")  # lpa's test CI: no name
     assert lines[at + 1] == " " * 26 + f"{gsma} (GSM Association - RSP2 Root CI1, production)"
+
+
+def test_info_shows_the_rules_authorisation_table_in_words(lpa):
+    assert "Policy rules allowed:     ppr1, ppr2: any operator" in lpa("info").output
+    from conftest import json_data
+
+    [rule] = json_data(lpa("--json", "info"))["rat"]
+    assert rule["pprIds"] == ["ppr1", "ppr2"] and rule["allowedOperators"][0]["mccMnc"] == "EEEEEE"
+
+
+def test_rules_in_words_name_operators_and_consent():
+    from lpa.cli.chip import _rule
+    from lpa.es10 import PolicyRule
+
+    rule = PolicyRule(("ppr1",), (("00F110", "1234", None), ("EEEEEE", None, None)), True)
+    assert _rule(rule) == "ppr1: MCC/MNC 00F110 GID1 1234, any operator, with the user's consent"
+
+
+def test_a_card_without_get_rat_still_shows_its_info(lpa, monkeypatch):
+    from lpa.errors import StatusWordError
+
+    def refused(ch):
+        raise StatusWordError("GetRAT", 0x6A88)
+
+    monkeypatch.setattr("lpa.es10.get_rat", refused)
+    result = lpa("-v", "info")
+    assert result.exit_code == 0 and "Policy rules allowed" not in result.output
+    assert "GetRAT refused with 6A88" in result.output

@@ -1,6 +1,8 @@
 """`lpa readers`, `lpa info` and `lpa default-smdp`: which reader holds the eUICC, what it is, its default SM-DP+."""
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from .base import out
@@ -53,6 +55,7 @@ def info(ctx: click.Context) -> None:
             ("CI keys (signing)", _ci_keys(info2.get("euiccCiPKIdListForSigning", []))),
             ("Default SM-DP+", data["EuiccConfiguredAddresses"]["defaultDpAddress"] or "(none)"),
             ("Root SM-DS", data["EuiccConfiguredAddresses"]["rootDsAddress"]),
+            ("Policy rules allowed", None if result.rat is None else [_rule(r) for r in result.rat] or "(none)"),
         ]
         for label, value in rows:
             for i, line in enumerate(value if isinstance(value, list) else [] if value is None else [value]):
@@ -74,6 +77,15 @@ def _ci_keys(key_ids: list[str]) -> list[str]:
     from ..ci import ci_name
 
     return [f"{k} ({name})" if (name := ci_name(k)) else k for k in key_ids]
+
+
+def _rule(rule: Any) -> str:
+    """One rule of the Rules Authorisation Table in words: "ppr1, ppr2: any operator, with consent"."""
+    operators = ", ".join("any operator" if mcc_mnc == "EEEEEE" and not gid1 and not gid2
+                          else f"MCC/MNC {mcc_mnc}" + (f" GID1 {gid1}" if gid1 else "") + (f" GID2 {gid2}" if gid2 else "")
+                          for mcc_mnc, gid1, gid2 in rule.operators)
+    return f"{', '.join(rule.ppr_ids) or '(no rule)'}: {operators or 'no operator'}" + \
+        (", with the user's consent" if rule.consent_required else "")
 
 
 @click.command("default-smdp")
