@@ -21,6 +21,7 @@ part once for all functions:
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import ssl
 import time
@@ -57,6 +58,9 @@ STATUS_CODES = {
 #: twice (SGP.22 3.5: duplicates are allowed, losses are not). The download functions change
 #: the SM-DP+'s session state and are not retried blindly.
 RETRIED = frozenset({"handleNotification"})
+
+#: The largest ES9+ answer lpa reads: a Bound Profile Package is at most a few hundred kB.
+MAX_ANSWER = 4 * 1024 * 1024
 
 #: HTTP answers that are retried (for the functions in RETRIED).
 _RETRIED_STATUS = (500, 502, 503, 504)
@@ -160,10 +164,10 @@ class Es9pClient:
         Success is HTTP 204; another 2xx counts only with an empty body or a
         successful functionExecutionStatus. Raises ServerError otherwise.
         """
-        response = self._post(address, "handleNotification",
-                              {"pendingNotification": base64.b64encode(pending_notification).decode()})
-        if response.status_code != 204 and response.content.strip():
-            self._check_status(address, response)
+        status, content = self._post(address, "handleNotification",
+                                     {"pendingNotification": base64.b64encode(pending_notification).decode()})
+        if status != 204 and content.strip():
+            self._check_status(address, status, content)
 
     def initiate_authentication(self, address: str, euicc_challenge: bytes, euicc_info1: bytes) -> dict[str, Any]:
         """ES9+.InitiateAuthentication (SGP.22 5.6.1): transactionId (hex string), serverSigned1,
@@ -195,7 +199,7 @@ class Es9pClient:
             "cancelSessionResponse": base64.b64encode(cancel_session_response).decode()})
 
     def _call(self, address: str, function: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._check_status(address, self._post(address, function, body))
+        return self._check_status(address, *self._post(address, function, body))
 
     @staticmethod
     def _fields(address: str, payload: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -208,39 +212,52 @@ class Es9pClient:
                 raise ServerError(address, f"the answer has no valid {name}") from None
         return fields
 
-    def _post(self, address: str, function: str, body: dict[str, Any]) -> requests.Response:
-        """POST ``body`` to the ES9+ ``function``; return a 2xx response or raise ServerError."""
+    def _post(self, address: str, function: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        """POST ``body`` to the ES9+ ``function``; the status and body of a 2xx answer, or ServerError.
+
+        The body is read up to :data:`MAX_ANSWER` bytes: a server does not decide how much lpa holds.
+        """
         url = f"{base_url(address)}/gsma/rsp2/es9plus/{function}"
         deadline = time.monotonic() + self.timeout
         adapter = self._adapters[function in RETRIED]
         adapter.max_retries.deadline = deadline  # type: ignore[attr-defined]
         self.session.mount(url, adapter)
+        content = bytearray()
         try:
-            response = self.session.post(url, json=body, timeout=_Deadline(deadline), allow_redirects=False)
-            response.content  # read it all within the deadline
+            with self.session.post(url, json=body, timeout=_Deadline(deadline), allow_redirects=False,
+                                   stream=True) as response:
+                for chunk in response.iter_content(64 * 1024):  # all of it within the deadline
+                    content += chunk
+                    if len(content) > MAX_ANSWER:
+                        break
         except Exception as error:  # whatever requests, urllib3 or the socket raise: one reason
             raise ServerError(address, self._reason(error)) from None
+        if len(content) > MAX_ANSWER:
+            raise ServerError(address, f"the answer is larger than {MAX_ANSWER} bytes")
         if 200 <= response.status_code < 300:
-            return response
+            return response.status_code, bytes(content)
         if 300 <= response.status_code < 400:
             where = response.headers.get("Location", "nowhere")
             raise ServerError(address, f"HTTP {response.status_code} redirect to {where[:100]!r} "
                                        "(lpa follows no redirects)")
-        raise ServerError(address, f"HTTP {response.status_code} {response.reason or ''}".strip())
+        raise ServerError(address, f"HTTP {response.status_code} {(response.reason or '')[:100]}".strip())
 
-    def _check_status(self, address: str, response: requests.Response) -> dict[str, Any]:
+    def _check_status(self, address: str, status_code: int, content: bytes) -> dict[str, Any]:
         """The JSON body, if its functionExecutionStatus is a success (SGP.22 6.5.1.4)."""
         try:
-            payload = response.json()
+            payload = json.loads(content)
             status = payload["header"]["functionExecutionStatus"]
+            if not isinstance(status, dict):
+                raise TypeError(status)
         except (ValueError, KeyError, TypeError):
-            raise ServerError(address, f"HTTP {response.status_code} with an unexpected body: "
-                                       f"{response.text[:120]!r}") from None
+            raise ServerError(address, f"HTTP {status_code} with an unexpected body: "
+                                       f"{content[:120].decode('utf-8', 'replace')!r}") from None
         if status.get("status") in _SUCCESS:
             return payload
-        data = status.get("statusCodeData") or {}
-        detail = ", ".join(f"{k} {data[k]}" for k in ("subjectCode", "reasonCode", "subjectIdentifier", "message")
-                           if k in data)
+        data = status.get("statusCodeData")
+        data = data if isinstance(data, dict) else {}
+        detail = ", ".join(f"{k} {str(data[k])[:200]}" for k in ("subjectCode", "reasonCode", "subjectIdentifier",
+                                                                "message") if k in data)
         meaning = STATUS_CODES.get((str(data.get("subjectCode")), str(data.get("reasonCode"))))
         raise ServerError(address, f"{status.get('status', 'no status')}{': ' + detail if detail else ''}"
                                    f"{f' ({meaning})' if meaning else ''}")

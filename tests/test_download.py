@@ -154,3 +154,11 @@ def test_the_offer_shows_icon_type_and_policy_rules_before_consent(lpa, smdpp, s
     declined = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
     assert f"ICCID {ICCID}, test profile, png icon, policy rules ppr2" in declined.output
     assert sim_state().find(iccid=ICCID) is None
+
+
+def test_an_answer_larger_than_lpa_reads_ends_the_download_cleanly(lpa, smdpp, sim_state, monkeypatch):
+    monkeypatch.setattr("lpa.es9p.MAX_ANSWER", 2000)  # initiateAuthentication fits, the BPP does not
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert result.exit_code == 5 and "the answer is larger than 2000 bytes" in result.output, result.output
+    assert sim_state().find(iccid=ICCID) is None
+    assert [reason for _, reason in smdpp.download.cancelled] == [127]
