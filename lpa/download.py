@@ -12,8 +12,9 @@ is nothing to cancel, and the result is what the SM-DP+ gets.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import codec, es10
 from .activation import ActivationCode, hash_cc
@@ -170,19 +171,11 @@ class _Session:
         except LpaError:
             pass  # the cancel is a courtesy: the original error is what the user needs to see
 
-    def cancelling(self, reason: str) -> "_Cancelling":
-        return _Cancelling(self, reason)
-
-
-class _Cancelling:
-    """Cancels the session with ``reason`` when the block fails (Ctrl-C included)."""
-
-    def __init__(self, session: _Session, reason: str) -> None:
-        self.session, self.reason = session, reason
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, error: BaseException | None, traceback: object) -> None:
-        if error is not None:
-            self.session.cancel("endUserRejection" if isinstance(error, KeyboardInterrupt) else self.reason)
+    @contextmanager
+    def cancelling(self, reason: str) -> Iterator[None]:
+        """Cancel the session with ``reason`` when the block fails (Ctrl-C: endUserRejection)."""
+        try:
+            yield
+        except BaseException as error:
+            self.cancel("endUserRejection" if isinstance(error, KeyboardInterrupt) else reason)
+            raise
