@@ -31,6 +31,9 @@ RSP_CAPABILITY = ("additionalProfile", "crlSupport", "rpmSupport", "testProfileS
 #: PprIds bit numbers (SGP.22 2.4a / ASN.1 PprIds).
 PPR_BITS = {"pprUpdateControl": 0, "ppr1": 1, "ppr2": 2}
 
+#: EuiccMemoryResetRequest resetOptions, by bit (SGP.22 5.7.19).
+RESET_OPTIONS = ("deleteOperationalProfiles", "deleteFieldLoadedTestProfiles", "resetDefaultSmdpAddress")
+
 #: ProfileInfo fields and their tags (SGP.22 5.7.15, ASN.1 ProfileInfo).
 PROFILE_INFO_TAGS = {
     "iccid": b"\x5a",

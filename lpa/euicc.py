@@ -26,7 +26,7 @@ from .es10 import NotificationMetadata, Profile
 from .transport import Transport, Traced
 
 #: ProfileInfo fields an operation needs to check its target and find its notifications.
-_TARGET_FIELDS = ("iccid", "isdpAid", "profileState", "profileNickname", "serviceProviderName", "profileName",
+TARGET_FIELDS = ("iccid", "isdpAid", "profileState", "profileNickname", "serviceProviderName", "profileName",
                   "profileClass", "notificationConfigurationInfo", "profilePolicyRules")
 
 
@@ -266,7 +266,7 @@ class Euicc:
         else:
             raise InputError(f"{identifier!r} is neither an ICCID (18-20 digits) nor an ISD-P AID (hex)")
         if among is None:
-            among = es10.get_profiles_info(self.channel, fields=_TARGET_FIELDS, **criteria)
+            among = es10.get_profiles_info(self.channel, fields=TARGET_FIELDS, **criteria)
         found = [p for p in among if match(p)]
         if len(found) > 1:
             raise InputError(f"{len(found)} profiles have the nickname {identifier!r}; use the ICCID")
@@ -284,7 +284,7 @@ class Euicc:
     def enable(self, identifier: str, *, refresh: bool = False, reset: bool = False,
                notify: bool = True) -> OperationResult:
         """Enable a profile (ES10c.EnableProfile); the enabled one is disabled by the card."""
-        everything = es10.get_profiles_info(self.channel, fields=_TARGET_FIELDS)
+        everything = es10.get_profiles_info(self.channel, fields=TARGET_FIELDS)
         target = self.find_profile(identifier, among=everything)
         if target.state == "enabled":
             raise InputError(f"profile {target.iccid} is already enabled")
@@ -336,6 +336,18 @@ class Euicc:
         es10.delete_profile(self.channel, _identifier(target))
         return self._after_change(OperationResult("delete", target), expected, reset, notify)
 
+    def plan_memory_reset(self, options: set[str]) -> Any:
+        """What a memory reset with ``options`` would delete (see :func:`lpa.memory_reset.plan`)."""
+        from .memory_reset import plan
+
+        return plan(self, options)
+
+    def memory_reset(self, plan: Any, **options: Any) -> Any:
+        """Reset the eUICC's memory as ``plan`` says (see :func:`lpa.memory_reset.memory_reset`)."""
+        from .memory_reset import memory_reset
+
+        return memory_reset(self, plan, **options)
+
     def set_default_smdp(self, address: str) -> None:
         """Set (or, with "", clear) the default SM-DP+ address (ES10a.SetDefaultDpAddress)."""
         if address:
@@ -354,28 +366,35 @@ class Euicc:
 
     def _after_change(self, result: OperationResult, expected: list[tuple[Profile, str]], reset: bool,
                       notify: bool) -> OperationResult:
-        """Reset if asked, then deliver the notifications the change produced.
+        """Reset if asked, then deliver the notifications the change produced."""
+        deliveries, problem = self.deliver_produced(expected, reset=reset, notify=notify)
+        return replace(result, deliveries=deliveries, problem=problem)
+
+    def deliver_produced(self, expected: list[tuple[Profile, str]], *, reset: bool = False,
+                         notify: bool = True) -> tuple[list[Delivery], str | None]:
+        """After a change: reset if asked, then deliver the notifications of ``expected``
+        (profile, operation) that the profiles' configuration asks for.
 
         The card has changed: whatever fails from here on (the reset, reading
-        the notifications, Ctrl-C) is told in the result, never raised, so
-        that the caller reports the operation as done.
+        the notifications, Ctrl-C) is returned as the problem, never raised,
+        so that the caller reports the operation as done.
         """
         try:
             if reset:
                 self.reset()
             if not notify or not any(p.notification_address(op) for p, op in expected):
-                return result
+                return [], None
             pending = es10.list_notification(self.channel)
         except KeyboardInterrupt:
-            return replace(result, problem=INTERRUPTED)
+            return [], INTERRUPTED
         except Exception as error:  # noqa: BLE001 (the change is done; any failure is only reported)
-            return replace(result, problem=_describe_error(error))
+            return [], _describe_error(error)
         produced = []
         for profile, operation in expected:
             matching = [n for n in pending if n.iccid == profile.iccid and n.operation == operation]
             if profile.notification_address(operation) and matching:
                 produced.append(matching[-1])
-        return replace(result, deliveries=self.deliver(produced))
+        return self.deliver(produced), None
 
     # -- notifications -----------------------------------------------------------
 

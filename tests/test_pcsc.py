@@ -162,3 +162,11 @@ def test_two_readers_with_a_card_each_need_reader(pcscd, state_path, tmp_path):
     finally:
         other.remove()
         first.remove()
+
+
+def test_memory_reset_through_pcsc(card):
+    result = run("memory-reset", "--test", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "deleted 89000123456789012341"
+    assert "test profile 89000123456789012341" in result.stderr
+    assert [p.profile_class for p in card.state().profiles] == ["operational"] * 3

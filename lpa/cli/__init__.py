@@ -2,11 +2,12 @@
 
 One module per command group: :mod:`.base` (the group, global options,
 errors and exit codes), :mod:`.chip` (readers, info), :mod:`.profiles`
-(list, enable, disable, delete, nickname), :mod:`.notifications`; the
+(list, enable, disable, delete, nickname), :mod:`.reset` (memory-reset),
+:mod:`.download`, :mod:`.notifications`; the
 simulated eUICC's `lpa sim` lives with it in :mod:`lpa.sim.cli`. Each
 command imports what it needs when it runs.
 """
-from . import chip, download, notifications, profiles
+from . import chip, download, notifications, profiles, reset
 from .base import main
 from ..sim.cli import sim
 
@@ -15,6 +16,7 @@ main.add_command(chip.info)
 main.add_command(chip.default_smdp)
 for command in profiles.COMMANDS:
     main.add_command(command)
+main.add_command(reset.memory_reset)
 main.add_command(download.download)
 main.add_command(notifications.notifications)
 main.add_command(sim)

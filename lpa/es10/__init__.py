@@ -46,6 +46,8 @@ from .es10c import (
     disable_profile,
     delete_profile,
     set_nickname,
+    RESET_OPTIONS,
+    euicc_memory_reset,
 )
 
 __all__ = [
@@ -86,4 +88,6 @@ __all__ = [
     "disable_profile",
     "delete_profile",
     "set_nickname",
+    "RESET_OPTIONS",
+    "euicc_memory_reset",
 ]

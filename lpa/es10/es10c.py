@@ -10,9 +10,11 @@ from ..encoding import (
     PROFILE_STATES,
     PPR_BITS,
     PROFILE_INFO_TAGS,
+    RESET_OPTIONS,
     bits_to_names,
     iccid_from_bytes,
     iccid_to_bytes,
+    names_to_bits,
     operation_names,
 )
 from .base import StoreData, call, check, refused, identifier_choice, describe
@@ -199,3 +201,18 @@ def set_nickname(ch: StoreData, iccid: str, nickname: str) -> None:
         "SetNickname",
     )
     check("SetNickname", answer["setNicknameResult"], {1: ("iccidNotFound", "no such profile on this eUICC")}, iccid)
+
+_RESET_RESULTS = {
+    1: ("nothingToDelete", "there was nothing to delete or reset"),
+    5: ("catBusy", "the card's toolkit is busy; try again in a moment"),
+}
+
+
+def euicc_memory_reset(ch: StoreData, options: set[str]) -> None:
+    """ES10c.eUICCMemoryReset (SGP.22 5.7.19): delete and reset what ``options`` (names of
+    :data:`RESET_OPTIONS`) select. nothingToDelete raises ResultError like any refusal."""
+    if not options or not options <= set(RESET_OPTIONS):
+        raise ValueError(f"reset options must be some of {RESET_OPTIONS}, not {sorted(options)}")
+    answer = call(ch, "EuiccMemoryResetRequest", {"resetOptions": names_to_bits(options, RESET_OPTIONS)},
+                  "EuiccMemoryResetResponse", "eUICCMemoryReset")
+    check("eUICCMemoryReset", answer["resetResult"], _RESET_RESULTS, "")

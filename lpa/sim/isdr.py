@@ -20,6 +20,7 @@ from ..encoding import (
     PROFILE_CLASSES,
     PPR_BITS,
     PROFILE_INFO_TAGS,
+    RESET_OPTIONS,
     RSP_CAPABILITY,
     UICC_CAPABILITY,
     bits_to_names,
@@ -99,6 +100,7 @@ class Isdr:
             b"\xbf\x32": ("DisableProfileRequest", "DisableProfileResponse", self.disable_profile),
             b"\xbf\x33": ("DeleteProfileRequest", "DeleteProfileResponse", self.delete_profile),
             b"\xbf\x29": ("SetNicknameRequest", "SetNicknameResponse", self.set_nickname),
+            b"\xbf\x34": ("EuiccMemoryResetRequest", "EuiccMemoryResetResponse", self.euicc_memory_reset),
             b"\xbf\x28": ("ListNotificationRequest", "ListNotificationResponse", self.list_notification),
             b"\xbf\x2b": ("RetrieveNotificationsListRequest", "RetrieveNotificationsListResponseView",
                           self.retrieve_notifications_list),
@@ -256,6 +258,26 @@ class Isdr:
         target.nickname = nickname or None
         self.changed = True
         return {"setNicknameResult": 0}
+
+    def euicc_memory_reset(self, request: dict) -> dict:
+        """Delete the profiles of the classes asked for, whatever their state and policy rules (the
+        response has no code for a refusal), each with its delete notification; nothingToDelete when
+        nothing was there to delete or reset. A deleted enabled profile asks for a REFRESH."""
+        options = set(bits_to_names(request["resetOptions"], RESET_OPTIONS))
+        classes = {"operational"} if "deleteOperationalProfiles" in options else set()
+        classes |= {"test"} if "deleteFieldLoadedTestProfiles" in options else set()
+        doomed = [p for p in self.state.profiles if p.profile_class in classes]
+        reset_address = "resetDefaultSmdpAddress" in options and bool(self.state.default_dp_address)
+        if not doomed and not reset_address:
+            return {"resetResult": 1}
+        for profile in doomed:
+            self.state.profiles.remove(profile)
+            self.refresh_pending = self.refresh_pending or profile.state == "enabled"
+            self._notify(profile, "delete")
+        if reset_address:
+            self.state.default_dp_address = ""
+        self.changed = True
+        return {"resetResult": 0}
 
     # -- ES10a -------------------------------------------------------------------
 
