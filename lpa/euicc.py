@@ -437,12 +437,7 @@ class Euicc:
 
     def es9p_client(self) -> Any:
         """An ES9+ client trusting the CIs this eUICC names (and --ca-file); use it with ``with``."""
-        from .es9p import Es9pClient  # requests is imported only when something is sent
-        from .trust import anchors
-
-        settings = self.notify_settings
-        return Es9pClient(anchors(self._card_ci_key_ids(), settings.ca_files), timeout=settings.timeout,
-                          retries=settings.retries, backoff=settings.backoff)
+        return es9p_client(self._card_ci_key_ids(), self.notify_settings)
 
     def _deliver_one(self, client: Any, metadata: NotificationMetadata, keep: bool) -> Delivery:
         signed = es10.retrieve_notifications_list(self.channel, metadata.seq_number)
@@ -482,6 +477,15 @@ class Euicc:
         for seq in wanted:
             es10.remove_notification_from_list(self.channel, seq)
         return [pending[s] for s in wanted]
+
+
+def es9p_client(ci_key_ids: Iterable[str], settings: NotifySettings) -> Any:
+    """An ES9+ client trusting the CIs of ``ci_key_ids`` found in certs/ and the settings' CA files."""
+    from .es9p import Es9pClient  # requests is imported only when something is sent
+    from .trust import anchors
+
+    return Es9pClient(anchors(ci_key_ids, settings.ca_files), timeout=settings.timeout,
+                      retries=settings.retries, backoff=settings.backoff)
 
 
 def _describe_error(error: Exception) -> str:

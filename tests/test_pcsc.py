@@ -170,3 +170,17 @@ def test_memory_reset_through_pcsc(card):
     assert result.stdout.strip() == "deleted 89000123456789012341"
     assert "test profile 89000123456789012341" in result.stderr
     assert [p.profile_class for p in card.state().profiles] == ["operational"] * 3
+
+
+def test_notifications_export_send_remove_through_pcsc(card, smdpp, lpa, tmp_path):
+    lpa("sim", "add-profile", "--iccid", "8988247000000000001", "--provider", "Op", "--name", "N",
+        "--smdp", smdpp.address)
+    path = tmp_path / "n.json"
+    assert run("notifications", "export", str(path)).returncode == 0
+    assert [n.seq_number for n in card.state().notifications] == [1]
+    result = run("notifications", "send", str(path))  # no card needed: the same command without one
+    assert result.returncode == 0, result.stderr
+    assert [(a.seq_number, a.operation) for a in smdpp.accepted] == [(1, "install")]
+    result = run("notifications", "remove", "--acknowledged", str(path))
+    assert result.returncode == 0 and result.stdout.strip() == "removed 1"
+    assert card.state().notifications == []

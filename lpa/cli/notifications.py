@@ -1,4 +1,4 @@
-"""`lpa notifications list|process|remove`: the eUICC's pending notifications for the SM-DP+."""
+"""`lpa notifications list|process|remove|export|send`: the eUICC's pending notifications for the SM-DP+."""
 from __future__ import annotations
 
 import click
@@ -67,11 +67,22 @@ def notifications_process(ctx: click.Context, seq_numbers: tuple[int, ...], keep
 
 
 @notifications.command("remove")
-@click.argument("seq_numbers", metavar="SEQ...", nargs=-1, required=True, type=click.IntRange(0))
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.argument("seq_numbers", metavar="[SEQ]...", nargs=-1, type=click.IntRange(0))
+@click.option("--acknowledged", "acknowledged", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Remove exactly those the export FILE records as acknowledged by their SM-DP+ (after `send`).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (removing SEQs unsent).")
 @click.pass_context
-def notifications_remove(ctx: click.Context, seq_numbers: tuple[int, ...], yes: bool) -> None:
-    """Drop notifications without sending them (the operator never hears of them)."""
+def notifications_remove(ctx: click.Context, seq_numbers: tuple[int, ...], acknowledged: str | None,
+                         yes: bool) -> None:
+    """Drop notifications without sending them (the operator never hears of them), or with
+    --acknowledged FILE those another machine delivered."""
+    if acknowledged is not None:
+        if seq_numbers:
+            raise click.UsageError("give SEQ numbers or --acknowledged FILE, not both")
+        _remove_acknowledged(ctx, acknowledged)
+        return
+    if not seq_numbers:
+        raise click.UsageError("give the SEQ numbers to remove, or --acknowledged FILE")
     if not yes:
         if not base.interactive():
             raise InputError("not removing notifications without confirmation; add --yes")
@@ -82,3 +93,78 @@ def notifications_remove(ctx: click.Context, seq_numbers: tuple[int, ...], yes: 
         removed = euicc.remove_notifications(seq_numbers)
     out(ctx, {"removed": [n.to_json() for n in removed]},
         lambda: click.echo(f"removed {', '.join(str(n.seq_number) for n in removed)}"))
+
+
+def _remove_acknowledged(ctx: click.Context, path: str) -> None:
+    from ..notification_file import read, remove_acknowledged
+
+    exported = read(path)  # validated before the card is touched
+    with ctx.obj.open() as euicc:
+        results = remove_acknowledged(euicc, exported)
+
+    def human() -> None:
+        removed = [str(r.entry.metadata.seq_number) for r in results if r.removed]
+        click.echo(f"removed {', '.join(removed)}" if removed else "removed none")
+        for r in results:
+            if not r.removed:
+                click.echo(safe(f"kept {r.entry.metadata.seq_number}: {r.reason}"))
+
+    out(ctx, {"notifications": [r.to_json() for r in results]}, human)
+
+
+@notifications.command("export")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.argument("seq_numbers", metavar="[SEQ]...", nargs=-1, type=click.IntRange(0))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.pass_context
+def notifications_export(ctx: click.Context, path: str, seq_numbers: tuple[int, ...], force: bool) -> None:
+    """Write pending notifications (default: all) to FILE for `send` on a machine with a network;
+    they stay on the eUICC. The format is described in the README."""
+    from pathlib import Path
+
+    from ..notification_file import export
+
+    if Path(path).exists() and not force:
+        raise InputError(f"{path} exists; choose another name or add --force to overwrite it")
+    with ctx.obj.open() as euicc:
+        exported = export(euicc, seq_numbers or None)
+    exported.write(path, overwrite=force)
+    out(ctx, {"file": path, "eid": exported.eid, "notifications": [e.metadata.to_json() for e in exported.entries]},
+        lambda: click.echo(f"exported {len(exported.entries)} notification(s) to {safe(path)}; "
+                           f"they stay on the eUICC until `lpa notifications remove --acknowledged {safe(path)}`"))
+
+
+@notifications.command("send")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, exists=True))
+@click.option("--again", is_flag=True, help="Also send those already acknowledged.")
+@click.pass_context
+def notifications_send(ctx: click.Context, path: str, again: bool) -> None:
+    """Deliver the notifications of an export FILE (no card needed) and record in FILE which ones
+    their SM-DP+ acknowledged. Exits with 5 when one was not delivered."""
+    from ..euicc import NotifySettings, es9p_client
+    from ..notification_file import read, send
+
+    exported = read(path)
+    progress = progress_bar("sending", enabled=not ctx.obj.json)
+    with es9p_client(exported.ci_key_ids, NotifySettings(ca_files=ctx.obj.ca_files, timeout=ctx.obj.timeout)) \
+            as client:
+        results = send(path, client, again=again, progress=progress)
+    failed = [r for r in results if not r.delivered]
+    data = {"delivered": len(results) - len(failed), "failed": len(failed),
+            "notifications": [{**r.entry.metadata.to_json(), "delivered": r.delivered, "error": r.error}
+                              for r in results]}
+
+    def human() -> None:
+        for r in results:
+            n = r.entry.metadata
+            click.echo(safe(f"{n.seq_number} {n.operation} {n.iccid or ''} -> {n.address}: "
+                            + ("acknowledged" if r.delivered else f"failed: {r.error}")))
+        click.echo(safe(f"{data['delivered']} acknowledged, {len(failed)} failed; recorded in {path}"
+                        + (f"; at the card: lpa notifications remove --acknowledged {path}" if data["delivered"]
+                           else "")))
+
+    error = ServerError(", ".join(sorted({r.entry.metadata.address for r in failed})),
+                        f"{len(failed)} of {len(results)} notification(s) not delivered") if failed else None
+    out(ctx, data, human, error)
+    if failed:
+        ctx.exit(5)

@@ -34,6 +34,7 @@ from .es10b import (
     list_notification,
     metadata_from_asn1,
     retrieve_notifications_list,
+    pending_metadata,
     remove_notification_from_list,
 )
 from .es10c import (
@@ -78,6 +79,7 @@ __all__ = [
     "list_notification",
     "metadata_from_asn1",
     "retrieve_notifications_list",
+    "pending_metadata",
     "remove_notification_from_list",
     "LIST_FIELDS",
     "Profile",

@@ -326,11 +326,12 @@ def retrieve_notifications_list(ch: StoreData, seq_number: int | None = None) ->
         if value == 1:  # noResultAvailable
             return []
         refused("RetrieveNotificationsList", value, {}, "")
-    notifications = [PendingNotification(_pending_metadata(bytes(der)), bytes(der)) for der in value]
+    notifications = [PendingNotification(pending_metadata(bytes(der)), bytes(der)) for der in value]
     return sorted(notifications, key=lambda n: n.metadata.seq_number)
 
 
-def _pending_metadata(der: bytes) -> NotificationMetadata:
+def pending_metadata(der: bytes) -> NotificationMetadata:
+    """The NotificationMetadata inside a signed PendingNotification (SGP.22 5.7.10)."""
     kind, value = codec.decode("PendingNotification", der)
     if kind == "profileInstallationResult":
         value = value["profileInstallationResultData"]["notificationMetadata"]

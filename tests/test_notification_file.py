@@ -1,0 +1,188 @@
+"""Notifications carried to another machine: export at the card, send anywhere, remove what was acknowledged."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import TEST_CI, json_data
+from lpa.notification_file import read, send
+from lpa.sim.state import StateFile
+
+OPERATOR, OTHER = "8988247000000000001", "8988247000000000002"
+
+
+@pytest.fixture
+def deleted(lpa, smdpp):
+    """Two pending notifications for the test SM-DP+: OPERATOR's install (1) and delete (2)."""
+    lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", "Op", "--name", "N", "--smdp", smdpp.address,
+        "--notify", "delete")
+    assert lpa("delete", "--yes", "--no-notify", OPERATOR).exit_code == 0
+
+
+def pending(sim_state):
+    return [n.seq_number for n in sim_state().notifications]
+
+
+def send_file(lpa, path, *args):
+    """`lpa notifications send` as on a machine without the card."""
+    return lpa("--ca-file", TEST_CI, "--timeout", "1", "notifications", "send", str(path), *args, sim=False)
+
+
+def test_export_send_remove_round_trip(lpa, smdpp, deleted, sim_state, tmp_path):
+    path = tmp_path / "n.json"
+    result = lpa("notifications", "export", str(path))
+    assert result.exit_code == 0 and "exported 2 notification(s)" in result.output
+    assert pending(sim_state) == [1, 2]  # exporting removes nothing
+    data = json.loads(path.read_text())
+    assert (data["format"], data["version"], data["eid"]) == ("lpa notifications", 1, sim_state().eid)
+    assert [(n["seqNumber"], n["profileManagementOperation"], n["acknowledgedAt"]) for n in data["notifications"]] \
+        == [(1, "install", None), (2, "delete", None)]
+
+    result = send_file(lpa, path)
+    assert result.exit_code == 0, result.output
+    assert "2 acknowledged, 0 failed" in result.output
+    assert [(a.seq_number, a.operation) for a in smdpp.accepted] == [(1, "install"), (2, "delete")]  # signatures checked
+    assert all(e.acknowledged_at for e in read(path).entries)
+    assert pending(sim_state) == [1, 2]  # sending touches no card
+
+    result = lpa("notifications", "remove", "--acknowledged", str(path))
+    assert result.exit_code == 0 and result.output.strip() == "removed 1, 2"
+    assert pending(sim_state) == []
+
+
+def test_only_what_was_acknowledged_is_removed(lpa, smdpp, deleted, sim_state, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    smdpp.fault = "http500"
+    result = send_file(lpa, path)
+    assert result.exit_code == 5 and "failed: HTTP 500" in result.output
+    smdpp.fault = None
+    data = json_data(lpa("--json", "notifications", "remove", "--acknowledged", str(path)))
+    assert [(n["seqNumber"], n["removed"]) for n in data["notifications"]] == [(1, False), (2, False)]
+    assert data["notifications"][0]["reason"].startswith("not acknowledged (HTTP 500")
+    assert pending(sim_state) == [1, 2]
+    assert send_file(lpa, path).exit_code == 0  # the failed ones are sent again
+    assert "removed 1, 2" in lpa("notifications", "remove", "--acknowledged", str(path)).output
+
+
+def test_send_records_each_acknowledgement_as_it_comes(lpa, smdpp, deleted, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+
+    class Interrupted:
+        calls = 0
+
+        def handle_notification(self, address, der):
+            self.calls += 1
+            if self.calls == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        send(path, Interrupted())
+    assert [e.acknowledged_at is not None for e in read(path).entries] == [True, False]
+
+
+def test_send_again_resends_acknowledged_ones(lpa, smdpp, deleted, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path), "2")
+    send_file(lpa, path)
+    assert "0 acknowledged" in send_file(lpa, path).output
+    assert "1 acknowledged" in send_file(lpa, path, "--again").output
+    assert [a.seq_number for a in smdpp.accepted] == [2, 2]
+
+
+def test_a_notification_the_card_holds_with_other_bytes_is_kept(lpa, smdpp, deleted, state_path, sim_state, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    send_file(lpa, path)
+    # the same EID, fresh: sequence numbers start again at 1 for other notifications
+    StateFile(state_path).save(StateFile(tmp_path / "fresh.json").load())
+    lpa("sim", "add-profile", "--iccid", OTHER, "--provider", "Op", "--name", "N", "--smdp", smdpp.address)
+    result = lpa("notifications", "remove", "--acknowledged", str(path))
+    assert result.exit_code == 0
+    assert "kept 1: the eUICC holds other bytes under this number" in result.output
+    assert "kept 2: no longer on the eUICC" in result.output
+    assert pending(sim_state) == [1]
+
+
+def test_a_file_from_another_euicc_is_refused(lpa, deleted, sim_state, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    data = json.loads(path.read_text())
+    data["eid"] = "89049032000001000000000000000999"
+    for n in data["notifications"]:
+        n["acknowledgedAt"] = "2026-01-01T00:00:00Z"
+    path.write_text(json.dumps(data))
+    result = lpa("notifications", "remove", "--acknowledged", str(path))
+    assert result.exit_code == 2 and "exported from eUICC 89049032000001000000000000000999" in result.output
+    assert pending(sim_state) == [1, 2]
+
+
+def _edit(path, change):
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["notifications"][1].update(notificationAddress="evil.example"), "does not say what its signed bytes"),
+    (lambda d: d["notifications"][1].update(seqNumber=7), "does not say what its signed bytes"),
+    (lambda d: d["notifications"][1].update(profileManagementOperation="install"), "does not say what its signed"),
+    (lambda d: d["notifications"][1].update(pendingNotification="not base64!"), "is not base64"),
+    (lambda d: d["notifications"][1].update(pendingNotification=d["notifications"][1]["pendingNotification"][:40]),
+     "not a valid notification export"),
+    (lambda d: d["notifications"].append(d["notifications"][0]), "listed twice"),
+    (lambda d: d.update(version=2), "version 2; this lpa reads version 1"),
+    (lambda d: d.update(format="something else"), "its format is not 'lpa notifications'"),
+    (lambda d: d.update(eid="8904"), "eid is not 32 digits"),
+    (lambda d: d.pop("notifications"), "no 'notifications'"),
+    (lambda d: d["notifications"][0].update(acknowledgedAt=5), "acknowledgedAt is not text"),
+])
+def test_a_changed_file_is_refused_with_what_is_wrong(lpa, deleted, sim_state, tmp_path, change, message):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    _edit(path, change)
+    for args in (["notifications", "remove", "--acknowledged", str(path)],):
+        result = lpa(*args)
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    result = send_file(lpa, path)
+    assert result.exit_code == 2 and message in result.output
+    assert pending(sim_state) == [1, 2]
+
+
+def test_a_truncated_file_is_refused(lpa, deleted, smdpp, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    path.write_bytes(path.read_bytes()[:300])
+    result = send_file(lpa, path)
+    assert result.exit_code == 2 and "is damaged or truncated" in result.output
+    assert smdpp.accepted == []
+
+
+def test_export_refuses_an_existing_file_and_unknown_numbers(lpa, deleted, tmp_path):
+    path = tmp_path / "n.json"
+    path.write_text("mine")
+    result = lpa("notifications", "export", str(path))
+    assert result.exit_code == 2 and "--force" in result.output and path.read_text() == "mine"
+    result = lpa("notifications", "export", str(tmp_path / "m.json"), "9")
+    assert result.exit_code == 2 and "no pending notification 9" in result.output
+    assert not (tmp_path / "m.json").exists()
+    assert lpa("notifications", "export", "--force", str(path), "2").exit_code == 0
+    assert [e.metadata.seq_number for e in read(path).entries] == [2]
+
+
+def test_remove_takes_numbers_or_a_file_not_both(lpa, tmp_path):
+    assert lpa("notifications", "remove", "--yes").exit_code == 2
+    result = lpa("notifications", "remove", "1", "--acknowledged", str(tmp_path / "x.json"))
+    assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_send_uses_tls_verification_against_the_cards_cis(lpa, smdpp, deleted, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    result = lpa("--timeout", "1", "notifications", "send", str(path), sim=False)  # the test CI not trusted
+    assert result.exit_code == 5 and "TLS verification failed" in result.output
+    assert smdpp.accepted == []
+
