@@ -15,8 +15,8 @@ from .errors import InputError, ServerError
 _MAX_ADDRESS = 260
 
 
-def parse_address(address: str) -> tuple[str, int | None]:
-    """Split an SM-DP+ address into host and port, or raise ServerError.
+def parse_address(address: str, role: str = "SM-DP+") -> tuple[str, int | None]:
+    """Split an SM-DP+ (or ``role``) address into host and port, or raise ServerError.
 
     The host is a DNS name, an IPv4 address or a bracketed IPv6 address,
     with an optional ``:port``; stray white space (seen from one operator)
@@ -26,37 +26,37 @@ def parse_address(address: str) -> tuple[str, int | None]:
     host = address.strip()
     port: int | None = None
     if not host or len(host) > _MAX_ADDRESS:
-        raise _malformed(address)
+        raise _malformed(address, role)
     if host.startswith("["):
         end = host.find("]")
         rest = host[end + 1 :] if end > 0 else None
         if rest is None or (rest and not rest.startswith(":")):
-            raise _malformed(address)
-        port = _port(rest[1:], address) if rest else None
+            raise _malformed(address, role)
+        port = _port(rest[1:], address, role) if rest else None
         try:
             ipaddress.IPv6Address(host[1:end])
         except ValueError:
-            raise _malformed(address) from None
+            raise _malformed(address, role) from None
         return host[: end + 1], port
     if host.count(":") == 1:
         host, text = host.split(":")
-        port = _port(text, address)
+        port = _port(text, address, role)
     if not _is_dns_name(host):
-        raise _malformed(address)
+        raise _malformed(address, role)
     return host, port
 
 
-def check_address(address: str) -> None:
+def check_address(address: str, role: str = "SM-DP+") -> None:
     """An address the user gave: as :func:`parse_address`, refused with InputError (exit 2)."""
     try:
-        parse_address(address)
+        parse_address(address, role)
     except ServerError as error:
         raise InputError(error.reason) from None
 
 
-def _port(text: str, address: str) -> int:
+def _port(text: str, address: str, role: str) -> int:
     if not (text.isascii() and text.isdigit() and len(text) <= 5 and 0 < int(text) < 65536):
-        raise _malformed(address)
+        raise _malformed(address, role)
     return int(text)
 
 
@@ -73,9 +73,9 @@ def _is_dns_name(host: str) -> bool:
     return True
 
 
-def _malformed(address: str) -> ServerError:
+def _malformed(address: str, role: str) -> ServerError:
     shown = address if len(address) <= 80 else address[:80] + "..."
-    return ServerError(shown or "(empty)", f"malformed SM-DP+ address {shown!r}")
+    return ServerError(shown or "(empty)", f"malformed {role} address {shown!r}")
 
 
 def base_url(address: str) -> str:

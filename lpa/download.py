@@ -9,6 +9,9 @@ signed is forwarded byte for byte. Any failure after AuthenticateServer
 cancels the session on the eUICC and at the SM-DP+ with the reason SGP.22
 gives for it (download-notes 1.12); after a ProfileInstallationResult there
 is nothing to cancel, and the result is what the SM-DP+ gets.
+
+The mutual authentication part (:func:`mutual_authentication`) is also
+SM-DS discovery's (:mod:`lpa.discovery`).
 """
 from __future__ import annotations
 
@@ -82,6 +85,39 @@ def offer_from(metadata: bytes, cc_required: bool) -> Offer:
                  if "profilePolicyRules" in value else (), confirmation_code_required=cc_required)
 
 
+@dataclass(frozen=True)
+class Authentication:
+    """The eUICC's answer to a server's initiateAuthentication (SGP.22 3.1.2), to forward to authenticateClient."""
+
+    tid_text: str
+    transaction_id: bytes
+    #: The AuthenticateServerResponse as the card sent it (an error one too).
+    response: bytes
+    #: The eUICC's reason when it refused the server.
+    refused: str | None
+    #: The server's CERT.DPauth or CERT.DSauth (DER), as it sent it.
+    server_certificate: bytes
+
+
+def mutual_authentication(ch: Any, address: str, context: dict[str, Any],
+                          initiate: Callable[[bytes, bytes], dict[str, Any]],
+                          info1: bytes | None = None) -> Authentication:
+    """The common mutual authentication (SGP.22 3.1.2) up to the eUICC's answer: GetEUICCChallenge,
+    EUICCInfo1 (unless given), the server's initiateAuthentication (``initiate(challenge, info1)``: ES9+ or
+    ES11), then AuthenticateServer with ctxParams1 ``context``."""
+    challenge = es10.get_euicc_challenge(ch)
+    info1 = info1 or es10.get_euicc_info1_raw(ch)
+    auth = initiate(challenge, info1)
+    tid_text = auth["transactionId"]
+    try:
+        transaction_id = bytes.fromhex(str(tid_text))
+    except ValueError:
+        raise ServerError(address, f"transactionId {tid_text!r} is not hexadecimal") from None
+    response, refused = es10.authenticate_server(ch, auth["serverSigned1"], auth["serverSignature1"],
+                                                 auth["euiccCiPKIdToBeUsed"], auth["serverCertificate"], context)
+    return Authentication(str(tid_text), transaction_id, response, refused, auth["serverCertificate"])
+
+
 def download(euicc: Any, code: ActivationCode, *, consent: Callable[[Offer], bool],
              confirmation_code: Callable[[], str], imei: str | None = None, notify: bool = True,
              progress: Callable[[int, int], None] = lambda done, total: None) -> DownloadResult:
@@ -89,38 +125,30 @@ def download(euicc: Any, code: ActivationCode, *, consent: Callable[[Offer], boo
     context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)}
     ch = euicc.channel
     address = code.smdp_address
-    challenge = es10.get_euicc_challenge(ch)
-    info1 = es10.get_euicc_info1_raw(ch)
     with euicc.es9p_client() as client:
-        auth = client.initiate_authentication(address, challenge, info1)
-        tid_text = auth["transactionId"]
-        try:
-            transaction_id = bytes.fromhex(str(tid_text))
-        except ValueError:
-            raise ServerError(address, f"transactionId {tid_text!r} is not hexadecimal") from None
-        response, refused = es10.authenticate_server(ch, auth["serverSigned1"], auth["serverSignature1"],
-                                                     auth["euiccCiPKIdToBeUsed"], auth["serverCertificate"], context)
-        session = _Session(ch, client, address, tid_text, transaction_id)
-        if refused is not None:
-            session.forward(client.authenticate_client, response)
-            raise ResultError("AuthenticateServer", 0, refused,
-                              f"the eUICC refused the SM-DP+ {address}: {refused}")
+        auth = mutual_authentication(ch, address, context, lambda challenge, info1: client.initiate_authentication(
+            address, challenge, info1))
+        session = _Session(ch, client, address, auth.tid_text, auth.transaction_id)
+        if auth.refused is not None:
+            session.forward(client.authenticate_client, auth.response)
+            raise ResultError("AuthenticateServer", 0, auth.refused,
+                              f"the eUICC refused the SM-DP+ {address}: {auth.refused}")
         with session.cancelling("undefinedReason"):
-            offered = client.authenticate_client(address, tid_text, response)
+            offered = client.authenticate_client(address, auth.tid_text, auth.response)
             signed2 = codec.decode("SmdpSigned2", offered["smdpSigned2"])
             offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]))
         with session.cancelling("endUserRejection"):
             if not consent(offer):
                 session.cancel("endUserRejection")
                 raise Declined(f"profile {offer.iccid} was not downloaded; the session is cancelled")
-            hashed = hash_cc(confirmation_code(), transaction_id) if offer.confirmation_code_required else None
+            hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required else None
         with session.cancelling("undefinedReason"):
             prepared, refused = es10.prepare_download(ch, offered["smdpSigned2"], offered["smdpSignature2"],
                                                       offered["smdpCertificate"], hashed)
             if refused is not None:
                 session.forward(client.get_bound_profile_package, prepared)
                 raise ResultError("PrepareDownload", 0, refused, f"the eUICC refused the download: {refused}")
-            bpp = client.get_bound_profile_package(address, tid_text, prepared)
+            bpp = client.get_bound_profile_package(address, auth.tid_text, prepared)
         with session.cancelling("loadBppExecutionError"):
             pieces = split_bpp(bpp)
             result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)

@@ -1,8 +1,9 @@
 """ES9+: the LPA's HTTPS client of the SM-DP+ (SGP.22 5.6, 6.1-6.5).
 
 Every function is a JSON POST to ``https://<address>/gsma/rsp2/es9plus/<function>``
-with the headers of SGP.22 6.5.1. :class:`Es9pClient` does the transport
-part once for all functions:
+with the headers of SGP.22 6.5.1 (ES11, the SM-DS's, uses the same client
+with ``es11`` in the path: :mod:`lpa.es11`). :class:`Es9pClient` does the
+transport part once for all functions:
 
 - TLS verified against the trust anchors given, held in memory in an SSL
   context: no CA file is read or written, and requests' CA bundles
@@ -172,37 +173,38 @@ class Es9pClient:
     def initiate_authentication(self, address: str, euicc_challenge: bytes, euicc_info1: bytes) -> dict[str, Any]:
         """ES9+.InitiateAuthentication (SGP.22 5.6.1): transactionId (hex string), serverSigned1,
         serverSignature1, euiccCiPKIdToBeUsed, serverCertificate (the TLVs as sent)."""
-        payload = self._call(address, "initiateAuthentication", {
+        payload = self.call(address, "initiateAuthentication", {
             "euiccChallenge": base64.b64encode(euicc_challenge).decode(),
             "euiccInfo1": base64.b64encode(euicc_info1).decode(), "smdpAddress": address})
-        return self._fields(address, payload, "serverSigned1", "serverSignature1", "euiccCiPKIdToBeUsed",
+        return self.fields(address, payload, "serverSigned1", "serverSignature1", "euiccCiPKIdToBeUsed",
                             "serverCertificate")
 
     def authenticate_client(self, address: str, transaction_id: str, authenticate_server_response: bytes) -> dict[str, Any]:
         """ES9+.AuthenticateClient (SGP.22 5.6.3): profileMetadata, smdpSigned2, smdpSignature2, smdpCertificate."""
-        payload = self._call(address, "authenticateClient", {
+        payload = self.call(address, "authenticateClient", {
             "transactionId": transaction_id,
             "authenticateServerResponse": base64.b64encode(authenticate_server_response).decode()})
-        return self._fields(address, payload, "profileMetadata", "smdpSigned2", "smdpSignature2", "smdpCertificate")
+        return self.fields(address, payload, "profileMetadata", "smdpSigned2", "smdpSignature2", "smdpCertificate")
 
     def get_bound_profile_package(self, address: str, transaction_id: str, prepare_download_response: bytes) -> bytes:
         """ES9+.GetBoundProfilePackage (SGP.22 5.6.2): the BPP (BF36)."""
-        payload = self._call(address, "getBoundProfilePackage", {
+        payload = self.call(address, "getBoundProfilePackage", {
             "transactionId": transaction_id,
             "prepareDownloadResponse": base64.b64encode(prepare_download_response).decode()})
-        return self._fields(address, payload, "boundProfilePackage")["boundProfilePackage"]
+        return self.fields(address, payload, "boundProfilePackage")["boundProfilePackage"]
 
     def cancel_session(self, address: str, transaction_id: str, cancel_session_response: bytes) -> None:
         """ES9+.CancelSession (SGP.22 5.6.5)."""
-        self._call(address, "cancelSession", {
+        self.call(address, "cancelSession", {
             "transactionId": transaction_id,
             "cancelSessionResponse": base64.b64encode(cancel_session_response).decode()})
 
-    def _call(self, address: str, function: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._check_status(address, *self._post(address, function, body))
+    def call(self, address: str, function: str, body: dict[str, Any], interface: str = "es9plus") -> dict[str, Any]:
+        """POST ``body`` to ``function`` of ``interface``; the JSON answer if its status is a success."""
+        return self._check_status(address, *self._post(address, function, body, interface))
 
     @staticmethod
-    def _fields(address: str, payload: dict[str, Any], *names: str) -> dict[str, Any]:
+    def fields(address: str, payload: dict[str, Any], *names: str) -> dict[str, Any]:
         """The base64 fields ``names`` decoded (white space stripped), and the transactionId as sent."""
         fields: dict[str, Any] = {"transactionId": payload.get("transactionId")}
         for name in names:
@@ -212,12 +214,13 @@ class Es9pClient:
                 raise ServerError(address, f"the answer has no valid {name}") from None
         return fields
 
-    def _post(self, address: str, function: str, body: dict[str, Any]) -> tuple[int, bytes]:
-        """POST ``body`` to the ES9+ ``function``; the status and body of a 2xx answer, or ServerError.
+    def _post(self, address: str, function: str, body: dict[str, Any],
+              interface: str = "es9plus") -> tuple[int, bytes]:
+        """POST ``body`` to ``function``; the status and body of a 2xx answer, or ServerError.
 
         The body is read up to :data:`MAX_ANSWER` bytes: a server does not decide how much lpa holds.
         """
-        url = f"{base_url(address)}/gsma/rsp2/es9plus/{function}"
+        url = f"{base_url(address)}/gsma/rsp2/{interface}/{function}"
         deadline = time.monotonic() + self.timeout
         adapter = self._adapters[function in RETRIED]
         adapter.max_retries.deadline = deadline  # type: ignore[attr-defined]

@@ -467,6 +467,12 @@ class Euicc:
 
         return download(self, code, **options)
 
+    def discover(self, smds: str | None = None, *, imei: str | None = None) -> list[Any]:
+        """The events an SM-DS holds for this eUICC (see :func:`lpa.discovery.discover`)."""
+        from .discovery import discover
+
+        return discover(self, smds, imei=imei)
+
     def remove_notifications(self, seq_numbers: Iterable[int]) -> list[NotificationMetadata]:
         """Drop notifications without sending them (ES10b.RemoveNotificationFromList)."""
         pending = {n.seq_number: n for n in es10.list_notification(self.channel)}

@@ -45,7 +45,7 @@ def test_a_confirmation_code_is_hashed_and_checked_by_the_smdp(lpa, smdpp, sim_s
 @pytest.mark.parametrize("args,message", [
     (["LPA:1$smdp.example.com"], "is not LPA:1$<SM-DP+ address>$<matching ID>"),
     (["LPA:1.example.com-MATCH"], "lost its $ fields, probably to the shell"),
-    ([], "give one of: an activation code"),
+    (["LPA:1$a.example$X", "--smdp", "b.example"], "give one of: an activation code"),
     (["LPA:1$smdp.example.com$X", "--imei", "12"], "IMEI '12' must be 14 to 16 digits"),
     (["LPA:1$smdp.example.com$X$$1"], "this activation code needs a confirmation code"),
 ])

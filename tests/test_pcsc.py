@@ -184,3 +184,18 @@ def test_notifications_export_send_remove_through_pcsc(card, smdpp, lpa, tmp_pat
     result = run("notifications", "remove", "--acknowledged", str(path))
     assert result.returncode == 0 and result.stdout.strip() == "removed 1"
     assert card.state().notifications == []
+
+
+def test_discover_and_download_an_event_through_pcsc(card, smdpp):
+    from lpa.sim.smdpp import TestSmdpp
+    from lpa.sim.smds import Event
+
+    with TestSmdpp(smds=True) as smds:
+        smds.discovery.events = [Event("TS48V2-SAIP2-1-BERTLV-UNIQUE", smdpp.address)]
+        events = data(run("--json", "discover", "--smds", smds.address))
+        assert [(e["eventId"], e["rspServerAddress"]) for e in events] == [("TS48V2-SAIP2-1-BERTLV-UNIQUE",
+                                                                           smdpp.address)]
+        result = run("--timeout", "30", "download", "--yes", "--smds", smds.address, "--event", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("installed 8949449999999990049")
+    assert card.state().find(iccid="8949449999999990049") is not None

@@ -18,6 +18,7 @@ for command in profiles.COMMANDS:
     main.add_command(command)
 main.add_command(reset.memory_reset)
 main.add_command(download.download)
+main.add_command(download.discover)
 main.add_command(notifications.notifications)
 main.add_command(sim)
 

@@ -1,4 +1,4 @@
-"""`lpa download`: a profile from an activation code, onto the eUICC."""
+"""`lpa download` and `lpa discover`: a profile from an activation code, the default SM-DP+ or an SM-DS event."""
 from __future__ import annotations
 
 import sys
@@ -9,7 +9,43 @@ import click
 from ..errors import InputError
 from . import base
 from .base import out
-from .terminal import progress_bar, safe
+from .terminal import progress_bar, safe, table
+
+_smds_option = click.option("--smds", metavar="ADDRESS",
+                            help="Ask this SM-DS instead of the root SM-DS the eUICC names.")
+_imei_option = click.option("--imei", help="The device's IMEI, for deviceInfo (default: a generic TAC, no IMEI).")
+
+
+@click.command()
+@_smds_option
+@_imei_option
+@click.pass_context
+def discover(ctx: click.Context, smds: str | None, imei: str | None) -> None:
+    """List the profiles waiting for this eUICC at the SM-DS (ES11 event records), following an
+    SM-DS cascade; `lpa download --event N` downloads one."""
+    _check(smds, imei)
+    with ctx.obj.open() as euicc:
+        with euicc.waiting(f"asking the SM-DS {smds or '(root)'}"):
+            events = euicc.discover(smds, imei=imei)
+
+    def human() -> None:
+        if not events:
+            click.echo("no events for this eUICC")
+            return
+        table(["#", "EVENT ID", "SM-DP+", "SM-DS"], [[i, e.event_id, e.address, " > ".join(e.smds)]
+                                                     for i, e in enumerate(events, 1)])
+
+    out(ctx, [e.to_json() for e in events], human)
+
+
+def _check(smds: str | None, imei: str | None) -> None:
+    """Check the options before the card is touched."""
+    from ..address import check_address
+    from ..download import device_info
+
+    if smds is not None:
+        check_address(smds, "SM-DS")
+    device_info(imei)
 
 
 @click.command()
@@ -18,40 +54,49 @@ from .terminal import progress_bar, safe
               help="Read the activation code from a QR code image or screenshot (needs lpa[qr]).")
 @click.option("--smdp", metavar="ADDRESS", help="The SM-DP+ address, instead of an activation code.")
 @click.option("--matching-id", metavar="ID", default="", help="With --smdp: the matching ID (activation code token).")
+@click.option("--event", metavar="N|ID", help="Download the SM-DS event numbered N by `lpa discover`, or with this ID.")
+@_smds_option
 @click.option("--confirmation-code", metavar="CODE", help="The confirmation code, if the SM-DP+ asks for one.")
-@click.option("--imei", help="The device's IMEI, for deviceInfo (default: a generic TAC, no IMEI).")
+@_imei_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for consent.")
 @click.option("--no-notify", is_flag=True, help="Keep the installation result on the eUICC instead of sending it.")
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=base.check_ca_files,
               help="Extra trust anchor for the SM-DP+'s TLS, as the global --ca-file (repeatable).")
 @click.pass_context
 def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: str | None, matching_id: str,
-             confirmation_code: str | None, imei: str | None, yes: bool, no_notify: bool,
-             ca_files: tuple[str, ...]) -> None:
+             event: str | None, smds: str | None, confirmation_code: str | None, imei: str | None, yes: bool,
+             no_notify: bool, ca_files: tuple[str, ...]) -> None:
     """Download a profile: `lpa download 'LPA:1$smdp.example.com$MATCHING-ID'` (quote it), - to read
     the code from stdin, or --qr IMAGE to read it from a QR code picture.
 
-    Shows what the SM-DP+ offers and asks before anything is installed.
+    Without a code: from the eUICC's default SM-DP+ if it has one, else
+    what the SM-DS holds for it (--event picks one of several). Shows what
+    the SM-DP+ offers and asks before anything is installed.
     """
     from ..activation import ActivationCode, parse_activation_code
     from ..address import check_address
-    from ..download import device_info
 
-    if [code, qr_image, smdp].count(None) != 2:
-        raise click.UsageError("give one of: an activation code (or - for stdin), --qr IMAGE, --smdp ADDRESS")
+    if [code, qr_image, smdp, event].count(None) < 3:
+        raise click.UsageError("give one of: an activation code (or - for stdin), --qr IMAGE, --smdp ADDRESS, "
+                               "--event N")
+    if smds is not None and (code or qr_image or smdp):
+        raise click.UsageError("--smds is for SM-DS events; it does not go with an activation code or --smdp")
+    activation = None
     if qr_image is not None:
         from ..qr import read_activation_code
         activation = parse_activation_code(read_activation_code(qr_image))
     elif code is not None:
         activation = parse_activation_code(sys.stdin.readline() if code == "-" else code)
-    else:
-        check_address(smdp or "")
-        activation = ActivationCode(smdp or "", matching_id)
-    device_info(imei)  # checked now, before the card is touched
+    elif smdp is not None:
+        check_address(smdp)
+        activation = ActivationCode(smdp, matching_id)
+    _check(smds, imei)
+    if event is not None and not (event.isprintable() and 0 < len(event) <= 255):
+        raise InputError("--event is an event number from `lpa discover` or an event ID")
     ctx.obj.ca_files = tuple(dict.fromkeys([*ctx.obj.ca_files, *ca_files]))
     if not yes and not base.interactive():
         raise InputError("not downloading without consent; add --yes")
-    if activation.cc_required and confirmation_code is None and not base.interactive():
+    if activation is not None and activation.cc_required and confirmation_code is None and not base.interactive():
         raise InputError("this activation code needs a confirmation code: add --confirmation-code")
 
     def consent(offer: Any) -> bool:
@@ -72,6 +117,8 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     progress = progress_bar("installing", enabled=not ctx.obj.json, minimum=0)
 
     with ctx.obj.open() as euicc:
+        if activation is None:
+            activation = _without_code(ctx, euicc, event, smds, imei)
         result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,
                                 notify=ctx.obj.notify and not no_notify, progress=progress)
 
@@ -90,3 +137,42 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     out(ctx, result.to_json(), human)
     if result.result.error:
         ctx.exit(3)
+
+
+def _without_code(ctx: click.Context, euicc: Any, event: str | None, smds: str | None, imei: str | None) -> Any:
+    """The activation to use without a code: the default SM-DP+ (empty matching ID, SGP.22 3.1.3), else an
+    SM-DS event: the one ``event`` names, the only one, or one the user picks."""
+    from .. import es10
+    from ..activation import ActivationCode
+
+    def say(message: str) -> None:
+        if not ctx.obj.json:
+            click.echo(safe(message), err=True)
+
+    if event is None and smds is None:
+        default = es10.get_euicc_configured_addresses(euicc.channel).default_dp_address
+        if default:
+            say(f"asking the default SM-DP+ {default}")
+            return ActivationCode(default, "")
+    with euicc.waiting(f"asking the SM-DS {smds or '(root)'}"):
+        events = euicc.discover(smds, imei=imei)
+    listing = "; ".join(f"{i}: {e.event_id} at {e.address}" for i, e in enumerate(events, 1))
+    if event is not None:
+        chosen = [e for i, e in enumerate(events, 1) if event in (str(i), e.event_id)]
+        if not chosen:
+            raise InputError(f"no event {event} for this eUICC" + (f" (there are {listing})" if events else
+                                                                    " (the SM-DS has none)"))
+    elif not events:
+        raise InputError("nothing to download: no default SM-DP+ is set and the SM-DS has no event for this eUICC; "
+                         "give an activation code")
+    elif len(events) > 1:
+        if not base.interactive():
+            raise InputError(f"the SM-DS has {len(events)} events for this eUICC ({listing}); pick one with --event N")
+        for i, e in enumerate(events, 1):
+            say(f"{i}: {e.event_id} at {e.address}")
+        number = click.prompt("Which one", type=click.IntRange(1, len(events)), err=True)
+        chosen = [events[number - 1]]
+    else:
+        chosen = events
+    say(f"event {chosen[0].event_id} at {chosen[0].address}")
+    return ActivationCode(chosen[0].address, chosen[0].event_id)

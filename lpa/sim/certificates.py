@@ -12,7 +12,8 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 
 #: certificatePolicies OIDs by role (SGP.22 4.5.2.1).
 POLICIES = {"ci": "2.23.146.1.2.1.0", "euicc": "2.23.146.1.2.1.1", "eum": "2.23.146.1.2.1.2",
-            "dp-tls": "2.23.146.1.2.1.3", "dpauth": "2.23.146.1.2.1.4", "dppb": "2.23.146.1.2.1.5"}
+            "dp-tls": "2.23.146.1.2.1.3", "dpauth": "2.23.146.1.2.1.4", "dppb": "2.23.146.1.2.1.5",
+            "ds-tls": "2.23.146.1.2.1.6", "dsauth": "2.23.146.1.2.1.7"}
 
 
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

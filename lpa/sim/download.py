@@ -74,7 +74,9 @@ def authenticate_server(state: DownloadState, request: dict[str, Any], trusted_c
     ci = next((c for c in trusted_cis if _key_id(c) == issuer_key), None)
     if ci is None:
         return error(CI_UNKNOWN)
-    if POLICIES["dpauth"] not in policies(certificate) or not issued_by(certificate, ci) or not _valid(certificate):
+    # CERT.DPauth from an SM-DP+, CERT.DSauth from an SM-DS (download-notes 1.5)
+    if not {POLICIES["dpauth"], POLICIES["dsauth"]} & set(policies(certificate)) or not issued_by(certificate, ci) \
+            or not _valid(certificate):
         return error(INVALID_CERTIFICATE)
     if codec.decode("SubjectKeyIdentifier", bytes(request["euiccCiPKIdToBeUsed"])) != signing_ci:
         return error(CI_UNKNOWN)

@@ -1,4 +1,4 @@
-"""A test SM-DP+: ES9+ handleNotification over HTTPS on a loopback address.
+"""A test SM-DP+ (ES9+ handleNotification and downloads) or SM-DS (ES11) over HTTPS on a loopback address.
 
 TEST TOOL. It checks the request as SGP.22 6.5 describes it (headers, JSON,
 base64, PendingNotification DER), verifies the eUICC's signature over the
@@ -6,7 +6,9 @@ bytes as received and the certificate chain eUICC <- EUM <- CI up to the CIs
 it trusts, and records every notification it accepted. Fault modes make it
 misbehave the ways real servers and networks do, for the tests.
 
-Run one by hand with ``lpa sim smdpp``.
+Downloads are :mod:`lpa.sim.smdpp_download`'s; with ``smds=True`` the
+server is a test SM-DS instead (:mod:`lpa.sim.smds`). Run one by hand with
+``lpa sim smdpp`` or ``lpa sim smds``.
 """
 from __future__ import annotations
 
@@ -34,9 +36,12 @@ from ..errors import LpaError
 from . import testpki
 from .certificates import issued_by
 from .signatures import verify_rs
+from .authentication import Refused
 from .smdpp_download import FUNCTIONS as _DOWNLOAD_FUNCTIONS
 from .smdpp_download import FAULTS as DOWNLOAD_FAULTS
-from .smdpp_download import DownloadService, Refused
+from .smdpp_download import DownloadService
+from .smds import FUNCTIONS as _DISCOVERY_FUNCTIONS
+from .smds import DiscoveryService
 
 #: What :attr:`TestSmdpp.fault` may be set to, and what each does.
 FAULTS = {**DOWNLOAD_FAULTS,
@@ -72,6 +77,8 @@ class Rejected(Exception):
 class TestSmdpp:
     """The server; :meth:`start` it, set :attr:`fault`, read :attr:`accepted`, :meth:`stop` it."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     host: str = "127.0.0.1"
     port: int = 0
     #: CI certificates the eUICC chains must end at (default: the lpa test CI).
@@ -84,6 +91,9 @@ class TestSmdpp:
     accepted: list[Accepted] = field(default_factory=list)
     #: The download functions (made at the first start, when the address is known).
     download: DownloadService | None = None
+    #: Be a test SM-DS instead: ES11 discovery (:mod:`lpa.sim.smds`), no downloads, no notifications.
+    smds: bool = False
+    discovery: DiscoveryService | None = None
     #: Every request seen: (path, headers dict, body bytes).
     requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
 
@@ -157,7 +167,9 @@ class TestSmdpp:
         self._server = Server((self.host, self.port), _Handler)
         self._server.smdpp = self  # type: ignore[attr-defined]
         self.port = self._server.server_address[1]
-        if self.download is None:
+        if self.smds:
+            self.discovery = self.discovery or DiscoveryService(self.address)
+        elif self.download is None:
             self.download = DownloadService(self.address)
         # a short poll interval: stop() waits for the loop to notice, and tests stop it often
         threading.Thread(target=self._server.serve_forever, args=(0.02,), name="test-smdpp", daemon=True).start()
@@ -293,9 +305,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(500, b"internal error (test fault)")
         if fault == "slow":
             time.sleep(smdpp.slow_seconds)
-        function = self.path.rpartition("/")[2]
-        if self.path.startswith("/gsma/rsp2/es9plus/") and function in _DOWNLOAD_FUNCTIONS and smdpp.download:
-            return self._download(smdpp.download, function, body)
+        interface, _, function = self.path.removeprefix("/gsma/rsp2/").partition("/")
+        if smdpp.discovery is not None:  # an SM-DS: ES11, or the ES9+ paths some clients use for it
+            served = ("es9plus",) if fault == "es9plus-only" else ("es11", "es9plus")
+            if interface in served and function in _DISCOVERY_FUNCTIONS:
+                return self._call(smdpp.discovery, function, body)
+            return self._reply(404, b"unknown function")
+        if interface == "es9plus" and function in _DOWNLOAD_FUNCTIONS and smdpp.download:
+            return self._call(smdpp.download, function, body)
         if self.path != "/gsma/rsp2/es9plus/handleNotification":
             return self._reply(404, b"unknown function")
         if fault == "failed-status":
@@ -309,8 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(400, str(error).encode())
         self._reply(204, b"")
 
-    def _download(self, service: DownloadService, function: str, body: bytes) -> None:
-        """An ES9+ download function: 200 with its JSON, functionExecutionStatus Failed when refused."""
+    def _call(self, service: DownloadService | DiscoveryService, function: str, body: bytes) -> None:
+        """A download or discovery function: 200 with its JSON, functionExecutionStatus Failed when refused."""
         service.fault = self.server.smdpp.fault  # type: ignore[attr-defined]
         try:
             payload = json.loads(body)

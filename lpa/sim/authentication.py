@@ -1,0 +1,145 @@
+"""The server side of SGP.22's common mutual authentication (3.1.2; download-notes 1.4-1.6, 5.2).
+
+TEST TOOL. initiateAuthentication and the checks of authenticateClient, the
+same for the test SM-DP+ (ES9+, CERT.DPauth) and the test SM-DS (ES11,
+CERT.DSauth): each service subclasses :class:`MutualAuthentication` and
+adds what it answers once the eUICC is authenticated.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from .. import codec
+from . import testpki
+from .certificates import POLICIES, issued_by
+from .signatures import sign_rs, verify_rs
+
+
+class Refused(Exception):
+    """Answer functionExecutionStatus Failed with these subject and reason codes (download-notes 1.2)."""
+
+    def __init__(self, subject: str, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.subject, self.reason, self.message = subject, reason, message
+
+
+@dataclass
+class Session:
+    transaction_id: bytes
+    matching_id: str = ""
+    server_challenge: bytes = b""
+    euicc_certificate: x509.Certificate | None = None
+    euicc_signature1: bytes = b""
+    smdp_signature2: bytes = b""
+
+
+@dataclass(frozen=True)
+class Client:
+    """An eUICC that passed authenticateClient's checks."""
+
+    session: Session
+    certificate: x509.Certificate
+    #: ctxParams1's CtxParamsForCommonAuthentication, decoded.
+    context: dict[str, Any]
+    signature1: bytes
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(payload: dict[str, Any], name: str) -> bytes:
+    try:
+        return base64.b64decode("".join(str(payload[name]).split()), validate=True)
+    except (KeyError, ValueError):
+        raise Refused("8.1", "3.8", f"{name} missing or not base64") from None
+
+
+@dataclass
+class MutualAuthentication:
+    """Sessions, the server's auth certificate under the lpa test CI, and the two common functions.
+
+    ``address`` is what the server calls itself (serverAddress).
+    """
+
+    address: str
+    sessions: dict[bytes, Session] = field(default_factory=dict)
+    #: A fault (the subclass's FAULTS), set by the server before each call.
+    fault: str | None = None
+
+    #: "dp" or "ds": the certificate role (CERT.DPauth or CERT.DSauth) and the prefix of its faults.
+    role: ClassVar[str] = "dp"
+    #: The request field naming the server ("smdpAddress"; an SM-DS also accepts "smdsAddress").
+    address_fields: ClassVar[tuple[str, ...]] = ("smdpAddress",)
+
+    def __post_init__(self) -> None:
+        pki = Path(testpki.PKI_DIR)
+        self.ci = testpki.Issued(x509.load_pem_x509_certificate((pki / "ci-cert.pem").read_bytes()),
+                                 serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None))
+        policy = POLICIES[f"{self.role}auth"]
+        self.auth = testpki.make_dp(self.ci, policy)
+        self._faulty = {f"{self.role}-unknown-ci": testpki.make_dp(testpki.make_ci("Unknown Test CI"), policy),
+                        f"{self.role}-expired": testpki.make_dp(self.ci, policy, expired=True)}
+
+    def initiate_authentication(self, payload: dict[str, Any]) -> dict[str, Any]:
+        named = next((str(payload[f]) for f in self.address_fields if f in payload), "")
+        if named.lower() != self.address.lower():
+            raise Refused("8.8.1", "3.8", f"this server is {self.address}, not {named or 'unnamed'}")
+        challenge = unb64(payload, "euiccChallenge")
+        info1 = codec.decode("EUICCInfo1", unb64(payload, "euiccInfo1"))
+        ci_key = self.ci.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier
+        if ci_key not in [bytes(k) for k in info1["euiccCiPKIdListForVerification"]]:
+            raise Refused("8.8.2", "3.1", "none of the CIs the eUICC trusts signed this server's certificates")
+        session = Session(os.urandom(16), server_challenge=os.urandom(16))
+        self.sessions[session.transaction_id] = session
+        signed1 = codec.encode("ServerSigned1", {"transactionId": session.transaction_id, "euiccChallenge": challenge,
+                                                 "serverAddress": self.address,
+                                                 "serverChallenge": session.server_challenge})
+        auth = self._faulty.get(self.fault or "", self.auth)
+        signature = sign_rs(auth.key, signed1)
+        if self.fault == f"{self.role}-bad-signature":
+            signature = bytes([signature[0] ^ 1]) + signature[1:]
+        return {"transactionId": session.transaction_id.hex().upper(), "serverSigned1": b64(signed1),
+                "serverSignature1": b64(codec.encode("SignatureElement", signature)),
+                "euiccCiPKIdToBeUsed": b64(codec.encode("SubjectKeyIdentifier", ci_key)),
+                "serverCertificate": b64(auth.cert.public_bytes(serialization.Encoding.DER))}
+
+    def session_of(self, payload: dict[str, Any]) -> Session:
+        try:
+            session = self.sessions.get(bytes.fromhex(str(payload.get("transactionId", ""))))
+        except ValueError:
+            session = None
+        if session is None:
+            raise Refused("8.10.1", "3.9", "unknown transactionId")
+        return session
+
+    def authenticated_client(self, payload: dict[str, Any]) -> Client:
+        """authenticateClient's checks (SGP.22 5.6.3, 5.8.2): the eUICC's chain to the CI and its signature over
+        this session's euiccSigned1."""
+        session = self.session_of(payload)
+        kind, response = codec.decode("AuthenticateServerResponseView", unb64(payload, "authenticateServerResponse"))
+        if kind != "authenticateResponseOk":
+            del self.sessions[session.transaction_id]
+            raise Refused("8.1", "6.1", f"the eUICC refused this server (code {response['authenticateErrorCode']})")
+        euicc = x509.load_der_x509_certificate(bytes(response["euiccCertificate"]))
+        eum = x509.load_der_x509_certificate(bytes(response["eumCertificate"]))
+        if not issued_by(eum, self.ci.cert):
+            raise Refused("8.1.2", "6.1", "the EUM certificate is not signed by the CI")
+        if not issued_by(euicc, eum):
+            raise Refused("8.1.3", "6.1", "the eUICC certificate is not signed by the EUM")
+        signed1 = bytes(response["euiccSigned1"])
+        if not verify_rs(euicc.public_key(), signed1, response["euiccSignature1"]):  # type: ignore[arg-type]
+            raise Refused("8.1", "6.1", "euiccSignature1 does not verify")
+        fields = codec.decode("EuiccSigned1View", signed1)
+        if bytes(fields["transactionId"]) != session.transaction_id or \
+                bytes(fields["serverChallenge"]) != session.server_challenge:
+            raise Refused("8.1", "6.1", "euiccSigned1 is not for this session")
+        _, context = codec.decode("CtxParams1", bytes(fields["ctxParams1"]))
+        return Client(session, euicc, context, bytes(response["euiccSignature1"]))
