@@ -56,3 +56,12 @@ def test_a_card_without_get_rat_still_shows_its_info(lpa, monkeypatch):
     result = lpa("-v", "info")
     assert result.exit_code == 0 and "Policy rules allowed" not in result.output
     assert "GetRAT refused with 6A88" in result.output
+
+
+def test_info_shows_the_certification_data_object_when_the_card_gives_one(lpa):
+    # the simulator answers the SGP.26 test card's sample values (real-cards answers.json)
+    assert "Certification:            1.2.840.1234567/myPlatformLabel (DLOA registrar " \
+           "https://mycompany.com/myDLOARegistrar)" in lpa("info").output
+    data = json.loads(lpa("--json", "info").output)["data"]
+    assert data["EUICCInfo2"]["certificationDataObject"] == {
+        "platformLabel": "1.2.840.1234567/myPlatformLabel", "discoveryBaseURL": "https://mycompany.com/myDLOARegistrar"}

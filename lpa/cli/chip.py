@@ -35,7 +35,7 @@ def readers(ctx: click.Context, modems: bool) -> None:
 @click.command()
 @click.pass_context
 def info(ctx: click.Context) -> None:
-    """Show the eUICC: EID, versions, free memory, CI keys, default addresses."""
+    """Show the eUICC: EID, versions, free memory, CI keys, certification, default addresses, allowed policy rules."""
     with ctx.obj.open() as euicc:
         result = euicc.info()
     data = result.to_json()
@@ -53,6 +53,7 @@ def info(ctx: click.Context) -> None:
             ("Installed applications", memory.get("installedApplication")),
             ("CI keys (verification)", _ci_keys(info2.get("euiccCiPKIdListForVerification", []))),
             ("CI keys (signing)", _ci_keys(info2.get("euiccCiPKIdListForSigning", []))),
+            ("Certification", _certification(info2.get("certificationDataObject"))),
             ("Default SM-DP+", data["EuiccConfiguredAddresses"]["defaultDpAddress"] or "(none)"),
             ("Root SM-DS", data["EuiccConfiguredAddresses"]["rootDsAddress"]),
             ("Policy rules allowed", None if result.rat is None else [_rule(r) for r in result.rat] or "(none)"),
@@ -70,6 +71,13 @@ def _size(octets: int) -> str:
         return f"{octets} bytes"
     value, unit = (octets / 1024, "KiB") if octets < 1024 * 1024 else (octets / (1024 * 1024), "MiB")
     return f"{octets} bytes ({value:.0f} {unit})" if value >= 10 else f"{octets} bytes ({value:.1f} {unit})"
+
+
+def _certification(data: Any) -> str | None:
+    """certificationDataObject (SGP.22 5.7.8): the GlobalPlatform DLOA platform label and registrar."""
+    if not isinstance(data, dict):
+        return None
+    return f"{data.get('platformLabel')} (DLOA registrar {data.get('discoveryBaseURL')})"
 
 
 def _ci_keys(key_ids: list[str]) -> list[str]:

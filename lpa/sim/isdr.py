@@ -339,6 +339,9 @@ class Isdr:
             "euiccCategory": 1,
             "ppVersion": b"\x01\x00\x00",
             "sasAcreditationNumber": "LPA-SIMULATED-0001",
+            # the SGP.26 test card's sample values (answers.json)
+            "certificationDataObject": {"platformLabel": "1.2.840.1234567/myPlatformLabel",
+                                        "discoveryBaseURL": "https://mycompany.com/myDLOARegistrar"},
         }
 
     def list_notification(self, request: dict) -> tuple:
