@@ -199,3 +199,12 @@ def test_discover_and_download_an_event_through_pcsc(card, smdpp):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("installed 8949449999999990049")
     assert card.state().find(iccid="8949449999999990049") is not None
+
+
+def test_download_from_the_default_smdp_through_pcsc(card, smdpp):
+    smdpp.download.default_orders["*"] = "TS48V2-SAIP2-1-NOBERTLV-UNIQUE"
+    assert run("default-smdp", smdpp.address).returncode == 0
+    result = run("--timeout", "30", "download", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("installed 8949449999999990007")
+    assert f"asking the default SM-DP+ {smdpp.address}" in result.stderr

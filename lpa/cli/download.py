@@ -16,7 +16,7 @@ _smds_option = click.option("--smds", metavar="ADDRESS",
 _imei_option = click.option("--imei", help="The device's IMEI, for deviceInfo (default: a generic TAC, no IMEI).")
 
 
-@click.command()
+@click.command(short_help="List the profiles waiting for this eUICC at the SM-DS.")
 @_smds_option
 @_imei_option
 @click.pass_context
@@ -48,7 +48,7 @@ def _check(smds: str | None, imei: str | None) -> None:
     device_info(imei)
 
 
-@click.command()
+@click.command(short_help="Download a profile (activation code, QR code, default SM-DP+ or SM-DS event).")
 @click.argument("code", metavar="[CODE|-]", required=False)
 @click.option("--qr", "qr_image", metavar="IMAGE", type=click.Path(exists=True, dir_okay=False),
               help="Read the activation code from a QR code image or screenshot (needs lpa[qr]).")

@@ -66,7 +66,7 @@ def notifications_process(ctx: click.Context, seq_numbers: tuple[int, ...], keep
         ctx.exit(5)
 
 
-@notifications.command("remove")
+@notifications.command("remove", short_help="Drop notifications unsent, or those a file records as acknowledged.")
 @click.argument("seq_numbers", metavar="[SEQ]...", nargs=-1, type=click.IntRange(0))
 @click.option("--acknowledged", "acknowledged", metavar="FILE", type=click.Path(dir_okay=False),
               help="Remove exactly those the export FILE records as acknowledged by their SM-DP+ (after `send`).")
@@ -112,7 +112,7 @@ def _remove_acknowledged(ctx: click.Context, path: str) -> None:
     out(ctx, {"notifications": [r.to_json() for r in results]}, human)
 
 
-@notifications.command("export")
+@notifications.command("export", short_help="Write pending notifications to a file, for `send` elsewhere.")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
 @click.argument("seq_numbers", metavar="[SEQ]...", nargs=-1, type=click.IntRange(0))
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
@@ -134,7 +134,7 @@ def notifications_export(ctx: click.Context, path: str, seq_numbers: tuple[int, 
                            f"they stay on the eUICC until `lpa notifications remove --acknowledged {safe(path)}`"))
 
 
-@notifications.command("send")
+@notifications.command("send", short_help="Deliver an export file's notifications; no card needed.")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, exists=True))
 @click.option("--again", is_flag=True, help="Also send those already acknowledged.")
 @click.pass_context

@@ -11,7 +11,7 @@ from .base import INTERRUPTED, out
 from .terminal import safe
 
 
-@click.command("memory-reset")
+@click.command("memory-reset", short_help="Delete profiles by class and the default SM-DP+, after showing what.")
 @click.option("--operational", is_flag=True, help="Delete every operational profile, the enabled one too.")
 @click.option("--test", is_flag=True, help="Delete the test profiles loaded in the field.")
 @click.option("--default-smdp", is_flag=True, help="Clear the default SM-DP+ address.")
