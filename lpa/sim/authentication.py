@@ -78,6 +78,8 @@ class MutualAuthentication:
     role: ClassVar[str] = "dp"
     #: The request field naming the server ("smdpAddress"; an SM-DS also accepts "smdsAddress").
     address_fields: ClassVar[tuple[str, ...]] = ("smdpAddress",)
+    #: The functions served, by their ES9+/ES11 name -> method name.
+    functions: ClassVar[dict[str, str]] = {"initiateAuthentication": "initiate_authentication"}
 
     def __post_init__(self) -> None:
         pki = Path(testpki.PKI_DIR)
@@ -87,6 +89,12 @@ class MutualAuthentication:
         self.auth = testpki.make_dp(self.ci, policy)
         self._faulty = {f"{self.role}-unknown-ci": testpki.make_dp(testpki.make_ci("Unknown Test CI"), policy),
                         f"{self.role}-expired": testpki.make_dp(self.ci, policy, expired=True)}
+
+    def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run a function by its ES9+/ES11 name, or fail as the fault says."""
+        if self.fault == f"fail-{function}":
+            raise Refused("8.1", "6.1", f"test fault at {function}")
+        return getattr(self, self.functions[function])(payload)
 
     def initiate_authentication(self, payload: dict[str, Any]) -> dict[str, Any]:
         named = next((str(payload[f]) for f in self.address_fields if f in payload), "")

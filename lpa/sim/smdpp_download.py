@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives import serialization
 
@@ -62,15 +62,11 @@ class DownloadService(MutualAuthentication):
     #: Sessions the eUICC cancelled: (transactionId, reason).
     cancelled: list[tuple[bytes, int]] = field(default_factory=list)
 
+    functions: ClassVar[dict[str, str]] = FUNCTIONS
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self.dppb = testpki.make_dp(self.ci, POLICIES["dppb"])
-
-    def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Run an ES9+ download function (by its ES9+ name), or fail as the fault says."""
-        if self.fault == f"fail-{function}":
-            raise Refused("8.1", "6.1", f"test fault at {function}")
-        return getattr(self, FUNCTIONS[function])(payload)
 
     def authenticate_client(self, payload: dict[str, Any]) -> dict[str, Any]:
         client = self.authenticated_client(payload)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .authentication import MutualAuthentication, Refused
+from .authentication import MutualAuthentication
 from .certificates import eid
 
 #: Faults of the test SM-DS, and what each does.
@@ -51,11 +51,7 @@ class DiscoveryService(MutualAuthentication):
 
     role: ClassVar[str] = "ds"
     address_fields: ClassVar[tuple[str, ...]] = ("smdsAddress", "smdpAddress")
-
-    def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
-        if self.fault == f"fail-{function}":
-            raise Refused("8.1", "6.1", f"test fault at {function}")
-        return getattr(self, FUNCTIONS[function])(payload)
+    functions: ClassVar[dict[str, str]] = FUNCTIONS
 
     def authenticate_client(self, payload: dict[str, Any]) -> dict[str, Any]:
         client = self.authenticated_client(payload)
