@@ -131,6 +131,14 @@ def lpa_process(state_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     return run
 
 
+def interruptible() -> None:
+    """preexec_fn for a process a test sends SIGINT to: a shell running the suite in the background
+    (`sh .ci/run &`) starts it with SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def json_data(result: Any) -> Any:
     """The data of a successful --json answer."""
     payload = json.loads(result.output if hasattr(result, "output") else result.stdout)

@@ -93,10 +93,10 @@ def test_lpa_sim_modem_runs_until_interrupted(state_path):
     import signal
     import subprocess
 
-    from conftest import lpa_executable
+    from conftest import interruptible, lpa_executable
 
     process = subprocess.Popen([lpa_executable(), "--sim-state", str(state_path), "sim", "modem", "--urcs"],
-                               stdout=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, text=True, preexec_fn=interruptible)
     try:
         line = process.stdout.readline()
         port = line.split()[3]

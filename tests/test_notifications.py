@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import TEST_CI, json_data
+from conftest import TEST_CI, interruptible, json_data
 from lpa.errors import ServerError
 
 OPERATOR = "8988247000000000001"
@@ -192,7 +192,7 @@ def test_ctrl_c_while_waiting_for_the_smdp_reports_the_change_and_exits_130(oper
     smdpp.slow_seconds = 30
     process = subprocess.Popen([sys.executable, "-m", "lpa", "--sim", "--sim-state", str(state_path), "--ca-file",
                                 TEST_CI, "--timeout", "60", "delete", "--yes", operator],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     deadline = time.monotonic() + 20
     while not smdpp.requests and time.monotonic() < deadline:
         time.sleep(0.02)
