@@ -3,8 +3,10 @@ import pytest
 from lpa.encoding import (
     OPERATIONS,
     PPR_BITS,
+    UICC_CAPABILITY,
     bits_to_names,
     check_iccid,
+    check_nickname,
     iccid_from_bytes,
     iccid_to_bytes,
     looks_like_aid,
@@ -88,3 +90,64 @@ def test_simple_tlv_round_trip_and_truncation():
 
 def test_tag_lists_split_into_single_and_two_byte_tags():
     assert split_tags(bytes.fromhex("5A4F9F7090B6")) == [b"\x5a", b"\x4f", b"\x9f\x70", b"\x90", b"\xb6"]
+
+
+@pytest.mark.parametrize("digits", [18, 19, 20])
+def test_iccids_of_18_to_20_digits_are_accepted(digits):
+    assert iccid_from_bytes(iccid_to_bytes("8" * digits)) == "8" * digits
+
+
+def test_a_21_digit_iccid_is_refused_before_it_is_encoded():
+    for refuse in (check_iccid, iccid_to_bytes):
+        with pytest.raises(InputError, match="21 digits"):
+            refuse("8" * 21)
+
+
+def test_aids_of_5_to_16_bytes_are_accepted():
+    assert parse_aid("A000000559") == bytes.fromhex("A000000559")
+    assert parse_aid("A0 00 00 05 59") == bytes.fromhex("A000000559")
+    assert len(parse_aid("A0" * 16)) == 16
+    with pytest.raises(InputError, match="4 bytes"):
+        parse_aid("A0000005")
+
+
+@pytest.mark.parametrize("text, aid", [
+    ("A000000559", True),               # 5 bytes, the shortest AID
+    ("A00000055", False),              # odd number of hex digits
+    ("A0" * 16, True),                  # 16 bytes, the longest
+    ("A0" * 16 + "01", False),
+    ("1" * 32, True),                   # 32 digits: too long for an ICCID
+    ("1" * 20, False),                  # 20 digits: an ICCID
+    ("A" * 20, True),                   # hex with a letter
+    ("work-phone", False),
+])
+def test_aids_are_told_from_iccids_and_nicknames_at_the_edges(text, aid):
+    assert looks_like_aid(text) is aid
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\x00", "\x7f", "\x85", "\u202e", "\u2066"])
+def test_nicknames_with_control_or_bidi_characters_are_refused(char):
+    with pytest.raises(InputError, match=f"U\\+{ord(char):04X}"):
+        check_nickname(f"work{char}")
+    assert check_nickname("Arbeit \u00e9t\u00e9 \u4e2d") == "Arbeit \u00e9t\u00e9 \u4e2d"
+
+
+def test_ppr_update_control_is_bit_0():
+    assert names_to_bits(["pprUpdateControl"], PPR_BITS) == (b"\x80", 1)
+    assert bits_to_names((b"\xe0", 3), PPR_BITS) == ["pprUpdateControl", "ppr1", "ppr2"]
+
+
+def test_capabilities_at_bit_8_and_above_round_trip():
+    # rfu1 is bit 8, gbaAuthenISim bit 11, suciCalculatorApi bit 25 (ASN.1 UICCCapability)
+    assert UICC_CAPABILITY[8] == "rfu1" and UICC_CAPABILITY[11] == "gbaAuthenISim"
+    assert names_to_bits(["rfu1"], UICC_CAPABILITY) == (b"\x00\x80", 9)
+    assert names_to_bits(["gbaAuthenISim", "usimSupport"], UICC_CAPABILITY) == (b"\x40\x10", 12)
+    assert names_to_bits(["suciCalculatorApi"], UICC_CAPABILITY) == (b"\x00\x00\x00\x40", 26)
+    assert bits_to_names((b"\x40\x10", 12), UICC_CAPABILITY) == ["usimSupport", "gbaAuthenISim"]
+
+
+@pytest.mark.parametrize("data", [b"\x81", b"\x81\x01\x05\x82"])
+def test_a_simple_tlv_with_a_lone_header_byte_is_truncated(data):
+    with pytest.raises(ValueError, match="truncated TLV header"):
+        simple_tlv(data)
+    assert simple_tlv(b"\x81\x01\x05\x82\x00") == {0x81: b"\x05", 0x82: b""}
