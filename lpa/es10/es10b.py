@@ -66,14 +66,6 @@ class EuiccInfo2:
 
     fields: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def ci_pkid_verification(self) -> tuple[str, ...]:
-        return tuple(self.fields.get("euiccCiPKIdListForVerification", ()))
-
-    @property
-    def free_nvm(self) -> int | None:
-        return (self.fields.get("extCardResource") or {}).get("freeNonVolatileMemory")
-
 
 @dataclass(frozen=True)
 class PolicyRule:
