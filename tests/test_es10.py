@@ -213,3 +213,64 @@ def test_get_rat_allows_the_policy_rules_the_seeded_profiles_carry(ch):
     assert set(rule.ppr_ids) >= {"ppr1", "ppr2"} and rule.operators == (("EEEEEE", "", ""),)
     assert rule.to_json() == {"pprIds": ["ppr1", "ppr2"], "consentRequired": False,
                               "allowedOperators": [{"mccMnc": "EEEEEE", "gid1": "", "gid2": ""}]}
+
+
+def _info2_with(ch, **fields):
+    """The simulator's EUICCInfo2 with ``fields`` replaced, as a scripted card's answer."""
+
+    class Answer:
+        def store_data(self, payload, name=""):
+            info = codec.decode("EUICCInfo2", ch.store_data(payload, name))
+            return codec.encode("EUICCInfo2", {**info, **fields})
+
+    return es10.get_euicc_info2(Answer()).fields
+
+
+@pytest.mark.parametrize("number, shown", [(0, "other"), (3, "contactlessEuicc"), (4, 4), (-1, -1)])
+def test_euicc_category_in_words_and_unknown_ones_as_numbers(ch, number, shown):
+    assert _info2_with(ch, euiccCategory=number)["euiccCategory"] == shown
+
+
+def test_ext_card_resource_gives_free_volatile_memory(ch):
+    info = _info2_with(ch, extCardResource=bytes.fromhex("810102 820400010000 83020800"))
+    assert info["extCardResource"] == {"installedApplication": 2, "freeNonVolatileMemory": 65536,
+                                       "freeVolatileMemory": 2048}
+
+
+def test_a_default_smdp_address_is_read_back(ch):
+    es10.set_default_dp_address(ch, "smdp.example.com")
+    assert es10.get_euicc_configured_addresses(ch).default_dp_address == "smdp.example.com"
+    # assembled by hand: BF3C { 80 "smdp.io", 81 "lpa.ds.gsma.com" }
+    addresses = es10.get_euicc_configured_addresses(_Answer(
+        "BF3C1A 8007736D64702E696F 810F6C70612E64732E67736D612E636F6D"))
+    assert (addresses.default_dp_address, addresses.root_ds_address) == ("smdp.io", "lpa.ds.gsma.com")
+
+
+@pytest.mark.parametrize("function, answer, reason, words", [
+    (es10.enable_profile, "BF3103800104", "wrongProfileReenabling", "re-enabled without a card reset"),
+    (es10.enable_profile, "BF3103800105", "catBusy", "toolkit is busy"),
+    (es10.enable_profile, "BF3103800103", "disallowedByPolicy", "refused by policy"),
+    (es10.disable_profile, "BF3203800101", "iccidOrAidNotFound", "no such profile"),
+    (es10.disable_profile, "BF3203800105", "catBusy", "toolkit is busy"),
+    (es10.disable_profile, "BF3203800103", "disallowedByPolicy", "(PPR1)"),
+    (es10.delete_profile, "BF3303800101", "iccidOrAidNotFound", "no such profile"),
+    (es10.delete_profile, "BF3303800103", "disallowedByPolicy", "(PPR2)"),
+    (es10.delete_profile, "BF330380017F", "undefinedError", "undefined error"),
+])
+def test_the_cards_refusals_name_the_reason_and_the_profile(function, answer, reason, words):
+    for identifier, shown in ((CONTOSO, CONTOSO), (bytes.fromhex("A0000005591010FFFFFFFF8900001100"),
+                                                   "A0000005591010FFFFFFFF8900001100")):
+        with pytest.raises(ResultError) as caught:
+            function(_Answer(answer), identifier)
+        assert caught.value.reason == reason and caught.value.code == int(answer[-2:], 16)
+        assert words in str(caught.value) and f" {shown}: " in str(caught.value)
+
+
+def test_notification_addresses_are_per_operation():
+    # two entries (assembled by hand): enable+disable to a.example, delete to b.example
+    answer = _Answer("BF2D34 A032 E330 5A0A984474560000214365F7 B622"
+                     " 300F 80020560 8109612E6578616D706C65"  # bits 1, 2 (enable, disable): 05 60
+                     " 300F 80020410 8109622E6578616D706C65")  # bit 3 (delete): 04 10
+    [profile] = es10.get_profiles_info(answer)
+    assert [profile.notification_address(op) for op in ("install", "enable", "disable", "delete")] == [
+        None, "a.example", "a.example", "b.example"]
