@@ -231,3 +231,79 @@ def test_a_transport_that_owns_the_basic_channel_never_gets_the_isdr_there():
         with open_isdr(card, [ISDR_AID]):
             pass
     assert all(apdu[0] != 0x00 or apdu[1] == 0x70 for apdu in card.sent)  # no SELECT on channel 0
+
+
+@pytest.mark.parametrize("answer", ["00 90 00", "14 90 00", "90 00", "01 02 90 00"])
+def test_manage_channel_with_an_unusable_channel_number_falls_back_to_the_basic_channel(answer):
+    notes = []
+    card = Scripted([("0070000001", answer), ("00A4040010" + STANDARD, "90 00")])
+    with open_isdr(card, note=notes.append, logical_channel=True) as channel:
+        assert channel.number == 0
+    assert notes == [f"MANAGE CHANNEL answered {answer[:-6].replace(' ', '')} 9000; using the basic channel"]
+    assert len(card.sent) == 2  # nothing to close
+
+
+def test_manage_channel_channel_19_is_the_top_of_the_range():
+    card = Scripted([("0070000001", "13 90 00"), ("4FA40400", "90 00"), ("00708013", "90 00")])
+    with open_isdr(card, logical_channel=True) as channel:
+        assert channel.number == 19
+    assert not card.answers
+
+
+@pytest.mark.parametrize("sw", ["6881", "6D00", "6E00", "6A81", "6985"])
+def test_every_no_logical_channel_answer_falls_back_to_the_basic_channel(sw):
+    card = Scripted([("0070000001", sw), ("00A4040010" + STANDARD, "90 00")])
+    with open_isdr(card, logical_channel=True) as channel:
+        assert channel.number == 0
+
+
+def test_an_unexpected_manage_channel_answer_is_an_error_naming_it():
+    card = Scripted([("0070000001", "6F 00")])
+    with pytest.raises(StatusWordError) as caught:
+        with open_isdr(card, logical_channel=True):
+            pass
+    assert caught.value.sw == 0x6F00 and str(caught.value).startswith("MANAGE CHANNEL failed with status word 6F00")
+
+
+@pytest.mark.parametrize("sw", ["6A82", "6D00", "6A86", "6999"])
+def test_every_aid_not_found_answer_moves_on_to_the_next_known_aid(sw):
+    fiveber = KNOWN_ISDR_AIDS[1][0].hex().upper()
+    card = Scripted([("00A4040010" + STANDARD, sw), ("00A4040010" + fiveber, "90 00")])
+    with open_isdr(card, [ISDR_AID, KNOWN_ISDR_AIDS[1][0]]) as channel:
+        assert channel.aid.hex().upper() == fiveber
+
+
+def test_any_other_select_refusal_stops_the_search_with_its_status_word():
+    card = Scripted([("00A4040010" + STANDARD, "6982")])
+    with pytest.raises(StatusWordError) as caught:
+        with open_isdr(card, [ISDR_AID, KNOWN_ISDR_AIDS[1][0]]):
+            pass
+    assert caught.value.sw == 0x6982 and "refused SELECT of " + STANDARD in str(caught.value)
+
+
+def test_segments_are_120_bytes_by_default():
+    card = Echo()
+    Channel(card, 0).store_data(bytes(241))
+    assert [apdu[4] for apdu in card.sent] == [120, 120, 1]
+
+
+def test_wrong_length_falls_back_from_120_to_64_to_32_then_gives_up():
+    notes = []
+    card = Scripted([("80E2110078", "6700"), ("80E2110040", "6700"), ("80E2110020", "6700")])
+    with pytest.raises(StatusWordError) as caught:
+        Channel(card, 0, note=notes.append).store_data(bytes(200), "LoadBoundProfilePackage")
+    assert caught.value.sw == 0x6700 and len(card.sent) == 3
+    assert [n.split("; ")[1] for n in notes] == ["segment size 64 from now on (--mss 64)",
+                                                  "segment size 32 from now on (--mss 32)"]
+
+
+def test_a_full_120_byte_block_refused_as_too_long_is_resent_in_64_byte_blocks():
+    card = Scripted([("80E2910078", "6700"), ("80E2110040", "9000"), ("80E2910138", "BF2900 9000")])
+    assert Channel(card, 0).store_data(bytes(120)) == bytes.fromhex("BF2900")
+    assert not card.answers
+
+
+def test_a_larger_mss_refused_falls_back_to_120_first():
+    card = Scripted([("80E21100FF", "6700"), ("80E2110078", "9000"), ("80E2110178", "9000"),
+                     ("80E2910210", "BF2900 9000")])
+    assert Channel(card, 0, mss=255).store_data(bytes(256)) == bytes.fromhex("BF2900")
