@@ -1,0 +1,89 @@
+"""ES11 (the SM-DS's functions) against a scripted server: paths, fallback, bounds on what the server answers."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from lpa import es11
+from lpa.errors import ServerError
+
+
+class Server:
+    """Answers es11 calls from a list of payloads (or ServerErrors) and records (function, body, interface)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def call(self, address, function, body, interface="es9plus"):
+        self.calls.append((function, body, interface))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    fields = staticmethod(lambda address, payload, *names: {n: payload[n] for n in ("transactionId", *names)})
+
+
+AUTH = {"transactionId": "01", "serverSigned1": "a", "serverSignature1": "b", "euiccCiPKIdToBeUsed": "c",
+        "serverCertificate": "d"}
+
+
+def test_initiate_authentication_names_the_smds_on_the_es11_path():
+    server = Server(AUTH)
+    fields, interface = es11.initiate_authentication(server, "smds.example", b"\x01" * 16, b"\xbf\x20\x00")
+    assert interface == "es11" and fields["serverCertificate"] == "d"
+    [(function, body, used)] = server.calls
+    assert (function, used) == ("initiateAuthentication", "es11")
+    assert body == {"euiccChallenge": base64.b64encode(b"\x01" * 16).decode(), "euiccInfo1": "vyAA",
+                    "smdsAddress": "smds.example"}
+
+
+def test_a_404_falls_back_to_the_es9plus_path_only_when_asked():
+    server = Server(ServerError("smds.example", "HTTP 404 Not Found"), AUTH)
+    _, interface = es11.initiate_authentication(server, "smds.example", b"", b"", fallback=True)
+    assert interface == "es9plus"
+    assert server.calls[1][1]["smdpAddress"] == "smds.example" and "smdsAddress" not in server.calls[1][1]
+    with pytest.raises(ServerError, match="HTTP 404"):
+        es11.initiate_authentication(Server(ServerError("a", "HTTP 404 Not Found")), "a", b"", b"")
+
+
+def test_other_failures_are_not_retried_on_the_es9plus_path():
+    server = Server(ServerError("smds.example", "HTTP 500 Internal Server Error"))
+    with pytest.raises(ServerError, match="HTTP 500"):
+        es11.initiate_authentication(server, "smds.example", b"", b"", fallback=True)
+    assert len(server.calls) == 1
+
+
+def test_authenticate_client_reads_the_event_records_where_initiate_was_answered():
+    server = Server({"transactionId": "01", "eventEntries": [{"eventId": "E1", "rspServerAddress": "dp.example"}]})
+    events = es11.authenticate_client(server, "smds.example", "01", b"\xbf\x38\x00", "es9plus")
+    assert events == [es11.EventEntry("E1", "dp.example")]
+    [(function, body, interface)] = server.calls
+    assert (function, interface) == ("authenticateClient", "es9plus")
+    assert body == {"transactionId": "01", "authenticateServerResponse": "vzgA"}
+
+
+def test_no_event_entries_is_no_events():
+    assert es11.authenticate_client(Server({"transactionId": "01"}), "s", "01", b"") == []
+
+
+@pytest.mark.parametrize("entries", [
+    {"eventId": "E1"},
+    [{"eventId": "E1"}],
+    [{"eventId": 1, "rspServerAddress": "dp.example"}],
+    [{"eventId": "", "rspServerAddress": "dp.example"}],
+    [{"eventId": "E" * 256, "rspServerAddress": "dp.example"}],
+    [{"eventId": "E1", "rspServerAddress": "d" * 256}],
+    ["E1"],
+    [{"eventId": "E1", "rspServerAddress": "dp.example"}] * 257,
+])
+def test_malformed_or_oversized_event_records_are_refused(entries):
+    with pytest.raises(ServerError):
+        es11.authenticate_client(Server({"eventEntries": entries}), "s", "01", b"")
+
+
+def test_the_largest_answer_read_is_256_records_of_255_characters():
+    entries = [{"eventId": "E" * 255, "rspServerAddress": "d" * 255}] * 256
+    assert len(es11.authenticate_client(Server({"eventEntries": entries}), "s", "01", b"")) == 256
