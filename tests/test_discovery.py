@@ -205,3 +205,28 @@ def test_bad_input_is_refused_before_the_card_is_touched(lpa, args, words):
     result = lpa("-v", *args)
     assert result.exit_code == 2 and words in result.output, result.output
     assert "80E2" not in result.output and "00A4" not in result.output
+
+
+def test_an_event_address_lpa_cannot_contact_is_listed_not_asked(lpa, servers):
+    smds = servers(Event(PROFILE, "not an address!"))
+    assert json_data(lpa("--json", "discover", "--smds", smds.address)) == [
+        {"eventId": PROFILE, "rspServerAddress": "not an address!", "smds": [smds.address]}]
+
+
+def test_a_card_without_a_root_smds_needs_one_given(lpa, state_path):
+    _root(state_path, "")
+    result = lpa("discover")
+    assert result.exit_code == 2 and "names no root SM-DS; give one with --smds" in result.output
+
+
+def test_a_server_answering_es11_with_a_dpauth_is_an_smdp_not_an_smds(lpa, smdpp, servers):
+    from lpa.discovery import DS_AUTH_POLICY
+    from lpa.sim.certificates import POLICIES
+
+    assert DS_AUTH_POLICY == POLICIES["dsauth"] == "2.23.146.1.2.1.7"
+    impostor = servers(Event(OTHER, smdpp.address))
+    impostor.discovery.auth = smdpp.download.auth  # answers ES11 with a CERT.DPauth
+    root = servers(Event("ELSEWHERE", impostor.address))
+    events = json_data(lpa("--json", "discover", "--smds", root.address))
+    assert [(e["eventId"], e["rspServerAddress"]) for e in events] == [("ELSEWHERE", impostor.address)]
+    assert impostor.discovery.retrieved == [] and len(impostor.requests) == 1  # asked once, not followed

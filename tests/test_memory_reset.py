@@ -160,3 +160,34 @@ def test_help_names_the_options_and_the_confirmation(lpa):
     text = lpa("memory-reset", "--help").output
     for words in ("--operational", "--test", "--default-smdp", "last 4 digits", "--override-policy-rules"):
         assert words in text
+
+
+def _plan(*profiles):
+    from lpa.memory_reset import ResetPlan
+
+    return ResetPlan("8904" + "0" * 28, frozenset({"deleteOperationalProfiles"}), list(profiles), None)
+
+
+def test_policy_rules_protect_against_deleting_ppr2_and_disabling_an_enabled_ppr1_profile():
+    from lpa.es10 import Profile
+
+    ppr2 = Profile(iccid="1" * 19, state="disabled", policy_rules=("pprUpdateControl", "ppr2"))
+    enabled_ppr1 = Profile(iccid="2" * 19, state="enabled", policy_rules=("ppr1",))
+    disabled_ppr1 = Profile(iccid="3" * 19, state="disabled", policy_rules=("ppr1",))
+    plain = Profile(iccid="4" * 19, state="enabled", policy_rules=None)
+    assert _plan(ppr2, enabled_ppr1, disabled_ppr1, plain).protected == [ppr2, enabled_ppr1]
+
+
+def test_the_refusal_names_each_protected_profile_with_its_rules(lpa, sim_state):
+    lpa("sim", "add-profile", "--iccid", OPERATOR, "--provider", "Op", "--name", "N", "--smdp", "a.example",
+        "--ppr1", "--ppr2")
+    result = lpa("memory-reset", "--operational", "--yes")
+    assert result.exit_code == 2
+    assert f"{FABRIKAM} (ppr2), {OPERATOR} (ppr1/ppr2)" in result.output
+
+
+def test_resetting_only_the_default_address_reads_no_profile(lpa):
+    lpa("default-smdp", "smdp.example.com")
+    result = lpa("-v", "memory-reset", "--default-smdp", "--yes")
+    assert result.exit_code == 0 and "BF2D" not in result.output.upper().split("BF34")[0]
+    assert result.output.strip().splitlines()[-1] == "default SM-DP+ smdp.example.com cleared"

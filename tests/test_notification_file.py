@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from conftest import TEST_CI, json_data
+from lpa.errors import InputError
 from lpa.notification_file import read, send
 from lpa.sim.state import StateFile
 
@@ -186,3 +188,46 @@ def test_send_uses_tls_verification_against_the_cards_cis(lpa, smdpp, deleted, t
     assert result.exit_code == 5 and "TLS verification failed" in result.output
     assert smdpp.accepted == []
 
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.update(ciKeyIds=["xyz"]), "ciKeyIds is not a list of hexadecimal key identifiers"),
+    (lambda d: d.update(ciKeyIds="03e2"), "ciKeyIds is not a list"),
+    (lambda d: d.update(notifications={}), "notifications is not a list"),
+    (lambda d: d["notifications"].append("x"), "notification #3 is not an object"),
+    (lambda d: d.update(exportedAt=None), "exportedAt is not text"),
+    (lambda d: d["notifications"][0].update(lastError=[]), "lastError is not text"),
+    (lambda d: d.pop("version"), "version None; this lpa reads version 1"),
+])
+def test_every_field_of_the_file_is_checked(lpa, deleted, tmp_path, change, message):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    _edit(path, change)
+    with pytest.raises(InputError, match=re.escape(message)):
+        read(path)
+
+
+def test_a_file_larger_than_4_mib_is_not_read(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_bytes(b" " * (4 * 1024 * 1024 + 1))
+    with pytest.raises(InputError, match="larger than 4194304 bytes"):
+        read(path)
+    path.write_bytes(b" " * (4 * 1024 * 1024))
+    with pytest.raises(InputError, match="damaged or truncated"):
+        read(path)
+
+
+def test_an_unreadable_file_is_one_line(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        read(tmp_path)
+
+
+def test_writing_can_refuse_to_overwrite(lpa, deleted, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    exported = read(path)
+    with pytest.raises(InputError, match="exists"):
+        exported.write(path, overwrite=False)
+    exported.write(tmp_path / "m.json", overwrite=False)
+    assert read(tmp_path / "m.json") == exported
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left

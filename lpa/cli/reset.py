@@ -61,8 +61,8 @@ def memory_reset(ctx: click.Context, operational: bool, test: bool, default_smdp
 
     def human() -> None:
         deleted = result.deleted
-        parts = [f"deleted {', '.join(p.iccid for p in deleted) or 'no profile'}" if deleted is not None
-                 else "reset done"]
+        parts = [] if not plan.profiles else [f"deleted {', '.join(p.iccid for p in deleted) or 'no profile'}"
+                                              if deleted is not None else "reset done"]
         kept = [p.iccid for p in plan.profiles if deleted is not None and p not in deleted]
         if kept:
             parts.append(f"kept {', '.join(kept)} (not loaded in the field)")
