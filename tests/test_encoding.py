@@ -151,3 +151,16 @@ def test_a_simple_tlv_with_a_lone_header_byte_is_truncated(data):
     with pytest.raises(ValueError, match="truncated TLV header"):
         simple_tlv(data)
     assert simple_tlv(b"\x81\x01\x05\x82\x00") == {0x81: b"\x05", 0x82: b""}
+
+
+def test_a_bit_string_of_whole_bytes_has_no_extra_byte():
+    assert names_to_bits(["akaTuak256"], UICC_CAPABILITY) == (b"\x01", 8)  # bit 7: one byte, all bits used
+
+
+@pytest.mark.parametrize("tag_list, tags", [
+    ("9F817F5A", ["9F817F", "5A"]),   # a three-byte tag: 81 continues, 7F ends it
+    ("5A9F70", ["5A", "9F70"]),
+    ("5A9F81", ["5A", "9F81"]),       # cut short after a continuation byte: what is there, no IndexError
+])
+def test_multi_byte_tags_in_a_tag_list(tag_list, tags):
+    assert [t.hex().upper() for t in split_tags(bytes.fromhex(tag_list))] == tags
