@@ -247,7 +247,7 @@ def _open_own_channel(transport: Transport, aids: Sequence[bytes], mss: int,
     raise NoIsdrError(0x6A82, tried, transport.name)
 
 
-def _open_logical_channel(transport: Transport, note: Callable[[str], None], basic_allowed: bool = True) -> int:
+def _open_logical_channel(transport: Transport, note: Callable[[str], None], basic_allowed: bool) -> int:
     """MANAGE CHANNEL open (ISO/IEC 7816-4 7.1.2): the channel number, or 0 when refused."""
     data, sw = transport.transmit(build(0x00, INS_MANAGE_CHANNEL, 0x00, 0x00, le=1))
     if sw == 0x9000 and len(data) == 1 and 1 <= data[0] <= 19:
@@ -268,7 +268,7 @@ def _close_logical_channel(transport: Transport, number: int) -> None:
         pass  # the card is gone; nothing left to close
 
 
-def _select_isdr(channel: Channel, aids: Sequence[bytes], basic_allowed: bool = True) -> None:
+def _select_isdr(channel: Channel, aids: Sequence[bytes], basic_allowed: bool) -> None:
     """SELECT the first of ``aids`` the card has; on a refusing logical channel, on the basic one."""
     tried: list[bytes] = []
     for aid in aids:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from lpa.apdu import ISDR_AID, KNOWN_ISDR_AIDS, Channel, NoIsdrError, cla, open_isdr
-from lpa.errors import StatusWordError
+from lpa.errors import ProtocolError, StatusWordError
 from lpa.transport import Transport
 
 
@@ -307,3 +307,86 @@ def test_a_larger_mss_refused_falls_back_to_120_first():
     card = Scripted([("80E21100FF", "6700"), ("80E2110078", "9000"), ("80E2110178", "9000"),
                      ("80E2910210", "BF2900 9000")])
     assert Channel(card, 0, mss=255).store_data(bytes(256)) == bytes.fromhex("BF2900")
+
+
+@pytest.mark.parametrize("mss", [0, 256])
+def test_a_segment_size_outside_1_to_255_is_refused(mss):
+    with pytest.raises(ValueError, match=f"segment size {mss} out of range 1-255"):
+        Channel(Echo(), 0, mss)
+
+
+def test_segment_sizes_1_and_255_work():
+    for mss, blocks in ((1, 3), (255, 1)):
+        card = Echo()
+        Channel(card, 0, mss).store_data(b"\xbf\x2d\x00")
+        assert len(card.sent) == blocks
+
+
+def test_a_sequence_of_more_than_256_blocks_is_refused_before_anything_is_sent():
+    card = Echo()
+    Channel(card, 0, mss=6).store_data(bytes(6 * 256))  # 256 blocks: P2 00 to FF
+    assert len(card.sent) == 256 and card.sent[-1][3] == 0xFF
+    card = Echo()
+    with pytest.raises(ValueError, match="1537 bytes need more than 256 blocks of 6"):
+        Channel(card, 0, mss=6).store_data(bytes(6 * 256 + 1))
+    assert card.sent == []
+
+
+class Endless(Transport):
+    """A broken card: 61xx for ever."""
+
+    name = "endless"
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        self.sent += 1
+        return b"\x00", 0x6101
+
+
+def test_a_card_answering_61xx_for_ever_is_stopped_after_256_get_responses():
+    card = Endless()
+    with pytest.raises(ProtocolError, match="GetProfilesInfo: the card still answers 61xx after 256 GET RESPONSE"):
+        Channel(card, 0).store_data(b"\xbf\x2d\x00", "GetProfilesInfo")
+    assert card.sent == 1 + 256
+
+
+def test_exchange_uses_the_iso_class_unless_proprietary():
+    card = Scripted([("01CA0000", "9000"), ("81CA0000", "9000")])
+    Channel(card, 1).exchange("GET DATA", 0xCA, 0, 0)
+    Channel(card, 1).exchange("GET DATA", 0xCA, 0, 0, proprietary=True)
+    assert not card.answers
+
+
+class CchoModem(Scripted):
+    """A transport that opens a channel and selects in one step (AT+CCHO), answering from a list."""
+
+    def __init__(self, outcomes):
+        super().__init__([])
+        self.outcomes = list(outcomes)
+
+    def open_channel(self, aid):
+        outcome = self.outcomes.pop(0)
+        if not isinstance(outcome, bool):
+            raise StatusWordError("AT+CCHO", outcome)
+        return outcome
+
+    def close_channel(self):
+        pass
+
+
+def test_a_channel_opened_by_the_transport_tries_each_aid_and_names_them_all():
+    with pytest.raises(NoIsdrError) as caught:
+        with open_isdr(CchoModem([0x6A82, 0x6A82]), [ISDR_AID, KNOWN_ISDR_AIDS[1][0]]):
+            pass
+    assert caught.value.sw == 0x6A82 and caught.value.tried == (ISDR_AID, KNOWN_ISDR_AIDS[1][0])
+    with open_isdr(CchoModem([0x6A82, True]), [ISDR_AID, KNOWN_ISDR_AIDS[1][0]]) as channel:
+        assert channel.aid == KNOWN_ISDR_AIDS[1][0]
+
+
+def test_another_refusal_of_the_transports_channel_is_raised():
+    with pytest.raises(StatusWordError) as caught:
+        with open_isdr(CchoModem([0x6F00]), [ISDR_AID, KNOWN_ISDR_AIDS[1][0]]):
+            pass
+    assert caught.value.sw == 0x6F00 and not isinstance(caught.value, NoIsdrError)
