@@ -274,3 +274,10 @@ def test_notification_addresses_are_per_operation():
     [profile] = es10.get_profiles_info(answer)
     assert [profile.notification_address(op) for op in ("install", "enable", "disable", "delete")] == [
         None, "a.example", "a.example", "b.example"]
+
+
+def test_an_empty_answer_is_a_protocol_error_suggesting_a_smaller_segment_size():
+    from lpa.errors import ProtocolError
+
+    with pytest.raises(ProtocolError, match="GetEID: the card answered 9000 with no data; try a smaller --mss"):
+        es10.get_eid(_Answer(""))
