@@ -107,7 +107,8 @@ def test_server_down_delete_succeeds_and_keeps_the_notification_until_it_is_back
     ("redirect", "HTTP 307 redirect to 'http://127.0.0.1:"),
     ("unknown-ci", "TLS verification failed: unable to get local issuer certificate"),
     ("wrong-host", "TLS verification failed: IP address mismatch"),
-    ("failed-status", "Failed: subjectCode 8.1, reasonCode 6.1, message test fault"),
+    ("failed-status", "Failed: subjectCode 8.1, reasonCode 6.1, message test fault (eUICC signature invalid)"),
+    ("garbage-200", "HTTP 200 with an unexpected body: '<html>maintenance</html>'"),
 ])
 def test_a_failed_delivery_keeps_the_notification_and_a_later_process_delivers_it(
         lpa, operator, smdpp, sim_state, fault, reason):
@@ -122,6 +123,14 @@ def test_a_failed_delivery_keeps_the_notification_and_a_later_process_delivers_i
     assert lpa("notifications", "process").exit_code == 0
     [accepted] = smdpp.accepted
     assert (accepted.operation, accepted.iccid, accepted.seq_number) == ("delete", operator, 2)
+    assert pending(sim_state) == []
+
+
+@pytest.mark.parametrize("answer", ["accept-200-empty", "accept-200-json"])
+def test_a_200_without_a_failure_is_an_acknowledgement(lpa, operator, smdpp, sim_state, answer):
+    smdpp.fault = answer
+    result = lpa("delete", "--yes", operator)
+    assert result.output.strip() == f"deleted {operator}; notified {smdpp.address}"
     assert pending(sim_state) == []
 
 

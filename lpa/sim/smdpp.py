@@ -54,6 +54,9 @@ FAULTS = {**DOWNLOAD_FAULTS,
     "unknown-ci": "present a TLS certificate from a CI nobody trusts",
     "wrong-host": "present a TLS certificate for another host name",
     "failed-status": "answer 200 with functionExecutionStatus Failed",
+    "garbage-200": "answer 200 with a body that is not JSON",
+    "accept-200-empty": "accept a notification with 200 and no body (not an error: some servers do)",
+    "accept-200-json": "accept a notification with 200 and functionExecutionStatus Executed-Success",
 }
 
 
@@ -320,10 +323,17 @@ class _Handler(BaseHTTPRequestHandler):
                                                              "message": "test fault"}}
             return self._reply(200, json.dumps({"header": {"functionExecutionStatus": status}}).encode(),
                                "application/json")
+        if fault == "garbage-200":
+            return self._reply(200, b"<html>maintenance</html>", "text/html")
         try:
             smdpp.handle_notification(headers, body)
         except Rejected as error:
             return self._reply(400, str(error).encode())
+        if fault == "accept-200-empty":
+            return self._reply(200, b"")
+        if fault == "accept-200-json":
+            return self._reply(200, json.dumps({"header": {"functionExecutionStatus": {
+                "status": "Executed-Success"}}}).encode(), "application/json")
         self._reply(204, b"")
 
     def _call(self, service: DownloadService | DiscoveryService, function: str, body: bytes) -> None:
