@@ -283,13 +283,16 @@ def test_an_empty_answer_is_a_protocol_error_suggesting_a_smaller_segment_size()
         es10.get_eid(_Answer(""))
 
 
+CONTEXT = {"deviceInfo": {"tac": b"1234", "deviceCapabilities": {}}}
+
+
 @pytest.mark.parametrize("function, answer, reason", [
     # assembled by hand from the ASN.1: BF21/BF38 { A1 { 80 transactionId, 02 code } }
     (lambda ch: es10.prepare_download(ch, b"", b"", b""), "BF210A A108 8003010203 020105", "invalidTransactionId"),
     (lambda ch: es10.prepare_download(ch, b"", b"", b"", b"\x00" * 32), "BF210A A108 8003010203 02017F",
      "undefinedError"),
-    (lambda ch: es10.authenticate_server(ch, b"", b"", b"", b"", {"deviceInfo": {"tac": b"1234", "deviceCapabilities": {}}}), "BF380A A108 8003010203 020107", "ciPKUnknown"),
-    (lambda ch: es10.authenticate_server(ch, b"", b"", b"", b"", {"deviceInfo": {"tac": b"1234", "deviceCapabilities": {}}}), "BF380A A108 8003010203 020109", "9"),
+    (lambda ch: es10.authenticate_server(ch, b"", b"", b"", b"", CONTEXT), "BF380A A108 8003010203 020107", "ciPKUnknown"),
+    (lambda ch: es10.authenticate_server(ch, b"", b"", b"", b"", CONTEXT), "BF380A A108 8003010203 020109", "9"),
 ])
 def test_a_refused_download_step_gives_the_cards_answer_and_its_reason(function, answer, reason):
     assert function(_Answer(answer)) == (bytes.fromhex(answer.replace(" ", "")), reason)
