@@ -291,7 +291,8 @@ CONTEXT = {"deviceInfo": {"tac": b"1234", "deviceCapabilities": {}}}
     (lambda ch: es10.prepare_download(ch, b"", b"", b""), "BF210A A108 8003010203 020105", "invalidTransactionId"),
     (lambda ch: es10.prepare_download(ch, b"", b"", b"", b"\x00" * 32), "BF210A A108 8003010203 02017F",
      "undefinedError"),
-    (lambda ch: es10.authenticate_server(ch, b"", b"", b"", b"", CONTEXT), "BF380A A108 8003010203 020107", "ciPKUnknown"),
+    (lambda ch: es10.authenticate_server(ch, b"", b"", b"", b"", CONTEXT), "BF380A A108 8003010203 020107",
+     "ciPKUnknown"),
     (lambda ch: es10.authenticate_server(ch, b"", b"", b"", b"", CONTEXT), "BF380A A108 8003010203 020109", "9"),
 ])
 def test_a_refused_download_step_gives_the_cards_answer_and_its_reason(function, answer, reason):
