@@ -44,7 +44,8 @@ def installed(sim_state):
 
 
 def test_discover_lists_the_events_for_this_euicc_only(lpa, smdpp, servers, sim_state):
-    smds = servers(Event(PROFILE, smdpp.address), Event("NOT-MINE", smdpp.address, eid="89049032000001000000000000000999"))
+    smds = servers(Event(PROFILE, smdpp.address),
+                   Event("NOT-MINE", smdpp.address, eid="89049032000001000000000000000999"))
     result = lpa("discover", "--smds", smds.address)
     assert result.exit_code == 0, result.output
     assert PROFILE in result.output and "NOT-MINE" not in result.output

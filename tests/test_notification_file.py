@@ -44,7 +44,8 @@ def test_export_send_remove_round_trip(lpa, smdpp, deleted, sim_state, tmp_path)
     result = send_file(lpa, path)
     assert result.exit_code == 0, result.output
     assert "2 acknowledged, 0 failed" in result.output
-    assert [(a.seq_number, a.operation) for a in smdpp.accepted] == [(1, "install"), (2, "delete")]  # signatures checked
+    # the SM-DP+ verified both signatures
+    assert [(a.seq_number, a.operation) for a in smdpp.accepted] == [(1, "install"), (2, "delete")]
     assert all(e.acknowledged_at for e in read(path).entries)
     assert pending(sim_state) == [1, 2]  # sending touches no card
 

@@ -33,7 +33,8 @@ def check(name: str, result: int, reasons: dict[int, tuple[str, str]], what: str
 def refused(name: str, result: int, reasons: dict[int, tuple[str, str]], what: str) -> NoReturn:
     """Raise ResultError for ``result``, the value of a response's error alternative (even 0)."""
     reason, message = reasons.get(result, ("undefinedError", "the eUICC reported an undefined error"))
-    raise ResultError(name, result, reason, f"{name}{' ' + what if what else ''}: {message} (result {result}, {reason})")
+    where = f"{name} {what}" if what else name
+    raise ResultError(name, result, reason, f"{where}: {message} (result {result}, {reason})")
 
 
 def identifier_choice(identifier: str | bytes) -> tuple[str, bytes]:
