@@ -402,3 +402,41 @@ def test_the_simulators_answers_have_the_structure_of_real_ones(sim, tag):
     always = set.intersection(*(set(item) for item in real_items)) if real_items else set()
     for item in our_items:
         assert always <= set(item), f"every real card sends {always - set(item)}"
+
+
+@pytest.mark.parametrize("command, reason, shown", [
+    (0, 8, ("initialiseSecureChannel", "scp03tSecurityError")),
+    (5, 10, ("loadProfileElements", "installFailedDueToInsufficientMemoryForProfile")),
+    (6, 99, ("6", "99")),  # numbers SGP.22 v2 does not name are shown as numbers
+])
+def test_an_error_result_names_the_bpp_part_and_the_reason(command, reason, shown):
+    # the SGP.26 card's first installation result, with its finalResult turned into an errorResult
+    [call] = [c for c in ES10_CALLS if c.entry == 5 and c.data[:2] == b"\xbf\x2b"]
+    real = es10.retrieve_notifications_list(Answer(call.data))[0].der
+    assert es10.installation_result(real).error is None
+    value = codec.decode("ProfileInstallationResult", real)
+    value["profileInstallationResultData"]["finalResult"] = ("errorResult", {"bppCommandId": command,
+                                                                             "errorReason": reason})
+    result = es10.installation_result(codec.encode("ProfileInstallationResult", value))
+    assert result.error == shown and result.isdp_aid is None
+
+
+class Pieces:
+    """A card that answers nothing to the BPP pieces but ``answers`` says, and records the names."""
+
+    def __init__(self, *answers: bytes) -> None:
+        self.answers, self.names = list(answers), []
+
+    def store_data(self, payload: bytes, name: str = "") -> bytes:
+        self.names.append(name)
+        return self.answers.pop(0)
+
+
+def test_bpp_pieces_are_numbered_and_the_first_answer_ends_the_load():
+    [call] = [c for c in ES10_CALLS if c.entry == 5 and c.data[:2] == b"\xbf\x2b"]
+    real = es10.retrieve_notifications_list(Answer(call.data))[0].der
+    card = Pieces(b"", real, b"")
+    assert es10.load_bound_profile_package(card, [b"1", b"2", b"3"]).der == real
+    assert card.names == ["LoadBoundProfilePackage (1/3)", "LoadBoundProfilePackage (2/3)"]
+    with pytest.raises(ProtocolError, match="no ProfileInstallationResult after the last piece"):
+        es10.load_bound_profile_package(Pieces(b"", b""), [b"1", b"2"])
