@@ -326,3 +326,25 @@ def test_a_simulator_with_another_identity_is_verified_against_its_own_ci(lpa, o
     smdpp.trusted_cis.append(ci.cert)
     assert lpa("notifications", "process").exit_code == 0
     assert smdpp.accepted[0].eid == eid
+
+
+@pytest.mark.parametrize("status, attempts", [(500, 3), (502, 3), (503, 3), (504, 3), (501, 1), (400, 1)])
+def test_only_server_errors_that_may_pass_are_retried(smdpp, status, attempts):
+    from lpa.es9p import Es9pClient
+    from lpa.trust import anchors
+
+    smdpp.fault = f"http{status}"
+    with Es9pClient(anchors([], [TEST_CI]), timeout=10, retries=2, backoff=0.01) as client:
+        with pytest.raises(ServerError, match=f"HTTP {status}"):
+            client.handle_notification(smdpp.address, b"\x30\x00")
+    assert len(smdpp.requests) == attempts
+
+
+def test_an_answer_over_4_mib_is_not_read(smdpp):
+    from lpa.es9p import Es9pClient
+    from lpa.trust import anchors
+
+    smdpp.fault = "huge"
+    with Es9pClient(anchors([], [TEST_CI]), timeout=10) as client:
+        with pytest.raises(ServerError, match="the answer is larger than 4194304 bytes"):
+            client.handle_notification(smdpp.address, b"\x30\x00")

@@ -45,7 +45,8 @@ from .smds import DiscoveryService
 
 #: What :attr:`TestSmdpp.fault` may be set to, and what each does.
 FAULTS = {**DOWNLOAD_FAULTS,
-    "http500": "answer HTTP 500",
+    "http500": "answer HTTP 500 (any httpNNN answers that status)",
+    "huge": "answer 4 MiB and one byte",
     "slow": "wait slow_seconds before answering",
     "reset": "reset every connection as soon as it is accepted (TCP RST)",
     "no-tls": "accept connections but never answer the TLS handshake",
@@ -304,8 +305,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if fault == "http500":
-            return self._reply(500, b"internal error (test fault)")
+        if fault and fault.startswith("http") and fault[4:].isdigit():  # http500, http503, ...
+            return self._reply(int(fault[4:]), b"test fault")
+        if fault == "huge":
+            return self._reply(200, b" " * (4 * 1024 * 1024 + 1), "application/json")
         if fault == "slow":
             time.sleep(smdpp.slow_seconds)
         interface, _, function = self.path.removeprefix("/gsma/rsp2/").partition("/")
