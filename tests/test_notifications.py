@@ -348,3 +348,26 @@ def test_an_answer_over_4_mib_is_not_read(smdpp):
     with Es9pClient(anchors([], [TEST_CI]), timeout=10) as client:
         with pytest.raises(ServerError, match="the answer is larger than 4194304 bytes"):
             client.handle_notification(smdpp.address, b"\x30\x00")
+
+
+def test_the_default_is_two_retries_and_the_reason_is_the_last_answer(smdpp):
+    from lpa.es9p import Es9pClient
+    from lpa.trust import anchors
+
+    smdpp.fault = "http500"
+    with Es9pClient(anchors([], [TEST_CI]), backoff=0.01) as client:
+        with pytest.raises(ServerError) as caught:
+            client.handle_notification(smdpp.address, b"\x30\x00")
+    assert caught.value.reason == "HTTP 500 Internal Server Error" and len(smdpp.requests) == 3
+
+
+def test_a_retry_after_header_does_not_stretch_the_deadline(smdpp):
+    from lpa.es9p import Es9pClient
+    from lpa.trust import anchors
+
+    smdpp.fault = "retry-after"  # 503, Retry-After: 30
+    started = time.monotonic()
+    with Es9pClient(anchors([], [TEST_CI]), timeout=1, backoff=0.01) as client:
+        with pytest.raises(ServerError, match="HTTP 503"):
+            client.handle_notification(smdpp.address, b"\x30\x00")
+    assert time.monotonic() - started < 3 and len(smdpp.requests) == 3

@@ -47,6 +47,7 @@ from .smds import DiscoveryService
 FAULTS = {**DOWNLOAD_FAULTS,
     "http500": "answer HTTP 500 (any httpNNN answers that status)",
     "huge": "answer 4 MiB and one byte",
+    "retry-after": "answer 503 with Retry-After: 30",
     "slow": "wait slow_seconds before answering",
     "reset": "reset every connection as soon as it is accepted (TCP RST)",
     "no-tls": "accept connections but never answer the TLS handshake",
@@ -307,6 +308,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault and fault.startswith("http") and fault[4:].isdigit():  # http500, http503, ...
             return self._reply(int(fault[4:]), b"test fault")
+        if fault == "retry-after":
+            self.send_response(503)
+            self.send_header("Retry-After", "30")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if fault == "huge":
             return self._reply(200, b" " * (4 * 1024 * 1024 + 1), "application/json")
         if fault == "slow":
