@@ -371,3 +371,31 @@ def test_a_retry_after_header_does_not_stretch_the_deadline(smdpp):
         with pytest.raises(ServerError, match="HTTP 503"):
             client.handle_notification(smdpp.address, b"\x30\x00")
     assert time.monotonic() - started < 3 and len(smdpp.requests) == 3
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("http300", "HTTP 300 redirect to 'nowhere' (lpa follows no redirects)"),
+    ("http399", "HTTP 399 redirect to 'nowhere' (lpa follows no redirects)"),
+    ("http400", "HTTP 400 Bad Request"),
+    ("status-string", "HTTP 200 with an unexpected body: "),
+])
+def test_each_class_of_http_answer(smdpp, fault, reason):
+    from lpa.es9p import Es9pClient
+    from lpa.trust import anchors
+
+    smdpp.fault = fault
+    with Es9pClient(anchors([], [TEST_CI]), timeout=5) as client:
+        with pytest.raises(ServerError) as caught:
+            client.handle_notification(smdpp.address, b"\x30\x00")
+    assert caught.value.reason.startswith(reason)
+
+
+@pytest.mark.parametrize("payload, name", [({}, "smdpSigned2"), ({"smdpSigned2": "not base64!"}, "smdpSigned2"),
+                                           ({"smdpSigned2": 5}, "smdpSigned2")])
+def test_a_field_of_an_answer_that_is_missing_or_not_base64_is_refused(payload, name):
+    from lpa.es9p import Es9pClient
+
+    with pytest.raises(ServerError, match=f"the answer has no valid {name}"):
+        Es9pClient.fields("smdp.example", payload, name)
+    assert Es9pClient.fields("smdp.example", {"transactionId": "01", name: "AQ ID\n"}, name) == \
+        {"transactionId": "01", name: b"\x01\x02\x03"}

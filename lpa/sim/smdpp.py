@@ -57,6 +57,7 @@ FAULTS = {**DOWNLOAD_FAULTS,
     "wrong-host": "present a TLS certificate for another host name",
     "failed-status": "answer 200 with functionExecutionStatus Failed",
     "garbage-200": "answer 200 with a body that is not JSON",
+    "status-string": "answer 200 with a functionExecutionStatus that is a string, not an object",
     "accept-200-empty": "accept a notification with 200 and no body (not an error: some servers do)",
     "accept-200-json": "accept a notification with 200 and functionExecutionStatus Executed-Success",
 }
@@ -333,6 +334,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                              "message": "test fault"}}
             return self._reply(200, json.dumps({"header": {"functionExecutionStatus": status}}).encode(),
                                "application/json")
+        if fault == "status-string":
+            return self._reply(200, b'{"header": {"functionExecutionStatus": "Executed-Success"}}', "application/json")
         if fault == "garbage-200":
             return self._reply(200, b"<html>maintenance</html>", "text/html")
         try:
