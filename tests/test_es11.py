@@ -87,3 +87,8 @@ def test_malformed_or_oversized_event_records_are_refused(entries):
 def test_the_largest_answer_read_is_256_records_of_255_characters():
     entries = [{"eventId": "E" * 255, "rspServerAddress": "d" * 255}] * 256
     assert len(es11.authenticate_client(Server({"eventEntries": entries}), "s", "01", b"")) == 256
+
+
+def test_one_character_is_enough():
+    entries = [{"eventId": "E", "rspServerAddress": "d"}]
+    assert es11.authenticate_client(Server({"eventEntries": entries}), "s", "01", b"") == [es11.EventEntry("E", "d")]
