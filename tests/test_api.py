@@ -34,3 +34,34 @@ def test_trace_receives_every_apdu(state_path):
                      "> 80E2910006BF3E035C015A00", "< 6115",
                      "> 00C0000015", "< BF3E125A1089049032000000000000000000000000019000"[:0] + lines[5]]
     assert lines[5].startswith("< BF3E125A10") and lines[5].endswith(" 9000")
+
+
+def test_notify_settings_are_checked_when_made():
+    import math
+
+    import pytest
+
+    for timeout in (0, -1, 3600.5, math.nan, math.inf):
+        with pytest.raises(InputError, match="between 0 and 3600"):
+            NotifySettings(timeout=timeout)
+    assert NotifySettings(timeout=3600).timeout == 3600 and NotifySettings(timeout=0.01).timeout == 0.01
+    for bad in ({"retries": -1}, {"backoff": -0.1}, {"backoff": math.nan}):
+        with pytest.raises(InputError, match="must not be negative"):
+            NotifySettings(**bad)
+    assert NotifySettings(retries=0, backoff=0).retries == 0
+    with pytest.raises(InputError):
+        NotifySettings(ca_files=("/nonexistent/ca.pem",))
+
+
+def test_an_operation_whose_profile_notifies_nothing_reads_no_notification_list(state_path):
+    lines = []
+    with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
+        result = euicc.enable("89470000000098765432", reset=False)  # notifies install and delete only...
+    sent = [line for line in lines if line.startswith("> 80E2")]
+    # ...but the enabled profile it disables notifies its disable: one ListNotification, not two
+    assert sum("BF28" in line for line in sent) == 1 and [d.notification.operation for d in result.deliveries] == [
+        "disable"]
+    lines.clear()
+    with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
+        euicc.disable("89470000000098765432", reset=False)
+    assert not any("BF28" in line for line in lines)
