@@ -297,3 +297,44 @@ CONTEXT = {"deviceInfo": {"tac": b"1234", "deviceCapabilities": {}}}
 ])
 def test_a_refused_download_step_gives_the_cards_answer_and_its_reason(function, answer, reason):
     assert function(_Answer(answer)) == (bytes.fromhex(answer.replace(" ", "")), reason)
+
+
+class _Recorded(_Answer):
+    def __init__(self, hex_answer: str) -> None:
+        super().__init__(hex_answer)
+        self.sent: list[bytes] = []
+
+    def store_data(self, payload: bytes, name: str = "") -> bytes:
+        self.sent.append(payload)
+        return self.answer
+
+
+@pytest.mark.parametrize("function, answer", [(es10.enable_profile, "BF3103800100"),
+                                              (es10.disable_profile, "BF3203800100")])
+def test_refresh_flag_is_false_unless_asked(function, answer):
+    card = _Recorded(answer)
+    function(card, CONTOSO)
+    function(card, CONTOSO, True)
+    assert card.sent[0].hex().upper().endswith("810100") and card.sent[1].hex().upper().endswith("8101FF")
+
+
+@pytest.mark.parametrize("answer, reason", [("BF2D03810101", "incorrectInputValues"),  # profileInfoListError [1]
+                                            ("BF2D0381017F", "undefinedError")])
+def test_a_refused_profile_search_names_the_reason(answer, reason):
+    with pytest.raises(ResultError) as caught:
+        es10.get_profiles_info(_Answer(answer), iccid=CONTOSO)
+    assert caught.value.reason == reason
+
+
+def test_values_sgp22_does_not_name_are_shown_as_unknown():
+    # a ProfileInfo with profileState 2 and profileClass 3, assembled by hand
+    [profile] = es10.get_profiles_info(_Answer("BF2D15 A013 E311 5A0A984474560000214365F7 9F700102 950103"))
+    assert (profile.state, profile.profile_class) == ("unknown(2)", "unknown(3)")
+
+
+@pytest.mark.parametrize("options", [set(), {"deleteEverything"}, {"deleteOperationalProfiles", "wipe"}])
+def test_memory_reset_options_are_checked_before_anything_is_sent(options):
+    card = _Recorded("BF3403800100")
+    with pytest.raises(ValueError, match="reset options must be some of"):
+        es10.euicc_memory_reset(card, options)
+    assert card.sent == []
