@@ -198,11 +198,6 @@ class Euicc:
         self._channel = channel
 
     @property
-    def isdr_aid(self) -> bytes:
-        """The ISD-R AID the card answered to."""
-        return self.channel.aid
-
-    @property
     def channel(self) -> Channel:
         """The ISD-R channel (reopened on first use after a reset)."""
         if self._channel is None:

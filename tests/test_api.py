@@ -65,3 +65,32 @@ def test_an_operation_whose_profile_notifies_nothing_reads_no_notification_list(
     with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
         euicc.disable("89470000000098765432", reset=False)
     assert not any("BF28" in line for line in lines)
+
+
+def test_profiles_leave_icons_and_details_out_unless_asked(state_path):
+    with open_euicc(sim=True, sim_state=str(state_path)) as euicc:
+        plain = euicc.profiles()
+        full = euicc.profiles(icons=True, details=True)
+    assert plain[0].icon is None and plain[0].notification_config is None and plain[0].policy_rules is None
+    assert full[0].icon and full[0].notification_config and full[2].policy_rules == ("ppr2",)
+
+
+def test_an_euicc_made_directly_uses_the_basic_channel(state_path):
+    from lpa.euicc import Euicc
+    from lpa.transport import Traced
+    from lpa.transport.simulated import SimulatedTransport
+
+    lines = []
+    with Euicc(Traced(SimulatedTransport(state_path), lines.append)) as euicc:
+        euicc.eid()
+    assert lines[0].startswith("> 00A40400")
+
+
+def test_a_smaller_segment_size_the_card_asked_for_survives_the_reset(lpa, state_path):
+    lpa("sim", "quirks", "--max-segment", "64")
+    lines = []
+    with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
+        euicc.set_nickname("89470000000098765432", "x" * 64)  # a 90-byte SetNickname: refused once, sent again
+        euicc.reset()
+        euicc.set_nickname("89470000000098765432", "y" * 64)  # in 64-byte blocks from the start
+    assert lines.count("< 6700") == 1

@@ -399,3 +399,26 @@ def test_a_field_of_an_answer_that_is_missing_or_not_base64_is_refused(payload, 
         Es9pClient.fields("smdp.example", payload, name)
     assert Es9pClient.fields("smdp.example", {"transactionId": "01", name: "AQ ID\n"}, name) == \
         {"transactionId": "01", name: b"\x01\x02\x03"}
+
+
+def test_ctrl_c_while_sending_is_reported_with_exit_130_in_process(lpa, operator, smdpp, sim_state, monkeypatch):
+    from lpa.es9p import Es9pClient
+
+    def interrupted(self, address, der):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Es9pClient, "handle_notification", interrupted)
+    result = lpa("delete", "--yes", operator)
+    assert result.exit_code == 130
+    assert result.output.strip() == (f"deleted {operator}; notification 2 for {smdpp.address} is kept on the eUICC "
+                                     "(interrupted); run `lpa notifications process` later")
+    lpa("disable", "--no-notify", "8944476500001234567")
+    result = lpa("notifications", "process")
+    assert result.exit_code == 130 and "failed: interrupted" in result.output
+    assert len(pending(sim_state)) == 2
+
+
+def test_the_cli_retries_twice_by_default(lpa, operator, smdpp):
+    smdpp.fault = "http500"
+    lpa("--timeout", "10", "delete", "--yes", operator)
+    assert len(smdpp.requests) == 3
