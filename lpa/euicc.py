@@ -365,8 +365,8 @@ class Euicc:
         deliveries, problem = self.deliver_produced(expected, reset=reset, notify=notify)
         return replace(result, deliveries=deliveries, problem=problem)
 
-    def deliver_produced(self, expected: list[tuple[Profile, str]], *, reset: bool = False,
-                         notify: bool = True) -> tuple[list[Delivery], str | None]:
+    def deliver_produced(self, expected: list[tuple[Profile, str]], *, reset: bool,
+                         notify: bool) -> tuple[list[Delivery], str | None]:
         """After a change: reset if asked, then deliver the notifications of ``expected``
         (profile, operation) that the profiles' configuration asks for.
 

@@ -105,5 +105,5 @@ def memory_reset(euicc: Any, chosen: ResetPlan, *, confirm: Callable[[ResetPlan]
     except Exception as error:  # noqa: BLE001 (the card has changed: report, never raise)
         return ResetResult(chosen, None, problem=f"the profile list could not be read again ({error})")
     deleted = [p for p in chosen.profiles if p.iccid not in remaining]
-    deliveries, problem = euicc.deliver_produced([(p, "delete") for p in deleted], notify=notify)
+    deliveries, problem = euicc.deliver_produced([(p, "delete") for p in deleted], reset=False, notify=notify)
     return ResetResult(chosen, deleted, deliveries, problem)

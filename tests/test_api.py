@@ -94,3 +94,27 @@ def test_a_smaller_segment_size_the_card_asked_for_survives_the_reset(lpa, state
         euicc.reset()
         euicc.set_nickname("89470000000098765432", "y" * 64)  # in 64-byte blocks from the start
     assert lines.count("< 6700") == 1
+
+
+def test_library_operations_neither_refresh_nor_reset_unless_asked(state_path):
+    lines = []
+    with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append,
+                    notify=NotifySettings(timeout=0.1, retries=0)) as euicc:
+        euicc.enable("89470000000098765432")
+        euicc.disable("89470000000098765432")
+        euicc.delete("89470000000098765432")
+        euicc.enable("8944476500001234567", refresh=True, reset=True)
+    switches = [line for line in lines if line.startswith(("> 80E29100", "# reset")) and
+                ("BF31" in line or "BF32" in line or line == "# reset")]
+    assert [line[-8:-2] if line.startswith(">") else line for line in switches] == [
+        "810100", "810100", "8101FF", "# reset"]
+
+
+def test_delete_force_disables_without_refresh_and_notifies_in_order(lpa):
+    import json
+
+    result = lpa("-v", "--json", "delete", "--yes", "--force", "8944476500001234567")
+    disable = [line for line in result.output.splitlines() if line.startswith("> 80E29100") and "BF32" in line]
+    assert [line[-8:-2] for line in disable] == ["810100"]  # before Le 00
+    data = json.loads(result.output.splitlines()[-1])["data"]
+    assert [n["profileManagementOperation"] for n in data["notifications"]] == ["disable", "delete"]
