@@ -422,3 +422,23 @@ def test_the_cli_retries_twice_by_default(lpa, operator, smdpp):
     smdpp.fault = "http500"
     lpa("--timeout", "10", "delete", "--yes", operator)
     assert len(smdpp.requests) == 3
+
+
+def test_a_card_that_records_no_notification_is_not_an_error(lpa, operator, smdpp, sim_state, monkeypatch):
+    from lpa import es10
+
+    monkeypatch.setattr(es10, "list_notification", lambda ch, *args, **kwargs: [])
+    result = lpa("delete", "--yes", operator)
+    assert result.exit_code == 0 and result.output.strip() == f"deleted {operator}"
+    assert smdpp.requests == []
+
+
+def test_the_library_removes_what_it_delivered_unless_kept(operator, smdpp, state_path, sim_state):
+    from lpa import NotifySettings, open_euicc
+
+    settings = NotifySettings(ca_files=(TEST_CI,), timeout=5)
+    with open_euicc(sim=True, sim_state=str(state_path), notify=settings) as euicc:
+        euicc.delete(operator, notify=False)
+        assert euicc.process_notifications(keep=True).remaining == 1
+        assert euicc.process_notifications().remaining == 0
+    assert [a.operation for a in smdpp.accepted] == ["delete", "delete"] and sim_state().notifications == []
