@@ -76,10 +76,11 @@ def device_info(imei: str | None) -> dict[str, Any]:
 def offer_from(metadata: bytes, cc_required: bool) -> Offer:
     """An :class:`Offer` from a StoreMetadataRequest (BF25)."""
     value = codec.decode("StoreMetadataRequest", metadata)
-    number = value.get("profileClass", 2)
+    number = value.get("profileClass", "operational")  # DEFAULT operational: the decoder gives the name
     return Offer(iccid=iccid_from_bytes(bytes(value["iccid"])), provider=value["serviceProviderName"],
                  name=value["profileName"],
-                 profile_class=PROFILE_CLASSES[number] if 0 <= number < 3 else str(number),
+                 profile_class=PROFILE_CLASSES[number] if isinstance(number, int) and 0 <= number < 3
+                 else str(number),
                  icon_type=ICON_TYPES[value["iconType"]] if value.get("iconType") in (0, 1) else None,
                  policy_rules=tuple(bits_to_names(value["profilePolicyRules"], PPR_BITS))
                  if "profilePolicyRules" in value else (), confirmation_code_required=cc_required)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import json_data
+from conftest import TEST_CI, json_data
 
 pytestmark = pytest.mark.download
 PROFILE = "TS48V2-SAIP2-1-BERTLV-UNIQUE"
@@ -83,6 +83,7 @@ def test_download_through_pcscd(state_path, smdpp):
     ("dp-bad-signature", 3, "the eUICC refused the SM-DP+", None),
     ("dp-unknown-ci", 3, "ciPKUnknown", None),
     ("dp-expired", 3, "invalidCertificate", None),
+    ("dp-bad-signature2", 3, "the eUICC refused the download: invalidSignature", None),
     ("fail-initiateAuthentication", 5, "test fault at initiateAuthentication", None),
     ("fail-authenticateClient", 5, "test fault at authenticateClient", 127),
     ("fail-getBoundProfilePackage", 5, "test fault at getBoundProfilePackage", 127),
@@ -162,3 +163,103 @@ def test_an_answer_larger_than_lpa_reads_ends_the_download_cleanly(lpa, smdpp, s
     assert result.exit_code == 5 and "the answer is larger than 2000 bytes" in result.output, result.output
     assert sim_state().find(iccid=ICCID) is None
     assert [reason for _, reason in smdpp.download.cancelled] == [127]
+
+
+@pytest.mark.parametrize("fault, function", [("dp-bad-signature", "authenticateClient"),
+                                             ("dp-bad-signature2", "getBoundProfilePackage")])
+def test_the_euiccs_refusal_is_forwarded_to_the_smdp(lpa, smdpp, fault, function):
+    smdpp.fault = fault
+    lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert smdpp.requests[-1][0] == f"/gsma/rsp2/es9plus/{function}"  # the refusal, signed by the eUICC
+    assert smdpp.download.sessions == {}  # and the SM-DP+ ended its session
+
+
+@pytest.mark.parametrize("imei, tac, packed", [
+    ("356938035643809", "53968330", "53968330653408F9"),
+    ("35693803564380", "53968330", "53968330653408FF"),
+    ("3569380356438012", "53968330", "5396833065340821"),
+])
+def test_the_imei_is_sent_as_nibble_swapped_bcd_padded_with_f(imei, tac, packed):
+    from lpa.download import device_info
+
+    info = device_info(imei)
+    assert info["tac"].hex().upper() == tac and info["imei"].hex().upper() == packed
+
+
+@pytest.mark.parametrize("imei", ["3569380356438", "35693803564380123", "35693803564380A",
+                                  "３５６９３８０３５６４３８０９"])
+def test_an_imei_that_is_not_14_to_16_digits_is_refused(imei):
+    from lpa.download import device_info
+    from lpa.errors import InputError
+
+    with pytest.raises(InputError, match="must be 14 to 16 digits"):
+        device_info(imei)
+
+
+def test_without_an_imei_lpacs_tac_is_sent():
+    from lpa.download import device_info
+
+    assert device_info(None) == {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}
+
+
+@pytest.mark.parametrize("fields, shown", [
+    ({}, ("operational", None)),
+    ({"profileClass": 0, "iconType": 0, "icon": b"\xff\xd8"}, ("test", "jpeg")),
+    ({"profileClass": 1, "iconType": 1, "icon": b"\x89P"}, ("provisioning", "png")),
+    ({"profileClass": 3}, ("3", None)),
+])
+def test_an_offer_in_words(fields, shown):
+    from lpa import codec
+    from lpa.download import offer_from
+
+    metadata = codec.encode("StoreMetadataRequest", {"iccid": bytes.fromhex("98" + "00" * 9),
+                                                     "serviceProviderName": "Op", "profileName": "P", **fields})
+    offer = offer_from(metadata, True)
+    assert (offer.profile_class, offer.icon_type) == shown and offer.confirmation_code_required
+    assert offer.iccid == "89000000000000000000" and offer.policy_rules == ()
+
+
+def test_progress_counts_every_piece(lpa, smdpp, state_path):
+    from lpa import NotifySettings, open_euicc
+    from lpa.activation import ActivationCode
+
+    seen = []
+    settings = NotifySettings(ca_files=(TEST_CI,), timeout=30)
+    with open_euicc(sim=True, sim_state=str(state_path), notify=settings) as euicc:
+        result = euicc.download(ActivationCode(smdpp.address, PROFILE), consent=lambda offer: True,
+                                confirmation_code=lambda: "", progress=lambda done, total: seen.append((done, total)))
+    total = seen[0][1]
+    assert seen == [(n, total) for n in range(1, total + 1)] and total > 3
+    assert result.to_json()["error"] is None and result.to_json()["isdpAid"] == result.result.isdp_aid
+
+
+def test_a_transaction_id_that_is_not_hexadecimal_is_refused(state_path):
+    from lpa.apdu import open_isdr
+    from lpa.download import mutual_authentication
+    from lpa.errors import ServerError
+    from lpa.transport.simulated import SimulatedTransport
+
+    with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
+        with pytest.raises(ServerError, match="transactionId 'XYZ' is not hexadecimal"):
+            mutual_authentication(ch, "smdp.example", {}, lambda challenge, info1: {"transactionId": "XYZ"})
+
+
+def test_an_operational_profile_whose_metadata_leaves_out_the_default_class_installs(lpa, smdpp, sim_state,
+                                                                                     monkeypatch):
+    # DER leaves out a DEFAULT value: profileClass DEFAULT operational is absent from real operational offers
+    from lpa import codec
+
+    plain = smdpp.download.metadata
+
+    def operational(matching_id: str) -> bytes:
+        value = codec.decode("StoreMetadataRequest", plain(matching_id))
+        del value["profileClass"]
+        encoded = codec.encode("StoreMetadataRequest", value)
+        assert b"\x95\x01" not in encoded  # no profileClass TLV
+        return encoded
+
+    monkeypatch.setattr(smdpp.download, "metadata", operational)
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "operational profile" in result.output
+    assert sim_state().find(iccid=ICCID).profile_class == "operational"

@@ -470,7 +470,7 @@ class Isdr:
         assert session is not None
         profile = SimProfile(
             iccid=iccid, isdp_aid=self.state.allocate_isdp_aid(), provider=metadata["serviceProviderName"],
-            name=metadata["profileName"], profile_class=PROFILE_CLASSES[metadata.get("profileClass", 2)],
+            name=metadata["profileName"], profile_class=_class_name(metadata.get("profileClass", "operational")),
             icon_type=ICON_TYPES[metadata["iconType"]] if "icon" in metadata else None,
             icon=base64.b64encode(bytes(metadata["icon"])).decode() if "icon" in metadata else None,
             notify=notify, smdp_address=session.server_address,
@@ -529,3 +529,7 @@ class Isdr:
         self.changed = True
         return {"deleteNotificationStatus": 0}
 
+
+def _class_name(value: int | str) -> str:
+    """profileClass as decoded: a number, or the DEFAULT's name (operational) when the SM-DP+ left it out."""
+    return PROFILE_CLASSES[value] if isinstance(value, int) else value

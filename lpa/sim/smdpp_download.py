@@ -35,6 +35,7 @@ FAULTS = {
     "dp-bad-signature": "serverSignature1 does not verify",
     "dp-unknown-ci": "CERT.DPauth from a CI the eUICC does not trust",
     "dp-expired": "an expired CERT.DPauth",
+    "dp-bad-signature2": "smdpSignature2 does not verify (the eUICC refuses PrepareDownload)",
     "fail-initiateAuthentication": "functionExecutionStatus Failed at initiateAuthentication",
     "fail-authenticateClient": "functionExecutionStatus Failed at authenticateClient",
     "fail-getBoundProfilePackage": "functionExecutionStatus Failed at getBoundProfilePackage",
@@ -84,9 +85,12 @@ class DownloadService(MutualAuthentication):
                                                "ccRequiredFlag": matching_id in self.confirmation_codes})
         session.smdp_signature2 = sign_rs(self.dppb.key, signed2 + codec.encode("SignatureElement",
                                                                                  session.euicc_signature1))
+        signature2 = session.smdp_signature2
+        if self.fault == "dp-bad-signature2":
+            signature2 = bytes([signature2[0] ^ 1]) + signature2[1:]
         return {"transactionId": session.transaction_id.hex().upper(),
                 "profileMetadata": b64(self.metadata(matching_id)), "smdpSigned2": b64(signed2),
-                "smdpSignature2": b64(codec.encode("SignatureElement", session.smdp_signature2)),
+                "smdpSignature2": b64(codec.encode("SignatureElement", signature2)),
                 "smdpCertificate": b64(self.dppb.cert.public_bytes(serialization.Encoding.DER))}
 
     def metadata(self, matching_id: str) -> bytes:
