@@ -192,3 +192,33 @@ def test_resetting_only_the_default_address_reads_no_profile(lpa):
     result = lpa("-v", "memory-reset", "--default-smdp", "--yes")
     assert result.exit_code == 0 and "BF2D" not in result.output.upper().split("BF34")[0]
     assert result.output.strip().splitlines()[-1] == "default SM-DP+ smdp.example.com cleared"
+
+
+def test_ctrl_c_while_sending_its_notifications_exits_130(lpa, smdpp, monkeypatch):
+    from lpa.es9p import Es9pClient
+
+    def interrupted(self, address, der):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Es9pClient, "handle_notification", interrupted)
+    result = lpa("memory-reset", "--operational", "--yes", "--override-policy-rules")
+    assert result.exit_code == 130 and "(interrupted)" in result.output
+    assert result.output.strip().startswith(f"deleted {NORTHWIND}, {CONTOSO}, {FABRIKAM}")
+
+
+def test_the_library_asks_for_options_refuses_protected_profiles_and_notifies_by_default(state_path, smdpp):
+    from conftest import TEST_CI
+    from lpa import NotifySettings, open_euicc
+    from lpa.errors import InputError
+
+    settings = NotifySettings(ca_files=(TEST_CI,), timeout=0.5, retries=0)
+    lines = []
+    with open_euicc(sim=True, sim_state=str(state_path), notify=settings, trace=lines.append) as euicc:
+        with pytest.raises(InputError, match="say what to reset"):
+            euicc.plan_memory_reset(set())
+        plan = euicc.plan_memory_reset({"deleteOperationalProfiles"})
+        with pytest.raises(InputError, match="PPR2|ppr2"):
+            euicc.memory_reset(plan, confirm=lambda p: True)
+        result = euicc.memory_reset(plan, confirm=lambda p: True, override_policy=True)
+    assert [d.notification.iccid for d in result.deliveries] == [NORTHWIND, CONTOSO]  # sent (and failed) by default
+    assert "# reset" not in lines  # no card reset after a memory reset
