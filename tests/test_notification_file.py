@@ -232,3 +232,25 @@ def test_writing_can_refuse_to_overwrite(lpa, deleted, tmp_path):
     exported.write(tmp_path / "m.json", overwrite=False)
     assert read(tmp_path / "m.json") == exported
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_a_failed_write_raises_and_leaves_no_temporary_file(lpa, deleted, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    target = tmp_path / "a-directory"
+    target.mkdir()
+    with pytest.raises(OSError):
+        read(path).write(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-directory", "n.json"]
+
+
+def test_the_library_sends_each_notification_once_unless_asked_again(lpa, smdpp, deleted, tmp_path):
+    from lpa.es9p import Es9pClient
+    from lpa.trust import anchors
+
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    with Es9pClient(anchors([], [TEST_CI]), timeout=5) as client:
+        assert [s.delivered for s in send(path, client)] == [True, True]
+        assert send(path, client) == []
+        assert len(send(path, client, again=True)) == 2
