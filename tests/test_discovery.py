@@ -231,3 +231,26 @@ def test_a_server_answering_es11_with_a_dpauth_is_an_smdp_not_an_smds(lpa, smdpp
     events = json_data(lpa("--json", "discover", "--smds", root.address))
     assert [(e["eventId"], e["rspServerAddress"]) for e in events] == [("ELSEWHERE", impostor.address)]
     assert impostor.discovery.retrieved == [] and len(impostor.requests) == 1  # asked once, not followed
+
+
+def test_an_alternative_smds_that_fails_after_answering_is_an_error_not_an_event(lpa, smdpp, servers):
+    alternative = servers(Event(OTHER, smdpp.address))
+    answer = alternative.discovery.initiate_authentication
+    alternative.discovery.initiate_authentication = lambda payload: {**answer(payload), "transactionId": "XYZ"}
+    root = servers(Event("CASCADE", alternative.address))
+    result = lpa("discover", "--smds", root.address)
+    assert result.exit_code == 5 and "transactionId 'XYZ' is not hexadecimal" in result.output
+
+
+def test_only_a_certificate_with_the_dsauth_policy_is_an_smds(smdpp, servers):
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from lpa.discovery import _is_ds_auth
+    from lpa.sim.testpki import PKI_DIR
+
+    assert _is_ds_auth(servers().discovery.auth.cert.public_bytes(Encoding.DER))
+    assert not _is_ds_auth(smdpp.download.auth.cert.public_bytes(Encoding.DER))
+    tls = x509.load_pem_x509_certificate((PKI_DIR / "smdp-tls-cert.pem").read_bytes())
+    assert not _is_ds_auth(tls.public_bytes(Encoding.DER))
+    assert not _is_ds_auth(b"not a certificate")
