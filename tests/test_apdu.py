@@ -353,9 +353,9 @@ def test_a_card_answering_61xx_for_ever_is_stopped_after_256_get_responses():
 
 
 def test_exchange_uses_the_iso_class_unless_proprietary():
-    card = Scripted([("01CA0000", "9000"), ("81CA0000", "9000")])
-    Channel(card, 1).exchange("GET DATA", 0xCA, 0, 0)
-    Channel(card, 1).exchange("GET DATA", 0xCA, 0, 0, proprietary=True)
+    card = Scripted([("02CA0000", "9000"), ("82CA0000", "9000")])
+    Channel(card, 2).exchange("GET DATA", 0xCA, 0, 0)
+    Channel(card, 2).exchange("GET DATA", 0xCA, 0, 0, proprietary=True)
     assert not card.answers
 
 
