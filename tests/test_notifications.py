@@ -348,6 +348,9 @@ def test_an_answer_over_4_mib_is_not_read(smdpp):
     with Es9pClient(anchors([], [TEST_CI]), timeout=10) as client:
         with pytest.raises(ServerError, match="the answer is larger than 4194304 bytes"):
             client.handle_notification(smdpp.address, b"\x30\x00")
+        smdpp.fault = "4mib"  # exactly as much as lpa reads: read, then refused for what it says
+        with pytest.raises(ServerError, match="HTTP 200 with an unexpected body"):
+            client.handle_notification(smdpp.address, b"\x30\x00")
 
 
 def test_the_default_is_two_retries_and_the_reason_is_the_last_answer(smdpp):
@@ -391,6 +394,7 @@ def test_each_class_of_http_answer(smdpp, fault, reason):
 
 
 @pytest.mark.parametrize("payload, name", [({}, "smdpSigned2"), ({"smdpSigned2": "not base64!"}, "smdpSigned2"),
+                                           ({"smdpSigned2": "AQID*"}, "smdpSigned2"),
                                            ({"smdpSigned2": 5}, "smdpSigned2")])
 def test_a_field_of_an_answer_that_is_missing_or_not_base64_is_refused(payload, name):
     from lpa.es9p import Es9pClient
