@@ -47,7 +47,7 @@ from .smds import DiscoveryService
 FAULTS = {**DOWNLOAD_FAULTS,
     "http500": "answer HTTP 500 (any httpNNN answers that status)",
     "huge": "answer 4 MiB and one byte",
-    "4mib": "answer 4 MiB of white space (the most lpa reads)",
+    "4mib": "answer 4 MiB that is not JSON (the most lpa reads)",
     "retry-after": "answer 503 with Retry-After: 30",
     "slow": "wait slow_seconds before answering",
     "reset": "reset every connection as soon as it is accepted (TCP RST)",
@@ -317,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         if fault in ("huge", "4mib"):
-            return self._reply(200, b" " * (4 * 1024 * 1024 + (fault == "huge")), "application/json")
+            return self._reply(200, b"x" * (4 * 1024 * 1024 + (fault == "huge")), "application/json")
         if fault == "slow":
             time.sleep(smdpp.slow_seconds)
         interface, _, function = self.path.removeprefix("/gsma/rsp2/").partition("/")
