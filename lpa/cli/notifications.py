@@ -57,9 +57,7 @@ def notifications_process(ctx: click.Context, seq_numbers: tuple[int, ...], keep
         click.echo(f"{data['delivered']} delivered, {data['failed']} failed, {data['remaining']} remaining on the eUICC")
 
     failed = [d for d in result.deliveries if not d.delivered]
-    error = ServerError(", ".join(sorted({d.notification.address for d in failed})),
-                        f"{len(failed)} of {len(result.deliveries)} notification(s) not delivered") if failed else None
-    out(ctx, data, human, error)
+    out(ctx, data, human, _not_delivered([d.notification.address for d in failed], len(result.deliveries)))
     if result.interrupted:
         ctx.exit(INTERRUPTED)
     if failed:
@@ -163,8 +161,13 @@ def notifications_send(ctx: click.Context, path: str, again: bool) -> None:
                         + (f"; at the card: lpa notifications remove --acknowledged {path}" if data["delivered"]
                            else "")))
 
-    error = ServerError(", ".join(sorted({r.entry.metadata.address for r in failed})),
-                        f"{len(failed)} of {len(results)} notification(s) not delivered") if failed else None
-    out(ctx, data, human, error)
+    out(ctx, data, human, _not_delivered([r.entry.metadata.address for r in failed], len(results)))
     if failed:
         ctx.exit(5)
+
+
+def _not_delivered(addresses: list[str], total: int) -> ServerError | None:
+    """The error of a run that left ``addresses`` (one per failed notification) undelivered; None if none."""
+    if not addresses:
+        return None
+    return ServerError(", ".join(sorted(set(addresses))), f"{len(addresses)} of {total} notification(s) not delivered")

@@ -48,15 +48,7 @@ def report(ctx: click.Context, result: Any, past: str) -> None:
         line = f"{past} {result.profile.iccid}"
         if result.also_disabled is not None:
             line += f" (disabled {result.also_disabled.iccid})"
-        notes = []
-        for d in result.deliveries:
-            n = d.notification
-            if d.delivered:
-                notes.append(f"notified {n.address}" + ("" if d.removed or d.error is None else
-                                                        f"; notification {n.seq_number} stays on the eUICC ({d.error})"))
-            else:
-                notes.append(f"notification {n.seq_number} for {n.address} is kept on the eUICC ({d.error}); "
-                             "run `lpa notifications process` later")
+        notes = delivery_notes(result.deliveries)
         if result.problem:
             notes.append(f"its notifications were not sent ({result.problem}); "
                          "run `lpa notifications process` later")
@@ -65,6 +57,20 @@ def report(ctx: click.Context, result: Any, past: str) -> None:
     out(ctx, result.to_json(), human)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
+
+
+def delivery_notes(deliveries: list[Any]) -> list[str]:
+    """What became of each notification an operation produced, one phrase each."""
+    notes = []
+    for d in deliveries:
+        n = d.notification
+        if d.delivered:
+            notes.append(f"notified {n.address}" + ("" if d.removed or d.error is None else
+                                                    f"; notification {n.seq_number} stays on the eUICC ({d.error})"))
+        else:
+            notes.append(f"notification {n.seq_number} for {n.address} is kept on the eUICC ({d.error}); "
+                         "run `lpa notifications process` later")
+    return notes
 
 
 def _switch_command(operation: str, past: str, doc: str) -> click.Command:

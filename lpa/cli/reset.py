@@ -30,6 +30,7 @@ def memory_reset(ctx: click.Context, operational: bool, test: bool, default_smdp
     notified as with `lpa delete`.
     """
     from ..memory_reset import SCOPES
+    from .profiles import delivery_notes
 
     asked = {"operational": operational, "test": test, "default_smdp": default_smdp}
     chosen = {bit for name, bit in SCOPES.items() if asked[name]}
@@ -68,10 +69,7 @@ def memory_reset(ctx: click.Context, operational: bool, test: bool, default_smdp
             parts.append(f"kept {', '.join(kept)} (not loaded in the field)")
         if plan.default_smdp:
             parts.append(f"default SM-DP+ {plan.default_smdp} cleared")
-        for d in result.deliveries:
-            parts.append(f"notified {d.notification.address}" if d.delivered else
-                         f"notification {d.notification.seq_number} for {d.notification.address} is kept on the "
-                         f"eUICC ({d.error}); run `lpa notifications process` later")
+        parts += delivery_notes(result.deliveries)
         if result.problem:
             parts.append(f"afterwards: {result.problem}; run `lpa notifications process` later")
         click.echo(safe("; ".join(parts)))
