@@ -149,11 +149,12 @@ def _without_code(ctx: click.Context, euicc: Any, event: str | None, smds: str |
         if not ctx.obj.json:
             click.echo(safe(message), err=True)
 
-    if event is None and smds is None:
-        default = es10.get_euicc_configured_addresses(euicc.channel).default_dp_address
-        if default:
-            say(f"asking the default SM-DP+ {default}")
-            return ActivationCode(default, "")
+    if smds is None:  # one read gives the default SM-DP+ and the root SM-DS
+        addresses = es10.get_euicc_configured_addresses(euicc.channel)
+        if event is None and addresses.default_dp_address:
+            say(f"asking the default SM-DP+ {addresses.default_dp_address}")
+            return ActivationCode(addresses.default_dp_address, "")
+        smds = addresses.root_ds_address or None
     with euicc.waiting(f"asking the SM-DS {smds or '(root)'}"):
         events = euicc.discover(smds, imei=imei)
     listing = "; ".join(f"{i}: {e.event_id} at {e.address}" for i, e in enumerate(events, 1))
