@@ -97,8 +97,8 @@ class _Retry(Retry):
             raise urllib3.exceptions.MaxRetryError(_pool, url, error)
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         if time.monotonic() + retry.get_backoff_time() >= self.deadline:
-            raise urllib3.exceptions.MaxRetryError(_pool, url, error or urllib3.exceptions.ResponseError(
-                f"HTTP {response.status if response else '?'}"))
+            # after a retried status (error None) urllib3 catches this and returns that last answer
+            raise urllib3.exceptions.MaxRetryError(_pool, url, error)
         return retry
 
 
@@ -282,17 +282,17 @@ class Es9pClient:
         ):
             if _find_cause(error, kind) is not None:
                 return reason
+        tls = _find_cause(error, ssl.SSLError)
+        if tls is not None:  # a server that is not TLS, closes in the handshake, sends an alert, ...
+            return f"TLS failed ({tls})"
         text = " ".join(str(e) for e in _chain(error))
-        if "_ssl.c" in text or "handshake" in text.lower():
-            return f"TLS handshake timed out after {self.timeout:g} s" if "timed out" in text \
-                else f"TLS handshake failed ({_find_cause(error, ssl.SSLError) or 'closed'})"
+        if "handshake" in text:  # a socket timeout, not an SSLError: "The handshake operation timed out"
+            return f"TLS handshake timed out after {self.timeout:g} s"
         if isinstance(error, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
                 or "IncompleteRead" in text or "RemoteDisconnected" in text or "Connection aborted" in text:
             return "connection closed by the server before the answer was complete"
         if "timed out" in text or isinstance(error, requests.Timeout):
             return f"no answer within {self.timeout:g} s"
-        if isinstance(error, ssl.SSLError):
-            return f"TLS failed ({error})"
         return f"connection failed ({type(error).__name__}: {str(error)[:120]})"
 
 

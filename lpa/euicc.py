@@ -21,7 +21,7 @@ from typing import Any, Callable, ContextManager, Iterable
 from . import es10
 from .apdu import DEFAULT_MSS, Channel, isdr_aids, open_isdr, vendor_of
 from .encoding import check_iccid, check_nickname, looks_like_aid, parse_aid
-from .errors import Declined, InputError, LpaError, ServerError, StatusWordError
+from .errors import Declined, InputError, LpaError, ProtocolError, ServerError, StatusWordError
 from .es10 import NotificationMetadata, Profile
 from .transport import Transport, Traced
 
@@ -282,14 +282,14 @@ class Euicc:
         everything = es10.get_profiles_info(self.channel, fields=TARGET_FIELDS)
         target = self.find_profile(identifier, among=everything)
         if target.state == "enabled":
-            raise InputError(f"profile {target.iccid} is already enabled")
+            raise InputError(f"profile {target.label} is already enabled")
         current = next((p for p in everything if p.state == "enabled"), None)
         if current is not None and "ppr1" in (current.policy_rules or ()):
-            raise InputError(f"profile {current.iccid} is enabled and its policy (PPR1) forbids disabling it; "
-                             f"{target.iccid} cannot be enabled")
+            raise InputError(f"profile {current.label} is enabled and its policy (PPR1) forbids disabling it; "
+                             f"{target.label} cannot be enabled")
         if current is not None and target.profile_class == "test" and current.profile_class == "operational":
-            raise InputError(f"{target.iccid} is a test profile and operational profile {current.iccid} is "
-                             f"enabled; disable it first (lpa disable {current.iccid})")
+            raise InputError(f"{target.label} is a test profile and operational profile {current.label} is "
+                             f"enabled; disable it first (lpa disable {current.label})")
         es10.enable_profile(self.channel, _identifier(target), refresh)
         expected = [(target, "enable")] + ([(current, "disable")] if current else [])
         return self._after_change(OperationResult("enable", target, also_disabled=current), expected, reset, notify)
@@ -299,9 +299,9 @@ class Euicc:
         """Disable the enabled profile (ES10c.DisableProfile)."""
         target = self.find_profile(identifier)
         if target.state != "enabled":
-            raise InputError(f"profile {target.iccid} is not enabled")
+            raise InputError(f"profile {target.label} is not enabled")
         if "ppr1" in (target.policy_rules or ()):
-            raise InputError(f"profile {target.iccid} may not be disabled: its profile policy rules (PPR1) forbid it")
+            raise InputError(f"profile {target.label} may not be disabled: its profile policy rules (PPR1) forbid it")
         es10.disable_profile(self.channel, _identifier(target), refresh)
         return self._after_change(OperationResult("disable", target), [(target, "disable")], reset, notify)
 
@@ -315,16 +315,16 @@ class Euicc:
         """
         target = self.find_profile(identifier, nickname=False)
         if "ppr2" in (target.policy_rules or ()):
-            raise InputError(f"profile {target.iccid} may not be deleted: its profile policy rules (PPR2) forbid it")
+            raise InputError(f"profile {target.label} may not be deleted: its profile policy rules (PPR2) forbid it")
         expected = [(target, "delete")]
         if target.state == "enabled":
             if not force:
-                raise InputError(f"profile {target.iccid} is enabled; disable it first "
-                                 f"(lpa disable {target.iccid}) or use --force")
+                raise InputError(f"profile {target.label} is enabled; disable it first "
+                                 f"(lpa disable {target.label}) or use --force")
             if "ppr1" in (target.policy_rules or ()):
-                raise InputError(f"profile {target.iccid} is enabled and may not be disabled (PPR1)")
+                raise InputError(f"profile {target.label} is enabled and may not be disabled (PPR1)")
         if not confirm(target):
-            raise Declined(f"profile {target.iccid} was not deleted")
+            raise Declined(f"profile {target.label} was not deleted")
         if target.state == "enabled":
             es10.disable_profile(self.channel, _identifier(target), False)
             expected.insert(0, (target, "disable"))
@@ -495,8 +495,12 @@ def _describe_error(error: Exception) -> str:
 
 
 def _identifier(profile: Profile) -> str | bytes:
-    """ICCID when the card gave one, else the ISD-P AID."""
-    return profile.iccid if profile.iccid else bytes.fromhex(profile.isdp_aid or "")
+    """ICCID when the card gave one, else the ISD-P AID; ProtocolError if it gave neither."""
+    if profile.iccid:
+        return profile.iccid
+    if profile.isdp_aid:
+        return bytes.fromhex(profile.isdp_aid)
+    raise ProtocolError("the eUICC listed this profile without ICCID and ISD-P AID: lpa cannot name it to the card")
 
 
 def open_euicc(

@@ -91,7 +91,7 @@ def memory_reset(euicc: Any, chosen: ResetPlan, *, confirm: Callable[[ResetPlan]
                  override_policy: bool = False, notify: bool = True) -> ResetResult:
     """Reset after ``confirm`` agreed to ``chosen``; deliver the delete notifications (``notify``)."""
     if chosen.protected and not override_policy:
-        names = ", ".join(f"{p.iccid} ({'/'.join(r for r in p.policy_rules or () if r != 'pprUpdateControl')})"
+        names = ", ".join(f"{p.label} ({'/'.join(r for r in p.policy_rules or () if r != 'pprUpdateControl')})"
                           for p in chosen.protected)
         raise InputError(f"the policy rules of {names} forbid deleting it; the card would delete it anyway: "
                          "add --override-policy-rules if that is what you want")

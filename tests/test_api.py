@@ -118,3 +118,13 @@ def test_delete_force_disables_without_refresh_and_notifies_in_order(lpa):
     assert [line[-8:-2] for line in disable] == ["810100"]  # before Le 00
     data = json.loads(result.output.splitlines()[-1])["data"]
     assert [n["profileManagementOperation"] for n in data["notifications"]] == ["disable", "delete"]
+
+
+def test_open_euicc_names_a_pcsc_reader_by_default_never_the_simulator(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # where a simulated eUICC would appear
+    try:
+        with open_euicc(reader="no reader has this name"):
+            raise AssertionError("a reader that does not exist was opened")
+    except LpaError as error:
+        assert "simulated" not in str(error)
+    assert not (tmp_path / "lpa").exists()

@@ -28,6 +28,8 @@ def test_download_json_and_declined_consent(lpa, smdpp, sim_state, monkeypatch):
     assert declined.exit_code == 1 and "was not downloaded; the session is cancelled" in declined.output
     assert sim_state().find(iccid=ICCID) is None
     assert smdpp.download.cancelled and smdpp.download.cancelled[-1][1] == 0  # endUserRejection, signed
+    traced = lpa("-v", "download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
+    assert [line[12:16] for line in traced.output.splitlines() if line.startswith("> 80E2")].count("BF41") == 1
     data = json_data(lpa("--json", "download", f"LPA:1${smdpp.address}${PROFILE}", "--yes"))
     assert data["iccid"] == ICCID and data["profileClass"] == "test" and data["isdpAid"]
     assert data["notifications"][0]["delivered"] is True
@@ -107,6 +109,13 @@ def test_a_corrupted_segment_gives_the_euiccs_error_result_delivered_to_the_smdp
     assert result.output.splitlines()[-1] == "not installed: the eUICC answered scp03tSecurityError (loadProfileElements)"
     assert sim_state().find(iccid=ICCID) is None
     assert [a.operation for a in smdpp.accepted] == ["install"]  # the error result, signed, reached the SM-DP+
+    smdpp.accepted.clear()
+    failed = lpa("--json", "download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert failed.exit_code == 3
+    data = json_data(failed)
+    assert data["iccid"] == ICCID and data["isdpAid"] is None
+    assert data["error"] == {"bppCommandId": "loadProfileElements", "errorReason": "scp03tSecurityError"}
+    assert [n["delivered"] for n in data["notifications"]] == [True]
 
 
 def test_a_failing_cancel_at_the_smdp_still_ends_the_session_on_the_card(lpa, smdpp, sim_state, monkeypatch):
@@ -219,7 +228,7 @@ def test_an_offer_in_words(fields, shown):
     assert offer.iccid == "89000000000000000000" and offer.policy_rules == ()
 
 
-def test_progress_counts_every_piece(lpa, smdpp, state_path):
+def test_the_library_download_counts_every_piece_and_notifies_by_default(lpa, smdpp, state_path):
     from lpa import NotifySettings, open_euicc
     from lpa.activation import ActivationCode
 
@@ -231,6 +240,8 @@ def test_progress_counts_every_piece(lpa, smdpp, state_path):
     total = seen[0][1]
     assert seen == [(n, total) for n in range(1, total + 1)] and total > 3
     assert result.to_json()["error"] is None and result.to_json()["isdpAid"] == result.result.isdp_aid
+    # notify is on by default: the installation result reached the SM-DP+ and left the card
+    assert [d.delivered for d in result.deliveries] == [True] and [a.iccid for a in smdpp.accepted] == [ICCID]
 
 
 def test_a_transaction_id_that_is_not_hexadecimal_is_refused(state_path):

@@ -133,6 +133,8 @@ def _edit(path, change):
     (lambda d: d["notifications"][1].update(seqNumber=7), "does not say what its signed bytes"),
     (lambda d: d["notifications"][1].update(profileManagementOperation="install"), "does not say what its signed"),
     (lambda d: d["notifications"][1].update(pendingNotification="not base64!"), "is not base64"),
+    (lambda d: d["notifications"][1].update(pendingNotification="*" + d["notifications"][1]["pendingNotification"]),
+     "is not base64"),  # a lenient decoder would drop the '*' and read the signed bytes unchanged
     (lambda d: d["notifications"][1].update(pendingNotification=d["notifications"][1]["pendingNotification"][:40]),
      "not a valid notification export"),
     (lambda d: d["notifications"].append(d["notifications"][0]), "listed twice"),

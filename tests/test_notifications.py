@@ -103,6 +103,8 @@ def test_server_down_delete_succeeds_and_keeps_the_notification_until_it_is_back
     ("slow", "no answer within 0.3 s"),
     ("reset", "connection reset by peer"),
     ("no-tls", "TLS handshake timed out after 0.3 s"),
+    ("plain-http", "TLS failed ([SSL: WRONG_VERSION_NUMBER]"),
+    ("tls-eof", "TLS failed ([SSL: UNEXPECTED_EOF_WHILE_READING]"),
     ("drop-body", "connection closed by the server before the answer was complete"),
     ("redirect", "HTTP 307 redirect to 'http://127.0.0.1:"),
     ("unknown-ci", "TLS verification failed: unable to get local issuer certificate"),

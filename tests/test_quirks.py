@@ -118,3 +118,33 @@ class _Answer:
 
     def store_data(self, payload: bytes, name: str = "") -> bytes:
         return self.answer
+
+
+def _listed_without(monkeypatch, *fields):
+    """The simulated eUICC leaves ``fields`` out of every ProfileInfo it lists (both are OPTIONAL in 5.7.15)."""
+    from lpa.sim.isdr import Isdr
+
+    full = Isdr._profile_info
+    monkeypatch.setattr(Isdr, "_profile_info",
+                        lambda self, *args: {k: v for k, v in full(self, *args).items() if k not in fields})
+
+
+def test_a_profile_listed_without_iccid_is_named_to_the_card_by_its_isdp_aid(lpa, sim_state, monkeypatch):
+    assert lpa("nickname", "89470000000098765432", "travel").exit_code == 0
+    aid = next(p.isdp_aid for p in sim_state().profiles if p.iccid == "89470000000098765432")
+    _listed_without(monkeypatch, "iccid")
+    result = lpa("-v", "enable", "--no-notify", "travel")
+    assert result.exit_code == 0, result.output
+    assert f"enabled {aid} (disabled " in result.output
+    assert f"> 80E291001ABF3117A0124F10{aid}81010000\n" in result.output  # profileIdentifier: isdpAid, not iccid
+    assert [p.iccid for p in sim_state().profiles if p.state == "enabled"] == ["89470000000098765432"]
+
+
+def test_a_profile_listed_without_iccid_and_isdp_aid_is_refused_before_the_card_changes(lpa, sim_state, monkeypatch):
+    assert lpa("nickname", "89470000000098765432", "travel").exit_code == 0
+    _listed_without(monkeypatch, "iccid", "isdpAid")
+    before = sim_state()
+    result = lpa("enable", "travel")
+    assert result.exit_code == 3, result.output
+    assert "listed this profile without ICCID and ISD-P AID: lpa cannot name it to the card" in result.output
+    assert sim_state() == before

@@ -45,9 +45,9 @@ def report(ctx: click.Context, result: Any, past: str) -> None:
     The card has changed: this is a success whatever happened afterwards.
     """
     def human() -> None:
-        line = f"{past} {result.profile.iccid}"
+        line = f"{past} {result.profile.label}"
         if result.also_disabled is not None:
-            line += f" (disabled {result.also_disabled.iccid})"
+            line += f" (disabled {result.also_disabled.label})"
         notes = delivery_notes(result.deliveries)
         if result.problem:
             notes.append(f"its notifications were not sent ({result.problem}); "
@@ -104,8 +104,8 @@ def delete(ctx: click.Context, profile: str, yes: bool, force: bool, no_notify: 
         if yes:
             return True
         if not base.interactive():
-            raise InputError(f"not deleting {target.iccid} without confirmation; add --yes")
-        return click.confirm(safe(f"Delete {target.iccid} ({target.provider or '?'}, {target.name or '?'})? "
+            raise InputError(f"not deleting {target.label} without confirmation; add --yes")
+        return click.confirm(safe(f"Delete {target.label} ({target.provider or '?'}, {target.name or '?'})? "
                                   "This cannot be undone"), default=False, err=True)
 
     with ctx.obj.open() as euicc:

@@ -84,7 +84,7 @@ def _show(plan: Any) -> None:
     click.echo(f"Memory reset of eUICC {plan.eid} deletes:", err=True)
     for p in plan.profiles:
         rules = [r for r in p.policy_rules or () if r != "pprUpdateControl"]
-        click.echo(safe(f"  {p.profile_class} profile {p.iccid} ({p.provider or '?'}, {p.name or '?'}), {p.state}"
+        click.echo(safe(f"  {p.profile_class} profile {p.label} ({p.provider or '?'}, {p.name or '?'}), {p.state}"
                         + (f", nickname {p.nickname}" if p.nickname else "")
                         + (f", policy rules {'/'.join(rules)}" if rules else "")), err=True)
     if "deleteFieldLoadedTestProfiles" in plan.options:

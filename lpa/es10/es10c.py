@@ -49,6 +49,11 @@ class Profile:
     notification_config: tuple[tuple[tuple[str, ...], str], ...] | None = None
     policy_rules: tuple[str, ...] | None = None
 
+    @property
+    def label(self) -> str:
+        """The ICCID, or the ISD-P AID of a profile listed without one: how messages name it."""
+        return self.iccid or self.isdp_aid or "(no ICCID or ISD-P AID)"
+
     def notification_address(self, operation: str) -> str | None:
         """The SM-DP+ address that gets notified of ``operation``, if any (SGP.22 5.7.15)."""
         for operations, address in self.notification_config or ():

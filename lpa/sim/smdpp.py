@@ -52,6 +52,8 @@ FAULTS = {**DOWNLOAD_FAULTS,
     "slow": "wait slow_seconds before answering",
     "reset": "reset every connection as soon as it is accepted (TCP RST)",
     "no-tls": "accept connections but never answer the TLS handshake",
+    "plain-http": "answer the TLS handshake in plain HTTP (a server without TLS on that port)",
+    "tls-eof": "close the connection on the client's first TLS message",
     "drop-body": "send the headers and part of the body, then reset",
     "redirect": "answer 307 to the same path over plain http://",
     "unknown-ci": "present a TLS certificate from a CI nobody trusts",
@@ -62,6 +64,9 @@ FAULTS = {**DOWNLOAD_FAULTS,
     "accept-200-empty": "accept a notification with 200 and no body (not an error: some servers do)",
     "accept-200-json": "accept a notification with 200 and functionExecutionStatus Executed-Success",
 }
+
+#: Faults answered on the bare TCP connection, before any TLS.
+_NOT_TLS = ("reset", "no-tls", "plain-http", "tls-eof")
 
 
 @dataclass
@@ -154,7 +159,7 @@ class TestSmdpp:
 
             def get_request(self) -> tuple[socket.socket, Any]:
                 sock, peer = super().get_request()
-                if smdpp.fault in ("reset", "no-tls"):
+                if smdpp.fault in _NOT_TLS:
                     return sock, peer
                 context = smdpp._contexts.get(smdpp.fault, smdpp._contexts[None])
                 return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), peer
@@ -165,6 +170,11 @@ class TestSmdpp:
                     request.close()
                 elif smdpp.fault == "no-tls":
                     smdpp._held.append(request)  # open, silent, until the server stops
+                elif smdpp.fault in ("plain-http", "tls-eof"):
+                    with request:
+                        request.recv(4096)  # the ClientHello
+                        if smdpp.fault == "plain-http":
+                            request.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
                 else:
                     super().process_request(request, client_address)
 
