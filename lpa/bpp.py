@@ -16,9 +16,7 @@ _CONTAINERS = {0xA0: True, 0xA1: False, 0xA2: True, 0xA3: False}
 
 
 def _header(data: bytes, pos: int) -> tuple[int, int]:
-    """The end of the tag and length at ``pos``, and the length (definite form, as DER has)."""
-    if pos >= len(data):
-        raise ProtocolError("the Bound Profile Package ends in the middle of a TLV")
+    """The end of the tag and length at ``pos`` (< len(data)), and the length (definite form, as DER has)."""
     end = pos + 1
     if data[pos] & 0x1F == 0x1F:
         while end < len(data) and data[end] & 0x80:

@@ -146,6 +146,37 @@ def test_a_malformed_bpp_is_a_protocol_error(bpp, message):
         split_bpp(bytes.fromhex(bpp))
 
 
+def _bpp(*children: str) -> bytes:
+    """A BF36 holding an empty InitialiseSecureChannel (BF23) and ``children`` (hex)."""
+    body = bytes.fromhex("BF2300" + "".join(children))
+    return b"\xbf\x36" + bytes([len(body)]) + body
+
+
+@pytest.mark.parametrize("children, pieces", [
+    (["A0028700", "A100", "A3028600"], ["A0028700", "A100", "A302", "8600"]),  # empty A1: its header, no empty piece
+    (["A000", "A1028800"], ["A000", "A102", "8800"]),  # empty A0: its header alone
+    (["A0048700", "8700", "A2028700", "A3028600"], ["A0048700", "8700", "A2028700", "A302", "8600"]),
+    (["A30A", "BF81230100", "8683000000"], ["A30A", "BF81230100", "8683000000"]),  # 3-byte tag, 3-byte length
+])
+def test_each_container_header_travels_as_download_notes_2_says(children, pieces):
+    got = [p.hex().upper() for p in split_bpp(_bpp(*children))]
+    assert got == ["BF36" + f"{len(_bpp(*children)) - 3:02X}" + "BF2300"] + pieces
+
+
+@pytest.mark.parametrize("children, message", [
+    (["A00187"], "ends in the middle of a TLV"),  # a tag with no length
+    (["A002BF83"], "ends in the middle of a TLV"),  # a multi-byte tag cut short
+    (["A080"], "a TLV length lpa cannot read"),  # indefinite form
+    (["A084000000018700"], "a TLV length lpa cannot read"),  # 4 length bytes
+    (["A08201"], "a TLV length lpa cannot read"),  # length bytes past the end
+    (["A0028703", "A100"], "a TLV of the Bound Profile Package runs past its container"),
+    (["A0028700", "8700"], "unexpected tag 87"),  # an 87 outside its container
+])
+def test_a_bpp_cut_or_malformed_inside_a_container_is_a_protocol_error(children, message):
+    with pytest.raises(ProtocolError, match=message):
+        split_bpp(_bpp(*children))
+
+
 def test_the_vectors_are_the_reference_file_unchanged():
     reference = Path(__file__).parents[2] / "shared" / "reference" / "download-vectors.json"
     if not reference.exists():
