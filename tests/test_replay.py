@@ -57,3 +57,70 @@ def test_a_reset_is_recorded_and_replayed(lpa, tmp_path):
     assert lpa("--record", str(path), "disable", "--no-notify", "work").exit_code == 0
     assert "# reset" in path.read_text()
     assert lpa("--replay", str(path), "disable", "--no-notify", "--no-reset", "work", sim=False).exit_code == 4
+
+
+LIST = Path(__file__).parent / "recordings" / "list.apdu"
+
+
+def replayed(lpa, text, tmp_path, *args):
+    path = tmp_path / "edited.apdu"
+    path.write_text(text)
+    return lpa("--replay", str(path), *(args or ("--json", "list")), sim=False), path
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.replace("< 6121", "< 61G1"), ":10: not a recording line (invalid literal for int() with base 16"),
+    (lambda t: t.replace("< 6121", "6121"), ":10: not a recording line (neither a comment, a command nor a response)"),
+    (lambda t: t.replace("> 00A4", "> 0GA4"), ":9: not a recording line (non-hexadecimal number"),
+])
+def test_a_damaged_recording_names_its_line(lpa, tmp_path, change, message):
+    result, path = replayed(lpa, change(LIST.read_text()), tmp_path)
+    assert result.exit_code == 4 and f'"message": "{path}{message}' in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_recording_that_ends_early_says_before_which_command(lpa, tmp_path):
+    lines = LIST.read_text().splitlines()
+    first_two = [line for line in lines if line[:1] in "#"] + [line for line in lines if line[:1] in "<>"][:4]
+    result, path = replayed(lpa, "\n".join(first_two) + "\n", tmp_path)
+    assert result.exit_code == 4
+    assert f"recording {path} ends before command 00C00000" in result.output and "(exchange 3)" in result.output
+    assert "more exchange" not in result.output
+
+
+def test_data_split_over_several_fields_and_blank_lines_replay(lpa, tmp_path):
+    text = LIST.read_text().replace("< 6121", "\n<  6121  ")
+    response = next(line for line in text.splitlines() if line.startswith("< BF2D"))
+    data, sw = response[2:].split()
+    text = text.replace(response, f"< {data[:6]} {data[6:]} {sw}")
+    result, _ = replayed(lpa, text, tmp_path, "--json", "list")
+    assert result.exit_code == 0 and '"iccid": "8944476500001234567"' in result.output
+
+
+def test_a_reset_where_the_recording_has_a_command_and_the_reverse_are_refused(lpa, tmp_path):
+    recording = (Path(__file__).parent / "recordings" / "disable-with-reset.apdu").read_text()
+    result, _ = replayed(lpa, recording.replace("# reset\n", ""), tmp_path, "disable", "--no-notify", "work")
+    assert "ends before a card reset (exchange 7)" in result.output  # the card had changed: reported, exit 0
+    result, _ = replayed(lpa, recording.replace("# reset\n", "> 00A4040000\n< 9000\n"), tmp_path,
+                         "disable", "--no-notify", "work")
+    assert "exchange 7 differs: lpa reset the card, the recording has 00A4040000" in result.output
+    second = LIST.read_text().replace("> 80E2", "# reset\n> 80E2", 1)
+    result, _ = replayed(lpa, second, tmp_path)
+    assert result.exit_code == 4 and "exchange 2 differs: lpa sent 80E2" in result.output
+    assert result.output.endswith('the recording has a card reset"}}\n')
+
+
+def test_replay_without_a_file_and_an_unreadable_one(lpa, tmp_path):
+    result = lpa("--device", "replay", "list", sim=False)
+    assert result.exit_code == 2 and "replay needs a recording: --device replay:FILE" in result.output
+    (tmp_path / "binary.apdu").write_bytes(b"> 00A4\xff\n")
+    result = lpa("--replay", str(tmp_path / "binary.apdu"), "list", sim=False)
+    assert result.exit_code == 4 and f"cannot read the recording {tmp_path / 'binary.apdu'}: 'ascii' codec" \
+        in result.output
+
+
+def test_a_recording_that_cannot_be_written_is_refused_before_the_card_is_used(lpa, tmp_path, sim_state):
+    before = sim_state()
+    result = lpa("--record", str(tmp_path / "no-such-dir" / "x.apdu"), "disable", "--no-notify", "work")
+    assert result.exit_code == 4 and "cannot write the recording" in result.output
+    assert sim_state() == before
