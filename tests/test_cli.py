@@ -244,3 +244,23 @@ def test_bad_devices_are_refused(lpa, args, message):
 def test_the_device_comes_from_the_environment(lpa, state_path, monkeypatch):
     monkeypatch.setenv("LPA_DEVICE", f"sim:{state_path}")
     assert ENABLED in lpa("list", sim=False).output
+
+
+@pytest.mark.parametrize("options, device", [
+    ({}, "pcsc"), ({"reader": "0"}, "pcsc:0"), ({"reader": ""}, "pcsc:"), ({"sim": True}, "sim"),
+    ({"sim": True, "sim_state": "s.json"}, "sim:s.json"), ({"replay": "r.apdu", "sim": True}, "replay:r.apdu"),
+])
+def test_the_short_forms_name_a_device(options, device):
+    from lpa.transport import device_of
+
+    assert device_of(**options) == device
+
+
+def test_an_unknown_device_kind_is_refused_with_the_kinds(lpa):
+    from lpa import open_euicc
+    from lpa.errors import InputError
+
+    result = lpa("--device", "usb:0", "list", sim=False)
+    assert result.exit_code == 2 and "'usb:0': KIND[:ARG] with KIND one of pcsc, sim, replay, at" in result.output
+    with pytest.raises(InputError, match=r"unknown device 'usb:0': KIND\[:ARGUMENT\] with KIND one of pcsc, sim, replay"):
+        open_euicc(device="usb:0")

@@ -274,3 +274,9 @@ def test_an_operational_profile_whose_metadata_leaves_out_the_default_class_inst
     assert result.exit_code == 0, result.output
     assert "operational profile" in result.output
     assert sim_state().find(iccid=ICCID).profile_class == "operational"
+
+
+def test_smdp_and_matching_id_download_without_a_terminal_and_no_confirmation_code(lpa, smdpp, sim_state):
+    result = lpa("download", "--smdp", smdpp.address, "--matching-id", PROFILE, "--yes")
+    assert result.exit_code == 0, result.output
+    assert sim_state().find(iccid=ICCID) is not None

@@ -47,7 +47,8 @@ def test_activation_codes(name):
 @pytest.mark.parametrize("text,message", [
     ("LPA:1.truphone.com-G-5C-1LS-1W1Z9P7", "lost its $ fields, probably to the shell"),  # $rsp and $QR expanded
     ("LPA:1$.truphone.com$QR-G-5C", "quote the whole code in single quotes"),
-    ("LPA:1$$MATCHING", "where the SM-DP+ address goes"),
+    ("LPA:1$$MATCHING", "where the SM-DP+ address goes; quote the whole code in single quotes"),
+    ("LPA:1$-x$MATCHING", "where the SM-DP+ address goes; quote the whole code in single quotes"),
     ("1$smdp.example.com$MATCH ING", "holds characters an SM-DP+ never issues"),
     ("LPA:1$smdp.example.com$M$not.an.oid$1", "is not a dotted number"),
     ("LPA:1$smdp.example.com$M$1.2$1$extra", "at most 5 exist"),
@@ -61,6 +62,19 @@ def test_defective_activation_codes_say_what_is_wrong(text, message):
 def test_activation_codes_tolerate_case_spaces_and_a_missing_prefix():
     assert parse_activation_code("  lpa:1$SMDP.example.com$ABC  ") == ActivationCode("SMDP.example.com", "ABC")
     assert parse_activation_code("1$127.0.0.1:8443$ABC$$") == ActivationCode("127.0.0.1:8443", "ABC")
+
+
+def test_an_activation_code_with_an_oid_and_no_flag_needs_no_confirmation_code():
+    assert parse_activation_code("LPA:1$smdp.example.com$M$1.3.6.1.4.1.31746") == \
+        ActivationCode("smdp.example.com", "M", "1.3.6.1.4.1.31746", False)
+    assert parse_activation_code("LPA:1$smdp.example.com$M$$0").cc_required is False
+    assert "; quote" not in _refusal("LPA:1$smdp..example$M")  # a malformed host, not the shell's doing
+
+
+def _refusal(text: str) -> str:
+    with pytest.raises(InputError) as caught:
+        parse_activation_code(text)
+    return str(caught.value)
 
 
 def test_hash_cc():
