@@ -89,7 +89,7 @@ def test_a_recording_that_ends_early_says_before_which_command(lpa, tmp_path):
 
 
 def test_data_split_over_several_fields_and_blank_lines_replay(lpa, tmp_path):
-    text = LIST.read_text().replace("< 6121", "\n<  6121  ")
+    text = LIST.read_text().replace("< 6121", "\n<  6121  ").replace("> 00A4", ">00A4")
     response = next(line for line in text.splitlines() if line.startswith("< BF2D"))
     data, sw = response[2:].split()
     text = text.replace(response, f"< {data[:6]} {data[6:]} {sw}")
@@ -101,9 +101,10 @@ def test_a_reset_where_the_recording_has_a_command_and_the_reverse_are_refused(l
     recording = (Path(__file__).parent / "recordings" / "disable-with-reset.apdu").read_text()
     result, _ = replayed(lpa, recording.replace("# reset\n", ""), tmp_path, "disable", "--no-notify", "work")
     assert "ends before a card reset (exchange 7)" in result.output  # the card had changed: reported, exit 0
-    result, _ = replayed(lpa, recording.replace("# reset\n", "> 00A4040000\n< 9000\n"), tmp_path,
+    result, _ = replayed(lpa, recording.replace("# reset\n", "> 00A4040000\n< 9000\n" * 2), tmp_path,
                          "disable", "--no-notify", "work")
     assert "exchange 7 differs: lpa reset the card, the recording has 00A4040000" in result.output
+    assert "more exchange" not in result.output  # after a difference, what is left is not counted
     second = LIST.read_text().replace("> 80E2", "# reset\n> 80E2", 1)
     result, _ = replayed(lpa, second, tmp_path)
     assert result.exit_code == 4 and "exchange 2 differs: lpa sent 80E2" in result.output

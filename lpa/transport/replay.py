@@ -80,7 +80,6 @@ class ReplayTransport(Transport):
 
     def _next(self, what: str) -> tuple[bytes | str, tuple[bytes, int] | None]:
         if self.position >= len(self.steps):
-            self._diverged = True
             raise TransportError(f"{self.name} ends before {what} (exchange {self.position + 1})")
         step = self.steps[self.position]
         self.position += 1
