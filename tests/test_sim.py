@@ -6,7 +6,7 @@ import pytest
 
 from lpa import es10
 from lpa.apdu import open_isdr
-from lpa.errors import ResultError
+from lpa.errors import ResultError, TransportError
 from lpa.sim.card import Card
 from lpa.sim.state import StateFile
 from lpa.transport.simulated import SimulatedTransport
@@ -247,3 +247,18 @@ def test_changes_by_another_process_are_seen_by_a_powered_card(card, state_path)
     send(card, f"00 A4 04 00 10 {ISDR} 00")
     assert send(card, "80 E2 91 00 06 BF2D035C015A 00").startswith("61")
     assert send(card, "00 C0 00 00 00").count("5A0A") == 3
+
+
+def test_a_reset_of_the_simulated_transport_closes_its_logical_channels(state_path):
+    with SimulatedTransport(state_path) as card:
+        assert card.transmit(bytes.fromhex("0070000001")) == (b"\x01", 0x9000)
+        assert card.transmit(bytes.fromhex("0070000001")) == (b"\x02", 0x9000)
+        card.reset()
+        assert card.transmit(bytes.fromhex("0070000001")) == (b"\x01", 0x9000)
+
+
+def test_a_damaged_state_file_is_a_transport_error_and_leaves_the_state_unlocked(state_path):
+    state_path.write_text("{not json")
+    for _ in range(2):  # the lock was released: a second open gets the same error, not a wait
+        with pytest.raises(TransportError):
+            SimulatedTransport(state_path)

@@ -30,16 +30,13 @@ class SimulatedTransport(Transport):
         self.card = Card(state_file, protocol)
         self.name = f"simulated eUICC ({state_file.path})"
         # the whole command is one step on the state: other `lpa --sim` processes wait
-        self._lock = ExitStack()
-        self._lock.enter_context(state_file.locked())
-        try:
-            self.card.power_on()
-        except ValueError as error:
-            self._lock.close()
-            raise TransportError(str(error)) from None
-        except BaseException:
-            self._lock.close()
-            raise
+        with ExitStack() as lock:
+            lock.enter_context(state_file.locked())
+            try:
+                self.card.power_on()
+            except ValueError as error:
+                raise TransportError(str(error)) from None
+            self._lock = lock.pop_all()
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         response = self.card.transmit(apdu)
