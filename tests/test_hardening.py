@@ -182,6 +182,16 @@ def test_a_planted_asn1_cache_runs_nothing_and_is_rebuilt(tmp_path):
     planted.write_bytes(codec._MAGIC + len(evil).to_bytes(8, "big") + evil)
     planted.chmod(0o600)
     assert codec._read(planted) is None and not marker.exists()  # the user's own folder: still refused
+
+    class PlantedClass:  # a class, not a function, from a module other than asn1tools' codecs
+        def __reduce__(self):
+            return (subprocess.Popen, (["touch", str(marker)],))
+
+    evil = pickle.dumps(PlantedClass())
+    planted.write_bytes(codec._MAGIC + len(evil).to_bytes(8, "big") + evil)
+    assert codec._read(planted) is None
+    time.sleep(0.1)
+    assert not marker.exists()
     planted.write_bytes(genuine.read_bytes())
     assert codec._read(planted) is not None  # the genuine cache loads
     folder.chmod(0o777)
