@@ -19,7 +19,7 @@ from lpa.encoding import (
     split_tags,
     version_str,
 )
-from lpa.errors import InputError
+from lpa.errors import InputError, ProtocolError
 
 
 def test_iccid_nibbles_are_swapped():
@@ -164,3 +164,42 @@ def test_a_bit_string_of_whole_bytes_has_no_extra_byte():
 ])
 def test_multi_byte_tags_in_a_tag_list(tag_list, tags):
     assert [t.hex().upper() for t in split_tags(bytes.fromhex(tag_list))] == tags
+
+
+@pytest.mark.parametrize("answer, problem", [
+    ("BF2D03820100", "an alternative this lpa does not know; a newer SGP.22 version?"),  # a CHOICE [2] SGP.22 v2 lacks
+    ("BF2D08A006E3049902090A", "a BIT STRING with an impossible unused-bits count"),  # 9 unused bits of 8
+    ("BF2D178115" + "01" + "00" * 20, "an integer of 161 bits"),
+])
+def test_a_decodable_but_unusable_answer_is_refused_with_what_is_wrong(answer, problem):
+    from lpa import codec
+
+    with pytest.raises(ProtocolError) as caught:
+        codec.decode("ProfileInfoListResponse", bytes.fromhex(answer))
+    assert str(caught.value) == f"the card's answer is not a usable ProfileInfoListResponse ({problem}); answer: {answer}"
+
+
+def test_the_largest_integer_the_module_holds_is_usable():
+    from lpa import codec
+
+    assert codec.decode("ProfileInfoListResponse", bytes.fromhex("BF2D17811500" + "FF" * 20)) == \
+        ("profileInfoListError", 2 ** 160 - 1)  # 20 octets: a certificate serial number's most
+
+
+@pytest.mark.parametrize("size, shown", [(48, "30" + "00" * 47), (49, "30" + "00" * 47 + "...")])
+def test_an_answer_in_an_error_is_cut_after_48_bytes(size, shown):
+    from lpa import codec
+
+    with pytest.raises(ProtocolError) as caught:
+        codec.decode("ProfileInfoListResponse", b"\x30" + bytes(size - 1))
+    assert str(caught.value).endswith(f"; answer: {shown}")
+
+
+def test_a_missing_asn1tools_is_named(monkeypatch):
+    import importlib.util
+
+    from lpa import codec
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match="asn1tools is not installed"):
+        codec._asn1tools_dir()
