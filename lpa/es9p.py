@@ -133,7 +133,9 @@ class Es9pClient:
                  backoff: float = 0.5) -> None:
         self.anchors = anchors
         self.timeout = timeout
-        context = ssl.create_default_context(cadata=anchors.pem)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # host name checked, certificate required
+        if anchors.pem:  # only these: never the system's CAs, which create_default_context adds for no cadata
+            context.load_verify_locations(cadata=anchors.pem)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         self.session = requests.Session()
         self.session.auth = _no_auth

@@ -56,8 +56,8 @@ def read_ca_files(paths: Iterable[str]) -> str:
             raise InputError(f"cannot read --ca-file {name}: {error.strerror}") from None
         except UnicodeDecodeError:
             raise InputError(f"--ca-file {name} holds no PEM certificate (it is not ASCII text)") from None
-        try:
-            ssl.create_default_context(cadata=text)
+        try:  # not create_default_context: given an empty cadata, it loads the system's CAs instead
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
         except (ssl.SSLError, ValueError):
             raise InputError(f"--ca-file {name} holds no PEM certificate") from None
         texts.append(text.rstrip("\n") + "\n")

@@ -93,6 +93,16 @@ def test_bad_options_are_refused_before_the_card_is_touched(lpa, state_path, arg
     assert state_path.read_bytes() == before
 
 
+@pytest.mark.parametrize("content", [b"", b"\n", b"not a certificate\n", b"\xff\xfe"])
+def test_a_ca_file_without_a_certificate_is_refused_before_the_card_is_touched(lpa, state_path, tmp_path, content):
+    path = tmp_path / "ci.pem"
+    path.write_bytes(content)
+    before = state_path.read_bytes()
+    result = lpa("--ca-file", str(path), "delete", "--yes", "89470000000098765432")
+    assert result.exit_code == 2 and f"--ca-file {path} holds no PEM certificate" in result.output
+    assert state_path.read_bytes() == before
+
+
 def test_an_unreadable_ca_file_in_the_environment_is_refused_first(lpa, state_path, monkeypatch):
     monkeypatch.setenv("LPA_CA_FILE", "/nonexistent/ci.pem")
     before = state_path.read_bytes()

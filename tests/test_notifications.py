@@ -448,3 +448,14 @@ def test_the_library_removes_what_it_delivered_unless_kept(operator, smdpp, stat
         assert euicc.process_notifications(keep=True).remaining == 1
         assert euicc.process_notifications().remaining == 0
     assert [a.operation for a in smdpp.accepted] == ["delete", "delete"] and sim_state().notifications == []
+
+
+def test_no_trust_anchor_means_no_connection_never_the_systems_cas(smdpp, monkeypatch):
+    from lpa.es9p import Es9pClient
+    from lpa.trust import TrustAnchors
+
+    monkeypatch.setenv("SSL_CERT_FILE", TEST_CI)  # the system store would trust the test SM-DP+
+    with Es9pClient(TrustAnchors((), (), (), ""), timeout=5, retries=0) as client:
+        with pytest.raises(ServerError, match="TLS verification failed: unable to get local issuer certificate"):
+            client.handle_notification(smdpp.address, b"\x30\x00")
+    assert smdpp.requests == []
