@@ -43,6 +43,25 @@ def test_addresses_become_https_urls(address, url):
     assert base_url(address) == url
 
 
+_LABEL63 = "a" * 63
+
+
+@pytest.mark.parametrize("address, accepted", [
+    (".".join([_LABEL63] * 4)[:253], True), (".".join([_LABEL63] * 4)[:253] + "a", False),  # 253 characters at most
+    (".".join([_LABEL63] * 4)[:253] + ".:65535", True),  # the longest address: 260 characters with dot and port
+    (_LABEL63 + ".example", True), ("a" + _LABEL63 + ".example", False),  # a label of 63 at most
+    ("smdp.example:1", True), ("smdp.example:65535", True), ("smdp.example:00443", True),
+    ("smdp.example:000443", False), ("smdp.example:", False), ("[::1]:", False), ("[::1]", True), ("[]", False),
+    ("]::1[", False), (".", False), ("a.", True), ("-a.example", False), ("a-.example", False), ("a-b.example", True),
+])
+def test_address_limits_rfc_1123_and_port(address, accepted):
+    if accepted:
+        assert base_url(address).startswith("https://")
+    else:
+        with pytest.raises(ServerError, match=r"malformed SM-DP\+ address"):
+            base_url(address)
+
+
 @pytest.mark.parametrize("address", [
     "", "   ", "http://smdp.example.com", "smdp.example.com/path", "user@smdp.example.com", "-smdp.example.com",
     "smdp..example.com", "smdp.example.com:0", "smdp.example.com:65536", "smdp.example.com:80:80",
