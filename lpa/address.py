@@ -11,9 +11,6 @@ import ipaddress
 
 from .errors import InputError, ServerError
 
-#: Longest SM-DP+ address accepted (a DNS name has at most 253 characters, plus a port).
-_MAX_ADDRESS = 260
-
 
 def parse_address(address: str, role: str = "SM-DP+") -> tuple[str, int | None]:
     """Split an SM-DP+ (or ``role``) address into host and port, or raise ServerError.
@@ -25,19 +22,16 @@ def parse_address(address: str, role: str = "SM-DP+") -> tuple[str, int | None]:
     """
     host = address.strip()
     port: int | None = None
-    if not host or len(host) > _MAX_ADDRESS:
-        raise _malformed(address, role)
     if host.startswith("["):
-        end = host.find("]")
-        rest = host[end + 1 :] if end > 0 else None
-        if rest is None or (rest and not rest.startswith(":")):
+        inside, closed, rest = host[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
             raise _malformed(address, role)
         port = _port(rest[1:], address, role) if rest else None
         try:
-            ipaddress.IPv6Address(host[1:end])
+            ipaddress.IPv6Address(inside)
         except ValueError:
             raise _malformed(address, role) from None
-        return host[: end + 1], port
+        return f"[{inside}]", port
     if host.count(":") == 1:
         host, text = host.split(":")
         port = _port(text, address, role)

@@ -73,6 +73,17 @@ def test_malformed_addresses_are_refused(address):
         base_url(address)
 
 
+@pytest.mark.parametrize("address, shown", [
+    ("", "(empty): malformed SM-DP+ address ''"),
+    ("x/" * 40, f"{'x/' * 40}: malformed SM-DP+ address {'x/' * 40!r}"),  # 80 characters: all of it
+    ("x/" * 40 + "y", f"{'x/' * 40}...: malformed SM-DP+ address {'x/' * 40 + '...'!r}"),
+])
+def test_a_malformed_address_is_shown_empty_or_cut_after_80_characters(address, shown):
+    with pytest.raises(ServerError) as caught:
+        parse_address(address)
+    assert str(caught.value) == shown
+
+
 def test_the_addresses_that_made_the_old_parser_backtrack_are_quick():
     for address in ("smdpplusproduction.example.com/", "verylongoperatorname.example.com/",
                     "a" * 20 + "." + "b" * 20 + "/", "a-" * 5000 + "/"):
