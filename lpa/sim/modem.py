@@ -11,6 +11,7 @@ ways real modems differ.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import threading
@@ -20,6 +21,10 @@ from dataclasses import dataclass, field
 
 from .card import Card
 from .state import StateFile
+
+
+#: Unsolicited result codes modems send whenever they like (registration, a call, signal quality).
+_URCS = ("+CREG: 1", "RING", '+QIND: "csq",20,99')
 
 
 @dataclass
@@ -34,7 +39,7 @@ class ModemQuirks:
     long_session_id: bool = False
     #: Echo on at start (ATE0 turns it off).
     echo: bool = False
-    #: Unsolicited result codes between a command and its answer.
+    #: Unsolicited result codes between a command and its answer, and between its answer and OK.
     urcs: bool = False
     #: Longest AT+CGLA/AT+CSIM command line accepted, in characters (0: no limit).
     max_command: int = 0
@@ -72,6 +77,7 @@ class SimulatedModem:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._random = random.Random(0)
+        self._urcs = itertools.cycle(_URCS)
 
     def start(self) -> "SimulatedModem":
         self.card.power_on()
@@ -129,12 +135,14 @@ class SimulatedModem:
             time.sleep(self.quirks.slow)
         if self._echo:
             os.write(self._master, line.encode() + b"\r")
-        if self.quirks.urcs and self._random.random() < 0.5:
-            self._send(self._random.choice(["+CREG: 1", "RING", "+QIND: \"csq\",20,99"]))
+        if self.quirks.urcs:
+            self._send(next(self._urcs))
         try:
             lines = self._command(line)
         except _Error as error:
             lines = [str(error)]
+        if self.quirks.urcs and len(lines) > 1:  # anywhere: also between the answer and OK
+            lines.insert(-1, next(self._urcs))
         self._send(*lines)
 
     def _command(self, line: str) -> list[str]:
