@@ -136,3 +136,127 @@ def test_without_ccho_the_isdr_is_never_selected_on_the_modems_basic_channel(lpa
     assert not any('"00A4' in line or '"80E2' in line for line in csim)  # nothing on channel 0
     assert any('"01A4040010A0000005591010FFFFFFFF8900000100"' in line for line in csim)
     assert csim[-1] == '> AT+CSIM=8,"00708001"'  # and closed at the end
+
+
+@pytest.mark.parametrize("answer, message", [
+    ("+CME ERROR: 3", "the modem answered +CME ERROR: 3 (operation not allowed) to AT+X"),
+    ("+CME ERROR: 4", "the modem answered +CME ERROR: 4 (operation not supported) to AT+X"),
+    ("+CME ERROR: 10", "the modem answered +CME ERROR: 10 (SIM not inserted) to AT+X"),
+    ("+CME ERROR: 13", "the modem answered +CME ERROR: 13 (SIM failure) to AT+X"),
+    ("+CME ERROR: 14", "the modem answered +CME ERROR: 14 (SIM busy) to AT+X"),
+    ("+CME ERROR: 50", "the modem answered +CME ERROR: 50 (incorrect parameters) to AT+X"),
+    ("+CME ERROR: 100", "the modem answered +CME ERROR: 100 (unknown error) to AT+X"),
+    ("+CME ERROR: 15", "the modem answered +CME ERROR: 15 to AT+X"),
+    ("+CME ERROR: SIM busy", "the modem answered +CME ERROR: SIM busy to AT+X"),  # AT+CMEE=2 modems: words
+])
+def test_cme_errors_are_named_as_3gpp_ts_27_007_does(answer, message):
+    from lpa.transport.at import AtError
+
+    assert str(AtError("AT+X", answer)) == message
+
+
+@pytest.mark.parametrize("device, message", [
+    ("at", "an AT modem needs its serial port: --device at:/dev/ttyUSB2"),
+    ("at:/dev/ttyUSB2@fast", "baud rate 'fast' is not a number"),
+])
+def test_a_modem_device_without_a_port_or_with_a_bad_baud_rate_is_refused(lpa, device, message):
+    from lpa import open_euicc
+    from lpa.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        open_euicc(device=device)
+
+
+def test_a_baud_rate_may_follow_the_port(lpa, modem):
+    result = lpa("--device", f"at:{modem.port}@9600", "--json", "list", sim=False)
+    assert result.exit_code == 0, result.output
+
+
+def test_modems_without_pyserial_are_explained(monkeypatch):
+    import importlib.util
+
+    from lpa import open_euicc
+    from lpa.errors import InputError
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(InputError, match=r"modems need pyserial: pip install 'lpa\[modem\]'"):
+        open_euicc(device="at:/dev/ttyUSB2")
+
+
+def test_a_port_nothing_answers_on_times_out_with_the_command(tmp_path):
+    import os
+    import pty
+
+    from lpa.errors import TransportError
+    from lpa.transport.at import AtTransport
+
+    master, slave = pty.openpty()
+    try:
+        with pytest.raises(TransportError, match="the modem did not answer ATE0 in time"):
+            AtTransport(os.ttyname(slave), timeout=0.2)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_the_radio_is_cycled_only_when_asked(lpa, modem, sim_state):
+    assert at(lpa, modem, "disable", "--no-notify", "work").exit_code == 0
+    assert not [line for line in modem.log if line.startswith("> AT+CFUN")]
+
+
+def test_without_ccho_and_logical_channels_the_isdr_is_not_selected_on_the_basic_channel(lpa, state_path):
+    assert lpa("sim", "quirks", "--no-logical-channels").exit_code == 0
+    with SimulatedModem(StateFile(state_path), ModemQuirks(no_ccho=True)) as modem:
+        result = at(lpa, modem, "list")
+    assert result.exit_code == 3, result.output
+    assert not any('"00A4' in line or '"80E2' in line for line in modem.log)
+
+
+def test_modems_are_numbered_after_the_pcsc_readers(lpa, modem, monkeypatch):
+    from lpa.transport import at as at_transport
+    from lpa.transport.pcsc import ReaderStatus
+
+    monkeypatch.setattr(at_transport, "serial_ports", lambda: [modem.port])
+    monkeypatch.setattr("lpa.readers.list_readers", lambda: [ReaderStatus(0, "Reader A", False, None, False)])
+    found = json_data(lpa("--json", "readers", "--modems", sim=False))
+    assert [(r["index"], r["name"]) for r in found] == [(0, "Reader A"), (1, modem.port)]
+
+
+def test_serial_ports_are_the_devices_pyserial_lists(monkeypatch):
+    from types import SimpleNamespace
+
+    from serial.tools import list_ports
+
+    from lpa.transport.at import serial_ports
+
+    monkeypatch.setattr(list_ports, "comports", lambda: [SimpleNamespace(device="/dev/ttyUSB2"),
+                                                         SimpleNamespace(device="/dev/ttyACM0")])
+    assert serial_ports() == ["/dev/ttyUSB2", "/dev/ttyACM0"]
+
+
+@pytest.mark.parametrize("answers, exit_code, message", [
+    ({"AT+CCHO=": ("+CME ERROR: 4",)}, 0, None),  # no CCHO: AT+CSIM instead
+    ({"AT+CCHO=": ("+CME ERROR: 100",)}, 3, "holds no ISD-R"),
+    ({"AT+CCHO=": ("+CME ERROR: 3",)}, 3, "holds no ISD-R"),  # still refused after waking the SIM
+    ({"AT+CCHO=": ("+CME ERROR: 14",)}, 4, 'the modem answered +CME ERROR: 14 (SIM busy) to AT+CCHO="A0000005'),
+    ({"AT+CGLA=": ("OK",)}, 4, "the modem gave no answer data to 80E29100"),
+    ({"AT+CGLA=": ('+CGLA: 2,"90"', "OK")}, 4, "the modem's answer has no status word"),
+    ({"AT+CGLA=": ("+CME ERROR: 50",)}, 3, "GetProfilesInfo failed with status word 6700 (wrong length)"),
+])
+def test_odd_modem_answers(lpa, state_path, answers, exit_code, message):
+    with SimulatedModem(StateFile(state_path), ModemQuirks(answers=answers)) as modem:
+        result = at(lpa, modem, "list")
+    assert result.exit_code == exit_code, result.output
+    if message is None:
+        assert any(line.startswith("> AT+CSIM=") for line in modem.log)
+    else:
+        assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert any(line == "> AT+ECSIMSLEEP=0" for line in modem.log) == (answers.get("AT+CCHO=") == ("+CME ERROR: 3",))
+
+
+def test_a_modem_refusing_a_short_apdu_is_an_error_not_a_length_to_shrink(lpa, state_path):
+    with SimulatedModem(StateFile(state_path), ModemQuirks(answers={"AT+CGLA=": ("+CME ERROR: 50",)})) as modem:
+        result = at(lpa, modem, "info")  # GET EID: 12 bytes, no segment to make smaller
+    assert result.exit_code == 4
+    assert 'the modem answered +CME ERROR: 50 (incorrect parameters) to AT+CGLA=1,24,"80E2910006BF3E035C015A00"' \
+        in result.output

@@ -49,6 +49,8 @@ class ModemQuirks:
     sim_sleep: bool = False
     #: The SIM has no ISD-R: AT+CCHO answers +CME ERROR: 13.
     no_isdr: bool = False
+    #: Fixed answers to the commands that start with a prefix: {"AT+CCHO=": ("+CME ERROR: 4",)}.
+    answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -147,6 +149,9 @@ class SimulatedModem:
 
     def _command(self, line: str) -> list[str]:
         upper = line.upper()
+        for prefix, lines in self.quirks.answers.items():
+            if upper.startswith(prefix):
+                return list(lines)
         if upper in ("AT", "ATZ"):
             return ["OK"]
         if upper in ("ATE0", "ATE1"):
