@@ -260,3 +260,10 @@ def test_a_modem_refusing_a_short_apdu_is_an_error_not_a_length_to_shrink(lpa, s
     assert result.exit_code == 4
     assert 'the modem answered +CME ERROR: 50 (incorrect parameters) to AT+CGLA=1,24,"80E2910006BF3E035C015A00"' \
         in result.output
+
+
+def test_a_ring_around_a_bare_session_id_is_not_taken_for_it(lpa, state_path):
+    with SimulatedModem(StateFile(state_path), ModemQuirks(urcs=True, bare_session_id=True)) as modem:
+        codes = [at(lpa, modem, "--json", "list").exit_code for _ in range(3)]  # each URC in turn lands there
+    assert codes == [0, 0, 0]
+    assert "< RING" in modem.log

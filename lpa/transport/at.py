@@ -12,6 +12,7 @@ reports this follows.
 """
 from __future__ import annotations
 
+import string
 import time
 from typing import Callable
 
@@ -47,7 +48,7 @@ def serial_ports() -> list[str]:
     return [port.device for port in list_ports.comports()]
 
 
-def describe_modems(start: int = 0) -> list[dict[str, object]]:
+def describe_modems(start: int) -> list[dict[str, object]]:
     """Each serial port that answers AT, as `lpa readers` shows it: ``device`` is what --device takes."""
     found: list[dict[str, object]] = []
     for port in serial_ports():
@@ -136,8 +137,9 @@ class AtTransport(Transport):
 
     @staticmethod
     def _bare_answer(line: str, answer: str) -> bool:
-        """A session id some modems answer to AT+CCHO without the "+CCHO: " prefix (Fibocom)."""
-        return line.upper().startswith("AT+CCHO") and answer.replace(" ", "").isalnum()
+        """A session id some modems answer to AT+CCHO without the "+CCHO: " prefix (Fibocom): a number, or
+        a hex handle (Sierra), never a word like the unsolicited RING."""
+        return line.upper().startswith("AT+CCHO") and all(c in string.hexdigits for c in answer.replace(" ", ""))
 
     def _read_line(self, deadline: float, command: str) -> str:
         while True:
