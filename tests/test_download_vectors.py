@@ -170,7 +170,7 @@ def _bpp(*children: str) -> bytes:
     (["A0028700", "A100", "A3028600"], ["A0028700", "A100", "A302", "8600"]),  # empty A1: its header, no empty piece
     (["A000", "A1028800"], ["A000", "A102", "8800"]),  # empty A0: its header alone
     (["A0048700", "8700", "A2028700", "A3028600"], ["A0048700", "8700", "A2028700", "A302", "8600"]),
-    (["A30A", "BF81230100", "8683000000"], ["A30A", "BF81230100", "8683000000"]),  # 3-byte tag, 3-byte length
+    (["A30B", "BF8123020000", "8683000000"], ["A30B", "BF8123020000", "8683000000"]),  # 3-byte tag, 3-byte length
 ])
 def test_each_container_header_travels_as_download_notes_2_says(children, pieces):
     got = [p.hex().upper() for p in split_bpp(_bpp(*children))]
