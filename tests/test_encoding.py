@@ -176,7 +176,8 @@ def test_a_decodable_but_unusable_answer_is_refused_with_what_is_wrong(answer, p
 
     with pytest.raises(ProtocolError) as caught:
         codec.decode("ProfileInfoListResponse", bytes.fromhex(answer))
-    assert str(caught.value) == f"the card's answer is not a usable ProfileInfoListResponse ({problem}); answer: {answer}"
+    assert str(caught.value) == \
+        f"the card's answer is not a usable ProfileInfoListResponse ({problem}); answer: {answer}"
 
 
 def test_the_largest_integer_the_module_holds_is_usable():
