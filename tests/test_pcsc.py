@@ -73,9 +73,11 @@ def test_info_and_list_match_the_simulator(card):
 
 
 def test_disable_and_enable_reset_the_card(card):
-    assert run("disable", "--no-notify", ENABLED).returncode == 0
+    before = len(card.log)
+    disabled = run("disable", "--no-notify", ENABLED)
+    assert (disabled.returncode, disabled.stdout, disabled.stderr) == (0, f"disabled {ENABLED}\n", "")
     assert card.state().find(iccid=ENABLED).state == "disabled"
-    assert "# reset" in card.log or "# power on" in card.log[1:]
+    assert [line for line in card.log[before:] if line.startswith("#")] == ["# reset"]  # one warm reset
     resets = card.log.count("# reset") + card.log.count("# power on")
     assert run("enable", "--no-notify", "--no-reset", CONTOSO).returncode == 0
     assert card.log.count("# reset") + card.log.count("# power on") == resets
@@ -159,6 +161,8 @@ def test_two_readers_with_a_card_each_need_reader(pcscd, state_path, tmp_path):
         assert unknown.returncode == 2 and "no reader matches 'Yubico'" in unknown.stderr
         several = run("--reader", "Virtual", "info")
         assert several.returncode == 2 and "matches 2 readers" in several.stderr
+        beyond = run("--reader", "2", "info")
+        assert beyond.returncode == 2 and "no reader number 2; `lpa readers` lists 2" in beyond.stderr
     finally:
         other.remove()
         first.remove()
@@ -208,3 +212,25 @@ def test_download_from_the_default_smdp_through_pcsc(card, smdpp):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("installed 8949449999999990007")
     assert f"asking the default SM-DP+ {smdpp.address}" in result.stderr
+
+
+def test_a_card_without_an_isdr_in_the_other_reader_is_passed_over(pcscd, state_path, tmp_path):
+    bank_card = tmp_path / "bank-card.json"
+    assert run("--sim-state", str(bank_card), "sim", "quirks", "--isdr-aid", "A000000559101011111111").returncode == 0
+    first = VirtualCard(state_path).insert()
+    other = VirtualCard(bank_card, port=35964).insert()
+    try:
+        found = run("-v", "--json", "info")
+        assert found.returncode == 0, found.stderr
+        assert data(found)["eidValue"] == first.state().eid
+        assert f"skipping reader '{READER1}': its card has no ISD-R" in found.stderr
+        first.remove()
+        assert run("--sim-state", str(state_path), "sim", "quirks", "--isdr-aid", "A000000559101011111111"
+                   ).returncode == 0
+        first = VirtualCard(state_path).insert()
+        none = run("info")
+        assert none.returncode == 4
+        assert "no reader holds an eUICC (or all are in use): insert it, or name one with --reader" in none.stderr
+    finally:
+        other.remove()
+        first.remove()
