@@ -216,10 +216,10 @@ def test_modems_are_numbered_after_the_pcsc_readers(lpa, modem, monkeypatch):
     from lpa.transport import at as at_transport
     from lpa.transport.pcsc import ReaderStatus
 
-    monkeypatch.setattr(at_transport, "serial_ports", lambda: [modem.port])
+    monkeypatch.setattr(at_transport, "serial_ports", lambda: [modem.port, modem.port])  # as if two modems
     monkeypatch.setattr("lpa.readers.list_readers", lambda: [ReaderStatus(0, "Reader A", False, None, False)])
     found = json_data(lpa("--json", "readers", "--modems", sim=False))
-    assert [(r["index"], r["name"]) for r in found] == [(0, "Reader A"), (1, modem.port)]
+    assert [(r["index"], r["name"]) for r in found] == [(0, "Reader A"), (1, modem.port), (2, modem.port)]
 
 
 def test_serial_ports_are_the_devices_pyserial_lists(monkeypatch):
