@@ -89,7 +89,7 @@ def test_a_recording_that_ends_early_says_before_which_command(lpa, tmp_path):
 
 
 def test_data_split_over_several_fields_and_blank_lines_replay(lpa, tmp_path):
-    text = LIST.read_text().replace("< 6121", "\n<  6121  ").replace("> 00A4", ">00A4")
+    text = LIST.read_text().replace("< 6121", "\n<6121  ").replace("> 00A4", ">00A4")
     response = next(line for line in text.splitlines() if line.startswith("< BF2D"))
     data, sw = response[2:].split()
     text = text.replace(response, f"< {data[:6]} {data[6:]} {sw}")
