@@ -375,3 +375,20 @@ def test_a_status_line_shows_what_lpa_waits_for_after_a_second(monkeypatch):
     with status("quick", enabled=True, delay=1.0):
         pass
     assert screen.getvalue() == "\rsending notification 12 to smdp.example.com ...\r\x1b[K"
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_the_asn1_cache_is_written_into_a_private_folder_new_or_existing(tmp_path, exists):
+    from lpa import codec
+
+    types = codec._specs()
+    compiled = {"der": {"ProfileInfoListResponse": types["encoder"]._types["ProfileInfoListResponse"]},
+                "ber": {"ProfileInfoListResponse": types["decoder"]._types["ProfileInfoListResponse"]}}
+    folder = tmp_path / "cache" / "lpa"
+    if exists:
+        folder.mkdir(parents=True, mode=0o700)
+    codec._save(folder / "asn1-test.cache", compiled)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    loaded = codec._read(folder / "asn1-test.cache")
+    assert loaded is not None and loaded["ber"]["ProfileInfoListResponse"].decode(bytes.fromhex("BF2D03810101")) == \
+        ("profileInfoListError", 1)
