@@ -164,20 +164,23 @@ class AtTransport(Transport):
         command = f'AT+CCHO="{aid.hex().upper()}"'
         try:
             try:
-                [answer] = self.command(command, "+CCHO")[-1:]
+                lines = self.command(command, "+CCHO")
             except AtError as error:
                 if error.code != 3:
                     raise
                 # MediaTek-based modems refuse SIM access while the SIM sleeps (lpac users' reports)
                 self.note(f"# {self.name} answered {error.answer}: waking the SIM with AT+ECSIMSLEEP=0")
                 self.command("AT+ECSIMSLEEP=0")
-                [answer] = self.command(command, "+CCHO")[-1:]
+                lines = self.command(command, "+CCHO")
         except AtError as error:
             if error.answer == "ERROR" or error.code == 4:
                 return False  # no CCHO here: AT+CSIM instead
             if error.code in (3, 13, 100):
                 raise StatusWordError("SELECT", 0x6A82) from None
             raise
+        if not lines:
+            raise TransportError(f"the modem opened no channel: no session id in its answer to {command}")
+        answer = lines[-1]
         self._session = answer.partition(":")[2].strip() if ":" in answer else answer.strip()
         return True
 
