@@ -7,7 +7,7 @@ import click
 
 from ..errors import InputError
 from . import base
-from .base import INTERRUPTED, out
+from .base import INTERRUPTED, delivery_notes, out
 from .terminal import safe, table
 
 
@@ -57,20 +57,6 @@ def report(ctx: click.Context, result: Any, past: str) -> None:
     out(ctx, result.to_json(), human)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
-
-
-def delivery_notes(deliveries: list[Any]) -> list[str]:
-    """What became of each notification an operation produced, one phrase each."""
-    notes = []
-    for d in deliveries:
-        n = d.notification
-        if d.delivered:
-            notes.append(f"notified {n.address}" + ("" if d.removed or d.error is None else
-                                                    f"; notification {n.seq_number} stays on the eUICC ({d.error})"))
-        else:
-            notes.append(f"notification {n.seq_number} for {n.address} is kept on the eUICC ({d.error}); "
-                         "run `lpa notifications process` later")
-    return notes
 
 
 def _switch_command(operation: str, past: str, doc: str) -> click.Command:

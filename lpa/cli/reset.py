@@ -7,7 +7,7 @@ import click
 
 from ..errors import InputError
 from . import base
-from .base import INTERRUPTED, out
+from .base import INTERRUPTED, delivery_notes, out
 from .terminal import safe
 
 
@@ -30,7 +30,6 @@ def memory_reset(ctx: click.Context, operational: bool, test: bool, default_smdp
     notified as with `lpa delete`.
     """
     from ..memory_reset import SCOPES
-    from .profiles import delivery_notes
 
     asked = {"operational": operational, "test": test, "default_smdp": default_smdp}
     chosen = {bit for name, bit in SCOPES.items() if asked[name]}
