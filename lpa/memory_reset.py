@@ -99,11 +99,11 @@ def memory_reset(euicc: Any, chosen: ResetPlan, *, confirm: Callable[[ResetPlan]
         raise Declined("nothing was reset")
     es10.euicc_memory_reset(euicc.channel, set(chosen.options))
     try:
-        remaining = {p.iccid for p in es10.get_profiles_info(euicc.channel, fields=("iccid",))}
+        remaining = {p.label for p in es10.get_profiles_info(euicc.channel, fields=("iccid", "isdpAid"))}
     except KeyboardInterrupt:
         return ResetResult(chosen, None, problem=INTERRUPTED)
     except Exception as error:  # noqa: BLE001 (the card has changed: report, never raise)
         return ResetResult(chosen, None, problem=f"the profile list could not be read again ({error})")
-    deleted = [p for p in chosen.profiles if p.iccid not in remaining]
+    deleted = [p for p in chosen.profiles if p.label not in remaining]
     deliveries, problem = euicc.deliver_produced([(p, "delete") for p in deleted], reset=False, notify=notify)
     return ResetResult(chosen, deleted, deliveries, problem)

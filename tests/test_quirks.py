@@ -148,3 +148,11 @@ def test_a_profile_listed_without_iccid_and_isdp_aid_is_refused_before_the_card_
     assert result.exit_code == 3, result.output
     assert "listed this profile without ICCID and ISD-P AID: lpa cannot name it to the card" in result.output
     assert sim_state() == before
+
+
+def test_a_memory_reset_of_profiles_listed_without_iccid_names_them_by_isdp_aid(lpa, sim_state, monkeypatch):
+    aid = next(p.isdp_aid for p in sim_state().profiles if p.profile_class == "test")
+    _listed_without(monkeypatch, "iccid")
+    result = lpa("memory-reset", "--test", "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == f"deleted {aid}"  # what the card deleted, by its AID

@@ -61,9 +61,9 @@ def memory_reset(ctx: click.Context, operational: bool, test: bool, default_smdp
 
     def human() -> None:
         deleted = result.deleted
-        parts = [] if not plan.profiles else [f"deleted {', '.join(p.iccid for p in deleted) or 'no profile'}"
+        parts = [] if not plan.profiles else [f"deleted {', '.join(p.label for p in deleted) or 'no profile'}"
                                               if deleted is not None else "reset done"]
-        kept = [p.iccid for p in plan.profiles if deleted is not None and p not in deleted]
+        kept = [p.label for p in plan.profiles if deleted is not None and p not in deleted]
         if kept:
             parts.append(f"kept {', '.join(kept)} (not loaded in the field)")
         if plan.default_smdp:
