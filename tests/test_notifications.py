@@ -33,6 +33,14 @@ def pending(sim_state):
     return [(n.operation, n.iccid) for n in sim_state().notifications]
 
 
+def es9p_client(**options):
+    """An ES9+ client trusting the test CI."""
+    from lpa.es9p import Es9pClient
+    from lpa.trust import anchors
+
+    return Es9pClient(anchors([], [TEST_CI]), **options)
+
+
 def test_delete_notifies_the_smdp_which_verifies_the_signature(lpa, operator, smdpp, sim_state):
     result = lpa("delete", "--yes", operator)
     assert result.exit_code == 0
@@ -146,11 +154,8 @@ def test_tls_failure_names_the_ci_key_ids_tried(lpa, operator, smdpp, sim_state)
 
 
 def test_server_errors_are_retried_a_bounded_number_of_times(smdpp):
-    from lpa.es9p import Es9pClient
-    from lpa.trust import anchors
-
     smdpp.fault = "http500"
-    with Es9pClient(anchors([], [TEST_CI]), timeout=10, retries=2, backoff=0.01) as client:
+    with es9p_client(timeout=10, retries=2, backoff=0.01) as client:
         with pytest.raises(ServerError, match="HTTP 500"):
             client.handle_notification(smdpp.address, b"\x30\x00")
     assert len(smdpp.requests) == 3  # two retries, with back-off
@@ -332,22 +337,16 @@ def test_a_simulator_with_another_identity_is_verified_against_its_own_ci(lpa, o
 
 @pytest.mark.parametrize("status, attempts", [(500, 3), (502, 3), (503, 3), (504, 3), (501, 1), (400, 1)])
 def test_only_server_errors_that_may_pass_are_retried(smdpp, status, attempts):
-    from lpa.es9p import Es9pClient
-    from lpa.trust import anchors
-
     smdpp.fault = f"http{status}"
-    with Es9pClient(anchors([], [TEST_CI]), timeout=10, retries=2, backoff=0.01) as client:
+    with es9p_client(timeout=10, retries=2, backoff=0.01) as client:
         with pytest.raises(ServerError, match=f"HTTP {status}"):
             client.handle_notification(smdpp.address, b"\x30\x00")
     assert len(smdpp.requests) == attempts
 
 
 def test_an_answer_over_4_mib_is_not_read(smdpp):
-    from lpa.es9p import Es9pClient
-    from lpa.trust import anchors
-
     smdpp.fault = "huge"
-    with Es9pClient(anchors([], [TEST_CI]), timeout=10) as client:
+    with es9p_client(timeout=10) as client:
         with pytest.raises(ServerError, match="the answer is larger than 4194304 bytes"):
             client.handle_notification(smdpp.address, b"\x30\x00")
         smdpp.fault = "4mib"  # exactly as much as lpa reads: read, then refused for what it says
@@ -356,23 +355,17 @@ def test_an_answer_over_4_mib_is_not_read(smdpp):
 
 
 def test_the_default_is_two_retries_and_the_reason_is_the_last_answer(smdpp):
-    from lpa.es9p import Es9pClient
-    from lpa.trust import anchors
-
     smdpp.fault = "http500"
-    with Es9pClient(anchors([], [TEST_CI]), backoff=0.01) as client:
+    with es9p_client(backoff=0.01) as client:
         with pytest.raises(ServerError) as caught:
             client.handle_notification(smdpp.address, b"\x30\x00")
     assert caught.value.reason == "HTTP 500 Internal Server Error" and len(smdpp.requests) == 3
 
 
 def test_a_retry_after_header_does_not_stretch_the_deadline(smdpp):
-    from lpa.es9p import Es9pClient
-    from lpa.trust import anchors
-
     smdpp.fault = "retry-after"  # 503, Retry-After: 30
     started = time.monotonic()
-    with Es9pClient(anchors([], [TEST_CI]), timeout=1, backoff=0.01) as client:
+    with es9p_client(timeout=1, backoff=0.01) as client:
         with pytest.raises(ServerError, match="HTTP 503"):
             client.handle_notification(smdpp.address, b"\x30\x00")
     assert time.monotonic() - started < 3 and len(smdpp.requests) == 3
@@ -385,11 +378,8 @@ def test_a_retry_after_header_does_not_stretch_the_deadline(smdpp):
     ("status-string", "HTTP 200 with an unexpected body: "),
 ])
 def test_each_class_of_http_answer(smdpp, fault, reason):
-    from lpa.es9p import Es9pClient
-    from lpa.trust import anchors
-
     smdpp.fault = fault
-    with Es9pClient(anchors([], [TEST_CI]), timeout=5) as client:
+    with es9p_client(timeout=5) as client:
         with pytest.raises(ServerError) as caught:
             client.handle_notification(smdpp.address, b"\x30\x00")
     assert caught.value.reason.startswith(reason)
