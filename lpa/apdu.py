@@ -29,7 +29,6 @@ KNOWN_ISDR_AIDS: tuple[tuple[bytes, str], ...] = tuple((bytes.fromhex(aid), vend
 ))
 
 
-
 def isdr_aids(aid: bytes | None = None) -> tuple[bytes, ...]:
     """The ISD-R AIDs to try: ``aid`` alone if given, else the known ones, the standard first."""
     return (aid,) if aid else tuple(known for known, _ in KNOWN_ISDR_AIDS)

@@ -192,7 +192,6 @@ def test_send_uses_tls_verification_against_the_cards_cis(lpa, smdpp, deleted, t
     assert smdpp.accepted == []
 
 
-
 @pytest.mark.parametrize("change, message", [
     (lambda d: d.update(ciKeyIds=["xyz"]), "ciKeyIds is not a list of hexadecimal key identifiers"),
     (lambda d: d.update(ciKeyIds="03e2"), "ciKeyIds is not a list"),
