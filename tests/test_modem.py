@@ -241,6 +241,7 @@ def test_serial_ports_are_the_devices_pyserial_lists(monkeypatch):
     ({"AT+CCHO=": ("+CME ERROR: 14",)}, 4, 'the modem answered +CME ERROR: 14 (SIM busy) to AT+CCHO="A0000005'),
     ({"AT+CGLA=": ("OK",)}, 4, "the modem gave no answer data to 80E29100"),
     ({"AT+CCHO=": ("OK",)}, 4, 'the modem opened no channel: no session id in its answer to AT+CCHO="A0000005'),
+    ({"AT+CCHO=": ('+CCHO: 1,"x"', "OK")}, 4, "the modem answered '+CCHO: 1,\"x\"' to AT+CCHO=\"A0000005"),
     ({"AT+CGLA=": ('+CGLA: 2,"90"', "OK")}, 4, "the modem's answer has no status word"),
     ({"AT+CGLA=": ("+CME ERROR: 50",)}, 3, "GetProfilesInfo failed with status word 6700 (wrong length)"),
 ])

@@ -181,7 +181,10 @@ class AtTransport(Transport):
         if not lines:
             raise TransportError(f"the modem opened no channel: no session id in its answer to {command}")
         answer = lines[-1]
-        self._session = answer.partition(":")[2].strip() if ":" in answer else answer.strip()
+        session = answer.partition(":")[2].strip() if ":" in answer else answer.strip()
+        if not session or not all(c in string.hexdigits for c in session):  # it goes into every AT+CGLA line
+            raise TransportError(f"the modem answered {answer[:40]!r} to {command}: not a session id")
+        self._session = session
         return True
 
     def close_channel(self) -> None:
