@@ -13,8 +13,9 @@ from importlib import import_module
 from typing import Any
 
 _WHERE = {
-    "open_euicc": "euicc", "Euicc": "euicc", "EuiccInfo": "euicc", "NotifySettings": "euicc",
-    "OperationResult": "euicc", "ProcessResult": "euicc", "Delivery": "euicc",
+    "open_euicc": "euicc", "Euicc": "euicc", "NotifySettings": "session", "EuiccInfo": "operations.info",
+    "OperationResult": "operations.profiles", "ProcessResult": "operations.notifications",
+    "Delivery": "operations.notifications",
     "Profile": "es10", "NotificationMetadata": "es10",
     "LpaError": "errors", "InputError": "errors", "CardError": "errors", "StatusWordError": "errors",
     "ResultError": "errors", "ProtocolError": "errors", "TransportError": "errors", "ServerError": "errors",

@@ -203,16 +203,16 @@ def open_isdr(
     basic channel instead, and ``note`` is told. The AIDs in ``aids`` are
     tried in turn; the channel's ``aid`` is the one that answered.
     """
-    if hasattr(transport, "open_channel"):  # a modem opens a channel and selects in one step (AT+CCHO)
+    if transport.opens_channel:  # a modem opens a channel and selects in one step (AT+CCHO)
         opened = _open_own_channel(transport, aids, mss, note)
         if opened is not None:
             try:
                 yield opened
             finally:
-                transport.close_channel()  # type: ignore[attr-defined]
+                transport.close_channel()
             return
     # a modem uses the basic channel itself: never fall back to it there
-    basic_allowed = not getattr(transport, "needs_logical_channel", False)
+    basic_allowed = not transport.needs_logical_channel
     number = _open_logical_channel(transport, note, basic_allowed) if logical_channel or not basic_allowed else 0
     try:
         channel = Channel(transport, number, mss, note)
@@ -233,7 +233,7 @@ def _open_own_channel(transport: Transport, aids: Sequence[bytes], mss: int,
     for aid in aids:
         tried.append(aid)
         try:
-            if not transport.open_channel(aid):  # type: ignore[attr-defined]
+            if not transport.open_channel(aid):
                 note(f"{transport.name} opens no channel itself; MANAGE CHANNEL and SELECT as APDUs")
                 return None
         except StatusWordError as error:

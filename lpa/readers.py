@@ -33,7 +33,7 @@ def pick(spec: str, readers: list[ReaderStatus]) -> ReaderStatus:
     raise InputError(f"{spec!r} matches {len(partial)} readers: {'; '.join(r.name for r in partial)}")
 
 
-def open_device(spec: str | None, aids: tuple[bytes, ...], note: Callable[[str], None] = lambda m: None) -> PcscTransport:
+def open_reader(spec: str | None, aids: tuple[bytes, ...], note: Callable[[str], None] = lambda m: None) -> PcscTransport:
     """The ``pcsc[:reader]`` device: the reader ``spec`` names, or the only one holding an eUICC."""
     readers = list_readers()
     if not readers:

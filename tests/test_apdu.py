@@ -362,6 +362,8 @@ def test_exchange_uses_the_iso_class_unless_proprietary():
 class CchoModem(Scripted):
     """A transport that opens a channel and selects in one step (AT+CCHO), answering from a list."""
 
+    opens_channel = True
+
     def __init__(self, outcomes):
         super().__init__([])
         self.outcomes = list(outcomes)

@@ -251,7 +251,7 @@ def test_the_device_comes_from_the_environment(lpa, state_path, monkeypatch):
     ({"sim": True, "sim_state": "s.json"}, "sim:s.json"), ({"replay": "r.apdu", "sim": True}, "replay:r.apdu"),
 ])
 def test_the_short_forms_name_a_device(options, device):
-    from lpa.transport import device_of
+    from lpa.devices import device_of
 
     assert device_of(**options) == device
 

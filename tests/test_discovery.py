@@ -221,7 +221,7 @@ def test_a_card_without_a_root_smds_needs_one_given(lpa, state_path):
 
 
 def test_a_server_answering_es11_with_a_dpauth_is_an_smdp_not_an_smds(lpa, smdpp, servers):
-    from lpa.discovery import DS_AUTH_POLICY
+    from lpa.operations.discovery import DS_AUTH_POLICY
     from lpa.sim.certificates import POLICIES
 
     assert DS_AUTH_POLICY == POLICIES["dsauth"] == "2.23.146.1.2.1.7"
@@ -246,7 +246,7 @@ def test_only_a_certificate_with_the_dsauth_policy_is_an_smds(smdpp, servers):
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from lpa.discovery import _is_ds_auth
+    from lpa.operations.discovery import _is_ds_auth
     from lpa.sim.testpki import PKI_DIR
 
     assert _is_ds_auth(servers().discovery.auth.cert.public_bytes(Encoding.DER))

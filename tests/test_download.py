@@ -167,7 +167,7 @@ def test_the_offer_shows_icon_type_and_policy_rules_before_consent(lpa, smdpp, s
 
 
 def test_an_answer_larger_than_lpa_reads_ends_the_download_cleanly(lpa, smdpp, sim_state, monkeypatch):
-    monkeypatch.setattr("lpa.es9p.MAX_ANSWER", 2000)  # initiateAuthentication fits, the BPP does not
+    monkeypatch.setattr("lpa.https.MAX_ANSWER", 2000)  # initiateAuthentication fits, the BPP does not
     result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
     assert result.exit_code == 5 and "the answer is larger than 2000 bytes" in result.output, result.output
     assert sim_state().find(iccid=ICCID) is None
@@ -189,7 +189,7 @@ def test_the_euiccs_refusal_is_forwarded_to_the_smdp(lpa, smdpp, fault, function
     ("3569380356438012", "53968330", "5396833065340821"),
 ])
 def test_the_imei_is_sent_as_nibble_swapped_bcd_padded_with_f(imei, tac, packed):
-    from lpa.download import device_info
+    from lpa.operations.authentication import device_info
 
     info = device_info(imei)
     assert info["tac"].hex().upper() == tac and info["imei"].hex().upper() == packed
@@ -198,7 +198,7 @@ def test_the_imei_is_sent_as_nibble_swapped_bcd_padded_with_f(imei, tac, packed)
 @pytest.mark.parametrize("imei", ["3569380356438", "35693803564380123", "35693803564380A",
                                   "３５６９３８０３５６４３８０９"])
 def test_an_imei_that_is_not_14_to_16_digits_is_refused(imei):
-    from lpa.download import device_info
+    from lpa.operations.authentication import device_info
     from lpa.errors import InputError
 
     with pytest.raises(InputError, match="must be 14 to 16 digits"):
@@ -206,7 +206,7 @@ def test_an_imei_that_is_not_14_to_16_digits_is_refused(imei):
 
 
 def test_without_an_imei_lpacs_tac_is_sent():
-    from lpa.download import device_info
+    from lpa.operations.authentication import device_info
 
     assert device_info(None) == {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}
 
@@ -219,7 +219,7 @@ def test_without_an_imei_lpacs_tac_is_sent():
 ])
 def test_an_offer_in_words(fields, shown):
     from lpa import codec
-    from lpa.download import offer_from
+    from lpa.operations.download import offer_from
 
     metadata = codec.encode("StoreMetadataRequest", {"iccid": bytes.fromhex("98" + "00" * 9),
                                                      "serviceProviderName": "Op", "profileName": "P", **fields})
@@ -246,7 +246,7 @@ def test_the_library_download_counts_every_piece_and_notifies_by_default(lpa, sm
 
 def test_a_transaction_id_that_is_not_hexadecimal_is_refused(state_path):
     from lpa.apdu import open_isdr
-    from lpa.download import mutual_authentication
+    from lpa.operations.authentication import mutual_authentication
     from lpa.errors import ServerError
     from lpa.transport.simulated import SimulatedTransport
 

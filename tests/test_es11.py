@@ -16,14 +16,13 @@ class Server:
         self.answers = list(answers)
         self.calls = []
 
-    def call(self, address, function, body, interface="es9plus"):
-        self.calls.append((function, body, interface))
+    def call(self, function, address, **fields):
+        body = {k: base64.b64encode(v).decode() if isinstance(v, bytes) else v for k, v in fields.items()}
+        self.calls.append((function.name, body, function.interface))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
-
-    fields = staticmethod(lambda address, payload, *names: {n: payload[n] for n in ("transactionId", *names)})
 
 
 AUTH = {"transactionId": "01", "serverSigned1": "a", "serverSignature1": "b", "euiccCiPKIdToBeUsed": "c",

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from lpa import es9p
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -331,7 +333,7 @@ def test_a_name_too_long_for_the_file_system_is_one_line_and_exit_4(tmp_path):
 def test_a_host_name_that_does_not_resolve_is_not_retried(monkeypatch):
     import socket
 
-    from lpa.es9p import Es9pClient
+    from lpa.https import HttpsClient
     from lpa.trust import anchors
 
     lookups = []
@@ -342,9 +344,9 @@ def test_a_host_name_that_does_not_resolve_is_not_retried(monkeypatch):
         return real(host, *args, **kwargs)  # the loopback-only guard: unknown names fail
 
     monkeypatch.setattr(socket, "getaddrinfo", counting)
-    with Es9pClient(anchors([]), timeout=5, retries=2, backoff=0.01) as client:
+    with HttpsClient(anchors([]), timeout=5, retries=2, backoff=0.01) as client:
         with pytest.raises(ServerError, match="host name not found"):
-            client.handle_notification("smdp.example.invalid", b"\x30\x00")
+            es9p.handle_notification(client, "smdp.example.invalid", b"\x30\x00")
     assert lookups == ["smdp.example.invalid"]
 
 

@@ -164,7 +164,7 @@ def test_help_names_the_options_and_the_confirmation(lpa):
 
 
 def _plan(*profiles):
-    from lpa.memory_reset import ResetPlan
+    from lpa.operations.memory_reset import ResetPlan
 
     return ResetPlan("8904" + "0" * 28, frozenset({"deleteOperationalProfiles"}), list(profiles), None)
 
@@ -195,12 +195,11 @@ def test_resetting_only_the_default_address_reads_no_profile(lpa):
 
 
 def test_ctrl_c_while_sending_its_notifications_exits_130(lpa, smdpp, monkeypatch):
-    from lpa.es9p import Es9pClient
 
     def interrupted(self, address, der):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Es9pClient, "handle_notification", interrupted)
+    monkeypatch.setattr("lpa.es9p.handle_notification", interrupted)
     result = lpa("memory-reset", "--operational", "--yes", "--override-policy-rules")
     assert result.exit_code == 130 and "(interrupted)" in result.output
     assert result.output.strip().splitlines()[-1].startswith(f"deleted {NORTHWIND}, {CONTOSO}, {FABRIKAM}")

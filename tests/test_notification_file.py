@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TEST_CI, json_data
 from lpa.errors import InputError
-from lpa.notification_file import read, send
+from lpa.operations.notification_file import read, send
 from lpa.sim.state import StateFile
 
 OPERATOR, OTHER = "8988247000000000001", "8988247000000000002"
@@ -76,7 +76,7 @@ def test_send_records_each_acknowledgement_as_it_comes(lpa, smdpp, deleted, tmp_
     class Interrupted:
         calls = 0
 
-        def handle_notification(self, address, der):
+        def call(self, function, address, **fields):
             self.calls += 1
             if self.calls == 2:
                 raise KeyboardInterrupt
@@ -246,12 +246,12 @@ def test_a_failed_write_raises_and_leaves_no_temporary_file(lpa, deleted, tmp_pa
 
 
 def test_the_library_sends_each_notification_once_unless_asked_again(lpa, smdpp, deleted, tmp_path):
-    from lpa.es9p import Es9pClient
+    from lpa.https import HttpsClient
     from lpa.trust import anchors
 
     path = tmp_path / "n.json"
     lpa("notifications", "export", str(path))
-    with Es9pClient(anchors([], [TEST_CI]), timeout=5) as client:
+    with HttpsClient(anchors([], [TEST_CI]), timeout=5) as client:
         assert [s.delivered for s in send(path, client)] == [True, True]
         assert send(path, client) == []
         assert len(send(path, client, again=True)) == 2

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from lpa import es9p
+
 from conftest import TEST_CI, interruptible, json_data
 from lpa.errors import ServerError
 
@@ -35,10 +37,10 @@ def pending(sim_state):
 
 def es9p_client(**options):
     """An ES9+ client trusting the test CI."""
-    from lpa.es9p import Es9pClient
+    from lpa.https import HttpsClient
     from lpa.trust import anchors
 
-    return Es9pClient(anchors([], [TEST_CI]), **options)
+    return HttpsClient(anchors([], [TEST_CI]), **options)
 
 
 def test_delete_notifies_the_smdp_which_verifies_the_signature(lpa, operator, smdpp, sim_state):
@@ -157,7 +159,7 @@ def test_server_errors_are_retried_a_bounded_number_of_times(smdpp):
     smdpp.fault = "http500"
     with es9p_client(timeout=10, retries=2, backoff=0.01) as client:
         with pytest.raises(ServerError, match="HTTP 500"):
-            client.handle_notification(smdpp.address, b"\x30\x00")
+            es9p.handle_notification(client, smdpp.address, b"\x30\x00")
     assert len(smdpp.requests) == 3  # two retries, with back-off
 
 
@@ -222,7 +224,7 @@ def test_ctrl_c_while_waiting_for_the_smdp_reports_the_change_and_exits_130(oper
 
 def test_a_card_error_after_the_change_is_reported_not_fatal(operator, smdpp, state_path, sim_state):
     from lpa import open_euicc
-    from lpa.euicc import NotifySettings
+    from lpa.session import NotifySettings
     from lpa.transport import Transport
 
     class FailingListNotification(Transport):
@@ -340,7 +342,7 @@ def test_only_server_errors_that_may_pass_are_retried(smdpp, status, attempts):
     smdpp.fault = f"http{status}"
     with es9p_client(timeout=10, retries=2, backoff=0.01) as client:
         with pytest.raises(ServerError, match=f"HTTP {status}"):
-            client.handle_notification(smdpp.address, b"\x30\x00")
+            es9p.handle_notification(client, smdpp.address, b"\x30\x00")
     assert len(smdpp.requests) == attempts
 
 
@@ -348,17 +350,17 @@ def test_an_answer_over_4_mib_is_not_read(smdpp):
     smdpp.fault = "huge"
     with es9p_client(timeout=10) as client:
         with pytest.raises(ServerError, match="the answer is larger than 4194304 bytes"):
-            client.handle_notification(smdpp.address, b"\x30\x00")
+            es9p.handle_notification(client, smdpp.address, b"\x30\x00")
         smdpp.fault = "4mib"  # exactly as much as lpa reads: read, then refused for what it says
         with pytest.raises(ServerError, match="HTTP 200 with an unexpected body"):
-            client.handle_notification(smdpp.address, b"\x30\x00")
+            es9p.handle_notification(client, smdpp.address, b"\x30\x00")
 
 
 def test_the_default_is_two_retries_and_the_reason_is_the_last_answer(smdpp):
     smdpp.fault = "http500"
     with es9p_client(backoff=0.01) as client:
         with pytest.raises(ServerError) as caught:
-            client.handle_notification(smdpp.address, b"\x30\x00")
+            es9p.handle_notification(client, smdpp.address, b"\x30\x00")
     assert caught.value.reason == "HTTP 500 Internal Server Error" and len(smdpp.requests) == 3
 
 
@@ -367,7 +369,7 @@ def test_a_retry_after_header_does_not_stretch_the_deadline(smdpp):
     started = time.monotonic()
     with es9p_client(timeout=1, backoff=0.01) as client:
         with pytest.raises(ServerError, match="HTTP 503"):
-            client.handle_notification(smdpp.address, b"\x30\x00")
+            es9p.handle_notification(client, smdpp.address, b"\x30\x00")
     assert time.monotonic() - started < 3 and len(smdpp.requests) == 3
 
 
@@ -381,7 +383,7 @@ def test_each_class_of_http_answer(smdpp, fault, reason):
     smdpp.fault = fault
     with es9p_client(timeout=5) as client:
         with pytest.raises(ServerError) as caught:
-            client.handle_notification(smdpp.address, b"\x30\x00")
+            es9p.handle_notification(client, smdpp.address, b"\x30\x00")
     assert caught.value.reason.startswith(reason)
 
 
@@ -389,21 +391,20 @@ def test_each_class_of_http_answer(smdpp, fault, reason):
                                            ({"smdpSigned2": "AQID*"}, "smdpSigned2"),
                                            ({"smdpSigned2": 5}, "smdpSigned2")])
 def test_a_field_of_an_answer_that_is_missing_or_not_base64_is_refused(payload, name):
-    from lpa.es9p import Es9pClient
+    from lpa.https import HttpsClient
 
     with pytest.raises(ServerError, match=f"the answer has no valid {name}"):
-        Es9pClient.fields("smdp.example", payload, name)
-    assert Es9pClient.fields("smdp.example", {"transactionId": "01", name: "AQ ID\n"}, name) == \
+        HttpsClient.fields("smdp.example", payload, name)
+    assert HttpsClient.fields("smdp.example", {"transactionId": "01", name: "AQ ID\n"}, name) == \
         {"transactionId": "01", name: b"\x01\x02\x03"}
 
 
 def test_ctrl_c_while_sending_is_reported_with_exit_130_in_process(lpa, operator, smdpp, sim_state, monkeypatch):
-    from lpa.es9p import Es9pClient
 
     def interrupted(self, address, der):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Es9pClient, "handle_notification", interrupted)
+    monkeypatch.setattr("lpa.es9p.handle_notification", interrupted)
     result = lpa("delete", "--yes", operator)
     assert result.exit_code == 130
     assert result.output.strip() == (f"deleted {operator}; notification 2 for {smdpp.address} is kept on the eUICC "
@@ -441,11 +442,11 @@ def test_the_library_removes_what_it_delivered_unless_kept(operator, smdpp, stat
 
 
 def test_no_trust_anchor_means_no_connection_never_the_systems_cas(smdpp, monkeypatch):
-    from lpa.es9p import Es9pClient
+    from lpa.https import HttpsClient
     from lpa.trust import TrustAnchors
 
     monkeypatch.setenv("SSL_CERT_FILE", TEST_CI)  # the system store would trust the test SM-DP+
-    with Es9pClient(TrustAnchors((), (), (), ""), timeout=5, retries=0) as client:
+    with HttpsClient(TrustAnchors((), (), (), ""), timeout=5, retries=0) as client:
         with pytest.raises(ServerError, match="TLS verification failed: unable to get local issuer certificate"):
-            client.handle_notification(smdpp.address, b"\x30\x00")
+            es9p.handle_notification(client, smdpp.address, b"\x30\x00")
     assert smdpp.requests == []

@@ -30,7 +30,7 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 #: Modules no command that stays off the network imports.
 HEAVY = ("pyparsing", "asn1tools.parser", "asn1tools.compiler", "asn1tools.codecs.per", "asn1tools.codecs.uper",
          "asn1tools.codecs.xer", "asn1tools.codecs.jer", "asn1tools.codecs.oer", "asn1tools.codecs.gser",
-         "asn1tools.codecs.constraints_checker", "cryptography", "requests", "urllib3", "ssl", "lpa.es9p",
+         "asn1tools.codecs.constraints_checker", "cryptography", "requests", "urllib3", "ssl", "lpa.es9p", "lpa.https",
          "lpa.trust", "lpa.sim.card", "lpa.sim.isdr", "hashlib", "tempfile")
 
 

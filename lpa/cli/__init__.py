@@ -3,13 +3,12 @@
 One module per command group: :mod:`.base` (the group, global options,
 errors and exit codes), :mod:`.chip` (readers, info), :mod:`.profiles`
 (list, enable, disable, delete, nickname), :mod:`.reset` (memory-reset),
-:mod:`.download`, :mod:`.notifications`; the
-simulated eUICC's `lpa sim` lives with it in :mod:`lpa.sim.cli`. Each
-command imports what it needs when it runs.
+:mod:`.download`, :mod:`.notifications`; the simulated eUICC's `lpa sim`
+is a plug-in's (:mod:`lpa.plugins`). Each command imports what it needs
+when it runs.
 """
 from . import chip, download, notifications, profiles, reset
 from .base import main
-from ..sim.cli import sim
 
 main.add_command(chip.readers)
 main.add_command(chip.info)
@@ -20,7 +19,6 @@ main.add_command(reset.memory_reset)
 main.add_command(download.download)
 main.add_command(download.discover)
 main.add_command(notifications.notifications)
-main.add_command(sim)
 
 __all__ = ["main", "run"]
 

@@ -61,11 +61,10 @@ class Settings:
         )
         euicc.waiting = lambda message: status(message, enabled=not self.json)
         if self.modem_reset:
-            try:
-                euicc.transport.cycle_radio_on_reset()
-            except AttributeError:
+            if not euicc.transport.can_cycle_radio:
                 euicc.transport.close()
-                raise InputError("--modem-reset is for modems (--device at:PORT)") from None
+                raise InputError("--modem-reset is for modems (--device at:PORT)")
+            euicc.transport.cycle_radio_on_reset()
         return euicc
 
     @property
@@ -165,6 +164,24 @@ class LpaGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+class MainGroup(LpaGroup):
+    """The `lpa` group: its own commands, and those plug-ins add (:data:`lpa.plugins.COMMANDS`),
+    imported only when listed or run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from ..plugins import COMMANDS
+
+        return sorted([*self.commands, *COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from ..plugins import COMMANDS, load
+
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return self.commands.get(cmd_name)
+        command: click.Command = getattr(load(COMMANDS[cmd_name]), cmd_name)
+        return command
+
+
 def _quiet_stdout() -> None:
     """The reader of stdout went away (`lpa list | head -1`): drop what is left, say nothing."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -225,7 +242,7 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
-@click.group(cls=LpaGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MainGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]",
               help="The card: pcsc[:READER], sim[:STATE FILE], replay:FILE or at:PORT[@BAUD] (a modem) "
               "(default: pcsc, the only reader with an eUICC). --reader, --sim and --replay are short forms.")
@@ -263,7 +280,7 @@ def main(ctx: click.Context, json_: bool, force_record: bool, **options: Any) ->
     eUICC in a PC/SC card reader (or of a simulated one, --sim), and
     delivers the eUICC's notifications to the operators' SM-DP+ servers.
     """
-    from ..transport import KINDS, device_of
+    from ..devices import KINDS, device_of
 
     sources = [name for name in ("device", "reader", "sim", "replay") if options[name]]
     if len(sources) > 1:

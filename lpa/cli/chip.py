@@ -15,13 +15,9 @@ from .terminal import safe, table
 def readers(ctx: click.Context, modems: bool) -> None:
     """List the PC/SC readers and what card is in each (and, with --modems, the modems)."""
     from ..apdu import isdr_aids
-    from ..readers import describe_readers
+    from ..devices import describe
 
-    found = describe_readers(isdr_aids(ctx.obj.aid))
-    if modems:
-        from ..transport.at import describe_modems
-
-        found += describe_modems(start=len(found))
+    found = describe(isdr_aids(ctx.obj.aid), modems=modems)
 
     def human() -> None:
         if not found:

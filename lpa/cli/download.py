@@ -41,7 +41,7 @@ def discover(ctx: click.Context, smds: str | None, imei: str | None) -> None:
 def _check(smds: str | None, imei: str | None) -> None:
     """Check the options before the card is touched."""
     from ..address import check_address
-    from ..download import device_info
+    from ..operations.authentication import device_info
 
     if smds is not None:
         check_address(smds, "SM-DS")
@@ -140,40 +140,19 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
 
 
 def _without_code(ctx: click.Context, euicc: Any, event: str | None, smds: str | None, imei: str | None) -> Any:
-    """The activation to use without a code: the default SM-DP+ (empty matching ID, SGP.22 3.1.3), else an
-    SM-DS event: the one ``event`` names, the only one, or one the user picks."""
-    from .. import es10
-    from ..activation import ActivationCode
+    """The activation to use without a code (the library's rule), asking the user to pick among several
+    SM-DS events when there is someone to ask."""
 
     def say(message: str) -> None:
         if not ctx.obj.json:
             click.echo(safe(message), err=True)
 
-    if smds is None:  # one read gives the default SM-DP+ and the root SM-DS
-        addresses = es10.get_euicc_configured_addresses(euicc.channel)
-        if event is None and addresses.default_dp_address:
-            say(f"asking the default SM-DP+ {addresses.default_dp_address}")
-            return ActivationCode(addresses.default_dp_address, "")
-        smds = addresses.root_ds_address or None
-    with euicc.waiting(f"asking the SM-DS {smds or '(root)'}"):
-        events = euicc.discover(smds, imei=imei)
-    listing = "; ".join(f"{i}: {e.event_id} at {e.address}" for i, e in enumerate(events, 1))
-    if event is not None:
-        chosen = [e for i, e in enumerate(events, 1) if event in (str(i), e.event_id)]
-        if not chosen:
-            raise InputError(f"no event {event} for this eUICC" + (f" (there are {listing})" if events else
-                                                                    " (the SM-DS has none)"))
-    elif not events:
-        raise InputError("nothing to download: no default SM-DP+ is set and the SM-DS has no event for this eUICC; "
-                         "give an activation code")
-    elif len(events) > 1:
+    def choose(events: list[Any]) -> Any:
         if not base.interactive():
+            listing = "; ".join(f"{i}: {e.event_id} at {e.address}" for i, e in enumerate(events, 1))
             raise InputError(f"the SM-DS has {len(events)} events for this eUICC ({listing}); pick one with --event N")
         for i, e in enumerate(events, 1):
             say(f"{i}: {e.event_id} at {e.address}")
-        number = click.prompt("Which one", type=click.IntRange(1, len(events)), err=True)
-        chosen = [events[number - 1]]
-    else:
-        chosen = events
-    say(f"event {chosen[0].event_id} at {chosen[0].address}")
-    return ActivationCode(chosen[0].address, chosen[0].event_id)
+        return events[click.prompt("Which one", type=click.IntRange(1, len(events)), err=True) - 1]
+
+    return euicc.activation_without_code(event=event, smds=smds, imei=imei, choose=choose, say=say)

@@ -94,7 +94,7 @@ def notifications_remove(ctx: click.Context, seq_numbers: tuple[int, ...], ackno
 
 
 def _remove_acknowledged(ctx: click.Context, path: str) -> None:
-    from ..notification_file import read, remove_acknowledged
+    from ..operations.notification_file import read, remove_acknowledged
 
     exported = read(path)  # validated before the card is touched
     with ctx.obj.open() as euicc:
@@ -120,7 +120,7 @@ def notifications_export(ctx: click.Context, path: str, seq_numbers: tuple[int, 
     they stay on the eUICC. The format is described in the README."""
     from pathlib import Path
 
-    from ..notification_file import export
+    from ..operations.notification_file import export
 
     if Path(path).exists() and not force:
         raise InputError(f"{path} exists; choose another name or add --force to overwrite it")
@@ -139,8 +139,9 @@ def notifications_export(ctx: click.Context, path: str, seq_numbers: tuple[int, 
 def notifications_send(ctx: click.Context, path: str, again: bool) -> None:
     """Deliver the notifications of an export FILE (no card needed) and record in FILE which ones
     their SM-DP+ acknowledged. Exits with 5 when one was not delivered."""
-    from ..euicc import NotifySettings, es9p_client
-    from ..notification_file import read, send
+    from ..operations.notification_file import read, send
+    from ..operations.notifications import es9p_client
+    from ..session import NotifySettings
 
     exported = read(path)
     progress = progress_bar("sending", enabled=not ctx.obj.json)

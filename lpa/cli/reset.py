@@ -29,7 +29,7 @@ def memory_reset(ctx: click.Context, operational: bool, test: bool, default_smdp
     to type the EID's last 4 digits. Deleted profiles' operators are
     notified as with `lpa delete`.
     """
-    from ..memory_reset import SCOPES
+    from ..operations.memory_reset import SCOPES
 
     asked = {"operational": operational, "test": test, "default_smdp": default_smdp}
     chosen = {bit for name, bit in SCOPES.items() if asked[name]}

@@ -1,99 +1,69 @@
-"""Transports: raw APDU exchange with a card.
+"""Transports: raw APDU exchange with one card, and the contract every driver keeps.
 
-A transport sends one command APDU and returns the response data and the
-status word; it knows nothing of channels, chaining or SGP.22. The kinds
-are registered by name in :data:`KINDS` and opened from a device string
-``KIND[:ARGUMENT]`` (``--device``): ``pcsc[:reader]`` (:mod:`lpa.transport.pcsc`
-through :mod:`lpa.readers`), ``sim[:state file]`` (the in-process simulated
-eUICC, :mod:`lpa.transport.simulated`), ``replay:FILE`` (a recording,
-:mod:`lpa.transport.replay`) and ``at:PORT[@BAUD]`` (a modem's AT port,
-:mod:`lpa.transport.at`). :class:`Traced` wraps any of them to show or
-record the exchange.
+A driver sends one command APDU and returns the response data and the
+status word; it knows nothing of ISD-Rs, STORE DATA chaining or SGP.22.
+What a device can and cannot do besides is stated by :class:`Transport`'s
+capabilities, which the APDU layer reads (never ``hasattr``): whether the
+device opens the ISD-R's logical channel itself, whether it keeps the
+basic channel for its own use, whether it can cycle the radio.
+
+The drivers, one module each: :mod:`.pcsc` (a PC/SC reader), :mod:`.at`
+(a modem's AT port), :mod:`.replay` (a recording) and :mod:`.traced` (a
+wrapper that shows or records any of them). Which driver a device string
+names is :mod:`lpa.devices`' business.
 """
 from __future__ import annotations
 
-import abc
-from importlib import import_module
-from typing import Callable
+from typing import Protocol
 
 from ..errors import InputError
 
-#: Transport kinds: name -> (module, what its ARGUMENT is). Each module has
-#: ``open_device(argument, aids, note) -> Transport``; modules are imported only when used.
-KINDS = {
-    "pcsc": ("lpa.readers", "reader: index, name or unique part of a name (default: the only one with an eUICC)"),
-    "sim": ("lpa.transport.simulated", "state file (default ~/.local/state/lpa/sim-euicc.json)"),
-    "replay": ("lpa.transport.replay", "recording file"),
-    "at": ("lpa.transport.at", "serial port of a modem[@baud]"),
-}
 
+class Transport(Protocol):
+    """One card, connected; lpa's drivers subclass it, a plug-in (the simulator) need only match it.
 
-def device_of(*, reader: str | None = None, sim: bool = False, sim_state: str | None = None,
-              replay: str | None = None) -> str:
-    """The device string the short forms name (``pcsc`` when none is given)."""
-    if replay is not None:
-        return f"replay:{replay}"
-    if sim:
-        return f"sim:{sim_state}" if sim_state else "sim"
-    return f"pcsc:{reader}" if reader is not None else "pcsc"
+    The capabilities are class attributes; a driver sets those it has.
+    """
 
-
-def open_device(device: str, aids: tuple[bytes, ...], note: Callable[[str], None]) -> "Transport":
-    """Open the transport a device string ``KIND[:ARGUMENT]`` names; InputError for an unknown kind."""
-    kind, _, argument = device.partition(":")
-    if kind not in KINDS:
-        raise InputError(f"unknown device {device!r}: KIND[:ARGUMENT] with KIND one of {', '.join(KINDS)}")
-    return import_module(KINDS[kind][0]).open_device(argument or None, aids, note)
-
-
-class Transport(abc.ABC):
-    """One card in one reader, connected."""
-
-    #: What the transport is connected to, for messages (e.g. the reader name).
+    #: What the transport is connected to, for messages (a reader's name, a modem's port).
     name: str = ""
+    #: The device opens a logical channel with the ISD-R selected itself (:meth:`open_channel`: AT+CCHO,
+    #: a QMI or MBIM open-channel request) and closes it (:meth:`close_channel`); the class bytes lpa
+    #: sends on it carry channel 0, the device puts its channel in.
+    opens_channel: bool = False
+    #: The device uses the basic channel for its own SIM work (a modem): the ISD-R must be selected on a
+    #: logical channel, never on the basic one.
+    needs_logical_channel: bool = False
+    #: :meth:`cycle_radio_on_reset` is available: the device can switch its radio off and on after a change.
+    can_cycle_radio: bool = False
 
-    @abc.abstractmethod
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         """Send a command APDU; return (response data, status word)."""
+        ...
 
     def reset(self) -> None:
-        """Reset the card (warm reset), so that a profile change takes effect."""
+        """Make a profile change take effect: a reader warm-resets the card (closing its logical
+        channels, one reset per change); a modem applies the eUICC's REFRESH itself and only cycles
+        its radio when asked. By default nothing is sent."""
+
+    def open_channel(self, aid: bytes) -> bool:
+        """With :attr:`opens_channel`: open a logical channel and select ``aid`` on it (StatusWordError
+        when the card has no such AID); False when the device turns out to have no way of its own
+        (then MANAGE CHANNEL and SELECT go as APDUs)."""
+        return False
+
+    def close_channel(self) -> None:
+        """Close the channel :meth:`open_channel` opened, if any."""
+
+    def cycle_radio_on_reset(self) -> None:
+        """With :attr:`can_cycle_radio`: after a change, switch the radio off and on in :meth:`reset`."""
+        raise InputError(f"{self.name} has no radio to switch off and on")
 
     def close(self) -> None:
-        """Release the card and the reader."""
+        """Release the card and the device (the channel first, if one is open)."""
 
     def __enter__(self) -> "Transport":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class Traced(Transport):
-    """Wraps a transport and reports every exchange to ``sink`` as text lines.
-
-    Lines are ``> <command hex>`` and ``< <response hex> <SW>``, the format
-    of ``lpa -v`` and of recordings (``lpa --record``).
-    """
-
-    def __init__(self, inner: Transport, sink: Callable[[str], None]) -> None:
-        self.inner = inner
-        self.sink = sink
-        self.name = inner.name
-
-    def __getattr__(self, name: str) -> object:
-        """The wrapped transport's capabilities (a modem's own channel, ...) stay visible."""
-        return getattr(self.inner, name)
-
-    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        self.sink(f"> {apdu.hex().upper()}")
-        data, sw = self.inner.transmit(apdu)
-        self.sink(f"< {data.hex().upper()} {sw:04X}".replace("<  ", "< "))
-        return data, sw
-
-    def reset(self) -> None:
-        self.sink("# reset")
-        self.inner.reset()
-
-    def close(self) -> None:
-        self.inner.close()

@@ -89,8 +89,10 @@ class AtTransport(Transport):
     (:meth:`open_channel`): the class bytes lpa sends carry channel 0.
     """
 
+    opens_channel = True  # AT+CCHO, when the modem has it; else MANAGE CHANNEL through AT+CSIM
     #: The modem uses the basic channel for its own SIM work: lpa must not select the ISD-R there.
     needs_logical_channel = True
+    can_cycle_radio = True  # AT+CFUN=0, then 1
 
     def __init__(self, port: str, baud: int = 115200, note: Callable[[str], None] = lambda line: None,
                  timeout: float = COMMAND_TIMEOUT) -> None:

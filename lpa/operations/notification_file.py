@@ -35,10 +35,14 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from . import es10
-from .errors import InputError, LpaError, ServerError
+from .. import es10
+from ..errors import InputError, LpaError, ServerError
+from ..session import Session
+
+if TYPE_CHECKING:
+    from ..https import HttpsClient
 
 FORMAT = "lpa notifications"
 VERSION = 1
@@ -167,9 +171,9 @@ def now() -> str:
 # -- the three steps -----------------------------------------------------------------
 
 
-def export(euicc: Any, seq_numbers: Iterable[int] | None = None) -> Export:
+def export(session: Session, seq_numbers: Iterable[int] | None = None) -> Export:
     """The pending notifications (all, or those named) of the card, signed bytes and all; nothing is removed."""
-    ch = euicc.channel
+    ch = session.channel
     everything = es10.retrieve_notifications_list(ch)
     chosen = everything
     if seq_numbers is not None:
@@ -179,8 +183,7 @@ def export(euicc: Any, seq_numbers: Iterable[int] | None = None) -> Export:
             raise InputError(f"no pending notification {', '.join(map(str, sorted(missing)))} on this eUICC; "
                              "`lpa notifications list` shows them")
         chosen = [n for n in everything if n.metadata.seq_number in wanted]
-    key_ids = es10.get_euicc_info1(ch).ci_pkid_verification
-    return Export(es10.get_eid(ch), tuple(key_ids), now(), tuple(Entry(n) for n in chosen))
+    return Export(es10.get_eid(ch), session.ci_key_ids(), now(), tuple(Entry(n) for n in chosen))
 
 
 @dataclass(frozen=True)
@@ -192,17 +195,19 @@ class Sent:
     error: str | None = None
 
 
-def send(path: str | Path, client: Any, *, again: bool = False,
+def send(path: str | Path, client: HttpsClient, *, again: bool = False,
          progress: Callable[[int, int, Sent], None] = lambda done, total, sent: None) -> list[Sent]:
     """Deliver the entries of ``path`` not yet acknowledged (``again``: all), recording each outcome in the file
     as it comes, so that an interruption loses no acknowledgement."""
+    from .. import es9p
+
     current = read(path)
     todo = [i for i, e in enumerate(current.entries) if again or e.acknowledged_at is None]
     results: list[Sent] = []
     for index in todo:
         entry = current.entries[index]
         try:
-            client.handle_notification(entry.metadata.address, entry.notification.der)
+            es9p.handle_notification(client, entry.metadata.address, entry.notification.der)
         except ServerError as error:
             updated, sent = replace(entry, last_error=error.reason), Sent(entry, False, error.reason)
         else:
@@ -228,10 +233,10 @@ class Removal:
         return {**self.entry.metadata.to_json(), "removed": self.removed, "reason": self.reason}
 
 
-def remove_acknowledged(euicc: Any, exported: Export) -> list[Removal]:
+def remove_acknowledged(session: Session, exported: Export) -> list[Removal]:
     """Remove from the card exactly the notifications the file records as acknowledged, each only if the
     card still holds the same signed bytes; the others are kept."""
-    ch = euicc.channel
+    ch = session.channel
     eid = es10.get_eid(ch)
     if eid != exported.eid:
         raise InputError(f"the file was exported from eUICC {exported.eid}; this is {eid}")

@@ -18,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import es10
-from .errors import Declined, InputError
-from .euicc import INTERRUPTED, TARGET_FIELDS
+from .. import es10
+from ..errors import Declined, InputError
+from ..session import Session
+from .notifications import INTERRUPTED, Delivery, deliver_produced
+from .profiles import TARGET_FIELDS
 
 #: Command-line scope -> resetOptions bit name.
 SCOPES = {"operational": "deleteOperationalProfiles", "test": "deleteFieldLoadedTestProfiles",
@@ -62,7 +64,7 @@ class ResetResult:
     plan: ResetPlan
     #: The profiles gone afterwards (None when the list could not be read again).
     deleted: list[es10.Profile] | None
-    deliveries: list[Any] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
     problem: str | None = None
 
     @property
@@ -74,11 +76,11 @@ class ResetResult:
                 "notifications": [d.to_json() for d in self.deliveries], "problem": self.problem}
 
 
-def plan(euicc: Any, options: set[str]) -> ResetPlan:
+def plan(session: Session, options: set[str]) -> ResetPlan:
     """Read what a reset with ``options`` (resetOptions bit names) would delete."""
     if not options:
         raise InputError("say what to reset: --operational, --test and/or --default-smdp")
-    ch = euicc.channel
+    ch = session.channel
     classes = {_CLASSES[o] for o in options if o in _CLASSES}
     profiles = [p for p in es10.get_profiles_info(ch, fields=TARGET_FIELDS) if p.profile_class in classes] \
         if classes else []
@@ -87,7 +89,7 @@ def plan(euicc: Any, options: set[str]) -> ResetPlan:
     return ResetPlan(es10.get_eid(ch), frozenset(options), profiles, address)
 
 
-def memory_reset(euicc: Any, chosen: ResetPlan, *, confirm: Callable[[ResetPlan], bool],
+def memory_reset(session: Session, chosen: ResetPlan, *, confirm: Callable[[ResetPlan], bool],
                  override_policy: bool = False, notify: bool = True) -> ResetResult:
     """Reset after ``confirm`` agreed to ``chosen``; deliver the delete notifications (``notify``)."""
     if chosen.protected and not override_policy:
@@ -97,13 +99,13 @@ def memory_reset(euicc: Any, chosen: ResetPlan, *, confirm: Callable[[ResetPlan]
                          "add --override-policy-rules if that is what you want")
     if not confirm(chosen):
         raise Declined("nothing was reset")
-    es10.euicc_memory_reset(euicc.channel, set(chosen.options))
+    es10.euicc_memory_reset(session.channel, set(chosen.options))
     try:
-        remaining = {p.label for p in es10.get_profiles_info(euicc.channel, fields=("iccid", "isdpAid"))}
+        remaining = {p.label for p in es10.get_profiles_info(session.channel, fields=("iccid", "isdpAid"))}
     except KeyboardInterrupt:
         return ResetResult(chosen, None, problem=INTERRUPTED)
     except Exception as error:  # noqa: BLE001 (the card has changed: report, never raise)
         return ResetResult(chosen, None, problem=f"the profile list could not be read again ({error})")
     deleted = [p for p in chosen.profiles if p.label not in remaining]
-    deliveries, problem = euicc.deliver_produced([(p, "delete") for p in deleted], reset=False, notify=notify)
+    deliveries, problem = deliver_produced(session, [(p, "delete") for p in deleted], reset=False, notify=notify)
     return ResetResult(chosen, deleted, deliveries, problem)

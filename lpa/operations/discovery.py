@@ -16,11 +16,17 @@ CERT.DPauth, no answer) makes it an SM-DP+ event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import es10, es11
-from .download import Authentication, device_info, mutual_authentication
-from .errors import InputError, ResultError, ServerError
+from .. import es10, es11
+from ..apdu import Channel
+from ..errors import InputError, ResultError, ServerError
+from ..session import Session
+from .authentication import Authentication, device_info, mutual_authentication
+from .notifications import client_for
+
+if TYPE_CHECKING:
+    from ..https import HttpsClient
 
 #: The most SM-DS servers one discovery follows, the root included.
 MAX_DEPTH = 3
@@ -41,24 +47,24 @@ class Event:
         return {"eventId": self.event_id, "rspServerAddress": self.address, "smds": list(self.smds)}
 
 
-def root_smds(euicc: Any) -> str:
+def root_smds(session: Session) -> str:
     """The root SM-DS address the eUICC is configured with (ES10a.GetEuiccConfiguredAddresses)."""
-    address = es10.get_euicc_configured_addresses(euicc.channel).root_ds_address
+    address = es10.get_euicc_configured_addresses(session.channel).root_ds_address
     if not address:
         raise InputError("the eUICC names no root SM-DS; give one with --smds ADDRESS")
     return address
 
 
-def discover(euicc: Any, smds: str | None = None, *, imei: str | None = None,
-             max_depth: int = MAX_DEPTH) -> list[Event]:
+def discover(session: Session, smds: str | None = None, *, imei: str | None = None,
+              max_depth: int = MAX_DEPTH) -> list[Event]:
     """The events for this eUICC at ``smds`` (default: its root SM-DS) and the SM-DS it cascades to."""
-    root = smds or root_smds(euicc)
+    root = smds or root_smds(session)
     context = {"deviceInfo": device_info(imei)}
     events: list[Event] = []
     visited: set[str] = set()  # SM-DS addresses asked, lower case
     not_smds: set[str] = set()  # addresses found to be no SM-DS
-    info1 = es10.get_euicc_info1_raw(euicc.channel)
-    with euicc.es9p_client() as client:
+    info1 = es10.get_euicc_info1_raw(session.channel)
+    with client_for(session) as client:
 
         def retrieve(address: str, chain: tuple[str, ...], auth: Authentication, interface: str) -> None:
             visited.add(address.lower())
@@ -68,7 +74,7 @@ def discover(euicc: Any, smds: str | None = None, *, imei: str | None = None,
             for entry in es11.authenticate_client(client, address, auth.tid_text, auth.response, interface):
                 below, key = None, entry.address.lower()
                 if len(chain) < max_depth and key not in visited and key not in not_smds:
-                    below = _as_smds(euicc.channel, client, entry.address, context, info1)
+                    below = _as_smds(session.channel, client, entry.address, context, info1)
                     if below is None:
                         not_smds.add(key)
                 if below is None:
@@ -83,14 +89,14 @@ def discover(euicc: Any, smds: str | None = None, *, imei: str | None = None,
             interfaces.append(interface)
             return fields
 
-        retrieve(root, (root,), mutual_authentication(euicc.channel, root, context, initiate, info1), interfaces[0])
+        retrieve(root, (root,), mutual_authentication(session.channel, root, context, initiate, info1), interfaces[0])
     return events
 
 
-def _as_smds(ch: Any, client: Any, address: str, context: dict[str, Any],
+def _as_smds(ch: Channel, client: HttpsClient, address: str, context: dict[str, Any],
              info1: bytes) -> tuple[Authentication, str] | None:
     """Authenticate ``address`` as an SM-DS (ES11), or None when it is not one."""
-    from .address import parse_address
+    from ..address import parse_address
 
     try:
         parse_address(address)

@@ -10,24 +10,29 @@ cancels the session on the eUICC and at the SM-DP+ with the reason SGP.22
 gives for it (download-notes 1.12); after a ProfileInstallationResult there
 is nothing to cancel, and the result is what the SM-DP+ gets.
 
-The mutual authentication part (:func:`mutual_authentication`) is also
-SM-DS discovery's (:mod:`lpa.discovery`).
+The mutual authentication (:mod:`.authentication`) is shared with SM-DS
+discovery (:mod:`.discovery`); :func:`activation_without_code` says what
+to download when the user gives no activation code.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from . import codec, es10
-from .activation import ActivationCode, hash_cc
-from .bpp import split_bpp
-from .encoding import ICON_TYPES, PPR_BITS, PROFILE_CLASSES, bits_to_names, iccid_from_bytes
-from .errors import Declined, InputError, LpaError, ResultError, ServerError
+from .. import codec, es9p, es10
+from ..activation import ActivationCode, hash_cc
+from ..apdu import Channel
+from ..bpp import split_bpp
+from ..encoding import ICON_TYPES, PPR_BITS, PROFILE_CLASSES, bits_to_names, iccid_from_bytes
+from ..errors import Declined, InputError, LpaError, ResultError, ServerError
+from ..session import Session
+from .authentication import device_info, mutual_authentication
+from .notifications import Delivery, client_for, deliver
 
-#: TAC sent in deviceInfo when no IMEI is given: lpac's default, accepted by a commercial SM-DP+ (download-notes 1.5).
-DEFAULT_TAC = bytes.fromhex("35290611")
-
+if TYPE_CHECKING:
+    from ..https import HttpsClient
+    from .discovery import Event
 
 @dataclass(frozen=True)
 class Offer:
@@ -53,24 +58,13 @@ class DownloadResult:
 
     offer: Offer
     result: es10.InstallationResult
-    deliveries: list[Any] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         error = self.result.error
         return {**self.offer.to_json(), "isdpAid": self.result.isdp_aid,
                 "error": None if error is None else {"bppCommandId": error[0], "errorReason": error[1]},
                 "notifications": [d.to_json() for d in self.deliveries]}
-
-
-def device_info(imei: str | None) -> dict[str, Any]:
-    """deviceInfo for ctxParams1: the TAC and IMEI (nibble-swapped BCD, F padded) of ``imei``, or lpac's TAC."""
-    if imei is None:
-        return {"tac": DEFAULT_TAC, "deviceCapabilities": {}}
-    if not (imei.isdigit() and imei.isascii() and len(imei) in (14, 15, 16)):
-        raise InputError(f"IMEI {imei!r} must be 14 to 16 digits")
-    digits = imei.ljust(16, "F")
-    packed = bytes.fromhex("".join(digits[i + 1] + digits[i] for i in range(0, 16, 2)))
-    return {"tac": packed[:4], "deviceCapabilities": {}, "imei": packed}
 
 
 def offer_from(metadata: bytes, cc_required: bool) -> Offer:
@@ -86,80 +80,82 @@ def offer_from(metadata: bytes, cc_required: bool) -> Offer:
                  if "profilePolicyRules" in value else (), confirmation_code_required=cc_required)
 
 
-@dataclass(frozen=True)
-class Authentication:
-    """The eUICC's answer to a server's initiateAuthentication (SGP.22 3.1.2), to forward to authenticateClient."""
-
-    tid_text: str
-    transaction_id: bytes
-    #: The AuthenticateServerResponse as the card sent it (an error one too).
-    response: bytes
-    #: The eUICC's reason when it refused the server.
-    refused: str | None
-    #: The server's CERT.DPauth or CERT.DSauth (DER), as it sent it.
-    server_certificate: bytes
-
-
-def mutual_authentication(ch: Any, address: str, context: dict[str, Any],
-                          initiate: Callable[[bytes, bytes], dict[str, Any]],
-                          info1: bytes | None = None) -> Authentication:
-    """The common mutual authentication (SGP.22 3.1.2) up to the eUICC's answer: GetEUICCChallenge,
-    EUICCInfo1 (unless given), the server's initiateAuthentication (``initiate(challenge, info1)``: ES9+ or
-    ES11), then AuthenticateServer with ctxParams1 ``context``."""
-    challenge = es10.get_euicc_challenge(ch)
-    info1 = info1 or es10.get_euicc_info1_raw(ch)
-    auth = initiate(challenge, info1)
-    tid_text = auth["transactionId"]
-    try:
-        transaction_id = bytes.fromhex(str(tid_text))
-    except ValueError:
-        raise ServerError(address, f"transactionId {tid_text!r} is not hexadecimal") from None
-    response, refused = es10.authenticate_server(ch, auth["serverSigned1"], auth["serverSignature1"],
-                                                 auth["euiccCiPKIdToBeUsed"], auth["serverCertificate"], context)
-    return Authentication(str(tid_text), transaction_id, response, refused, auth["serverCertificate"])
-
-
-def download(euicc: Any, code: ActivationCode, *, consent: Callable[[Offer], bool],
+def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer], bool],
              confirmation_code: Callable[[], str], imei: str | None = None, notify: bool = True,
              progress: Callable[[int, int], None] = lambda done, total: None) -> DownloadResult:
     """Download and install the profile ``code`` names; deliver its installation result (``notify``)."""
     context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)}
-    ch = euicc.channel
+    ch = session.channel
     address = code.smdp_address
-    with euicc.es9p_client() as client:
-        auth = mutual_authentication(ch, address, context, lambda challenge, info1: client.initiate_authentication(
-            address, challenge, info1))
-        session = _Session(ch, client, address, auth.tid_text, auth.transaction_id)
+    with client_for(session) as client:
+        auth = mutual_authentication(ch, address, context, lambda challenge, info1: es9p.initiate_authentication(
+            client, address, challenge, info1))
+        transaction = _Transaction(ch, client, address, auth.tid_text, auth.transaction_id)
         if auth.refused is not None:
-            session.forward(client.authenticate_client, auth.response)
+            transaction.forward(es9p.authenticate_client, auth.response)
             raise ResultError("AuthenticateServer", 0, auth.refused,
                               f"the eUICC refused the SM-DP+ {address}: {auth.refused}")
-        with session.cancelling("undefinedReason"):
-            offered = client.authenticate_client(address, auth.tid_text, auth.response)
+        with transaction.cancelling("undefinedReason"):
+            offered = es9p.authenticate_client(client, address, auth.tid_text, auth.response)
             signed2 = codec.decode("SmdpSigned2", offered["smdpSigned2"])
             offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]))
-        with session.cancelling("endUserRejection"):
+        with transaction.cancelling("endUserRejection"):
             if not consent(offer):
-                session.cancel("endUserRejection")
+                transaction.cancel("endUserRejection")
                 raise Declined(f"profile {offer.iccid} was not downloaded; the session is cancelled")
             hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required else None
-        with session.cancelling("undefinedReason"):
+        with transaction.cancelling("undefinedReason"):
             prepared, refused = es10.prepare_download(ch, offered["smdpSigned2"], offered["smdpSignature2"],
                                                       offered["smdpCertificate"], hashed)
             if refused is not None:
-                session.forward(client.get_bound_profile_package, prepared)
+                transaction.forward(es9p.get_bound_profile_package, prepared)
                 raise ResultError("PrepareDownload", 0, refused, f"the eUICC refused the download: {refused}")
-            bpp = client.get_bound_profile_package(address, auth.tid_text, prepared)
-        with session.cancelling("loadBppExecutionError"):
+            bpp = es9p.get_bound_profile_package(client, address, auth.tid_text, prepared)
+        with transaction.cancelling("loadBppExecutionError"):
             pieces = split_bpp(bpp)
             result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
-    return DownloadResult(offer, result, euicc.deliver([result.metadata]) if notify else [])
+    return DownloadResult(offer, result, deliver(session, [result.metadata]) if notify else [])
+
+
+def activation_without_code(session: Session, *, event: str | None = None, smds: str | None = None,
+                            imei: str | None = None, choose: Callable[[list[Event]], Event],
+                            say: Callable[[str], None] = lambda message: None) -> ActivationCode:
+    """What to download when the user gives no activation code: the default SM-DP+ with an empty
+    matching ID (SGP.22 3.1.3), else an SM-DS event (SGP.22 3.6.2): the one ``event`` names (its
+    number in the listing or its ID), the only one, or the one ``choose`` picks of several.
+
+    ``smds`` asks that SM-DS instead of the root one, and skips the default SM-DP+.
+    """
+    from .discovery import discover
+
+    if smds is None:  # one read gives the default SM-DP+ and the root SM-DS
+        addresses = es10.get_euicc_configured_addresses(session.channel)
+        if event is None and addresses.default_dp_address:
+            say(f"asking the default SM-DP+ {addresses.default_dp_address}")
+            return ActivationCode(addresses.default_dp_address, "")
+        smds = addresses.root_ds_address or None
+    with session.waiting(f"asking the SM-DS {smds or '(root)'}"):
+        events = discover(session, smds, imei=imei)
+    listing = "; ".join(f"{i}: {e.event_id} at {e.address}" for i, e in enumerate(events, 1))
+    if event is not None:
+        chosen = [e for i, e in enumerate(events, 1) if event in (str(i), e.event_id)]
+        if not chosen:
+            raise InputError(f"no event {event} for this eUICC" + (f" (there are {listing})" if events else
+                                                                    " (the SM-DS has none)"))
+        picked = chosen[0]
+    elif not events:
+        raise InputError("nothing to download: no default SM-DP+ is set and the SM-DS has no event for this eUICC; "
+                         "give an activation code")
+    else:
+        picked = events[0] if len(events) == 1 else choose(events)
+    say(f"event {picked.event_id} at {picked.address}")
+    return ActivationCode(picked.address, picked.event_id)
 
 
 class _Counting:
     """The ISD-R channel, telling ``progress`` about each BPP piece sent."""
 
-    def __init__(self, ch: Any, total: int, progress: Callable[[int, int], None]) -> None:
+    def __init__(self, ch: Channel, total: int, progress: Callable[[int, int], None]) -> None:
         self.ch, self.total, self.progress, self.done = ch, total, progress, 0
         self.note = getattr(ch, "note", None)
 
@@ -171,11 +167,11 @@ class _Counting:
 
 
 @dataclass
-class _Session:
+class _Transaction:
     """The open download session on both sides, and how to end it."""
 
-    ch: Any
-    client: Any
+    ch: Channel
+    client: HttpsClient
     address: str
     tid_text: str
     transaction_id: bytes
@@ -185,7 +181,7 @@ class _Session:
         """Send the eUICC's refusal on to the SM-DP+, which then ends its side."""
         self.open = False
         try:
-            function(self.address, self.tid_text, response)
+            function(self.client, self.address, self.tid_text, response)
         except ServerError:
             pass  # expected: the SM-DP+ answers the refusal with a failure
 
@@ -196,7 +192,7 @@ class _Session:
         self.open = False
         try:
             answer = es10.cancel_session(self.ch, self.transaction_id, reason)
-            self.client.cancel_session(self.address, self.tid_text, answer)
+            es9p.cancel_session(self.client, self.address, self.tid_text, answer)
         except LpaError:
             pass  # the cancel is a courtesy: the original error is what the user needs to see
 
