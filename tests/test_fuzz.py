@@ -13,7 +13,7 @@ from fuzzing import DECODERS, Answer, Schema, check, check_apdu, mutate, valid_a
 from lpa.apdu import Channel
 from lpa.errors import LpaError, ProtocolError, ResultError
 from lpa.transport import Transport
-from lpa.transport.simulated import SimulatedTransport
+from lpa.sim.bridges.inprocess import SimulatedTransport
 
 VALID = valid_answers()
 SCHEMA = Schema()

@@ -22,7 +22,7 @@ from ..errors import InputError
 #: ``open_device(argument, aids, note) -> Transport``; modules are imported only when used.
 KINDS = {
     "pcsc": ("lpa.readers", "reader: index, name or unique part of a name (default: the only one with an eUICC)"),
-    "sim": ("lpa.transport.simulated", "state file (default ~/.local/state/lpa/sim-euicc.json)"),
+    "sim": ("lpa.sim.bridges.inprocess", "state file (default ~/.local/state/lpa/sim-euicc.json)"),
     "replay": ("lpa.transport.replay", "recording file"),
     "at": ("lpa.transport.at", "serial port of a modem[@baud]"),
 }

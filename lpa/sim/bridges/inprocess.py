@@ -1,20 +1,20 @@
-"""Transport to the simulated eUICC, in the same process (``lpa --sim``).
+"""The simulated eUICC in the same process: the transport of ``lpa --sim`` (device ``sim[:state file]``).
 
 It holds the simulator's state lock from connect to close, so that one
 `lpa --sim` command is one step on the state, as one session with a
-reader-held card is.
+reader-held card is. It has the members the LPA asks of a transport
+(``name``, ``transmit``, ``reset``, ``close``, use in a ``with``) and
+:func:`open_device`, without importing the LPA's transport module.
 """
 from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
-
 from typing import Callable
 
-from ..errors import TransportError
-from ..sim.card import Card
-from ..sim.state import StateFile
-from . import Transport
+from ...errors import TransportError
+from ..card.card import Card
+from ..card.state import StateFile
 
 
 def open_device(state: str | None, aids: tuple[bytes, ...], note: Callable[[str], None]) -> "SimulatedTransport":
@@ -22,12 +22,13 @@ def open_device(state: str | None, aids: tuple[bytes, ...], note: Callable[[str]
     return SimulatedTransport(state)
 
 
-class SimulatedTransport(Transport):
+class SimulatedTransport:
     """The simulated eUICC whose state is the file ``state_path``, answering as a T=0 (or T=1) card."""
 
     def __init__(self, state_path: Path | str | None = None, protocol: str = "t0") -> None:
         state_file = StateFile(state_path)
         self.card = Card(state_file, protocol)
+        #: What the transport is connected to, for messages.
         self.name = f"simulated eUICC ({state_file.path})"
         # the whole command is one step on the state: other `lpa --sim` processes wait
         with ExitStack() as lock:
@@ -39,12 +40,21 @@ class SimulatedTransport(Transport):
             self._lock = lock.pop_all()
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        """Send a command APDU; return (response data, status word)."""
         response = self.card.transmit(apdu)
         return response[:-2], int.from_bytes(response[-2:], "big")
 
     def reset(self) -> None:
+        """Reset the card (a new card session: the state file is read afresh)."""
         self.card.reset()
 
     def close(self) -> None:
+        """Power the card off and release the state."""
         self.card.power_off()
         self._lock.close()
+
+    def __enter__(self) -> "SimulatedTransport":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
