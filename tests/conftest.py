@@ -13,9 +13,9 @@ from typing import Any, Callable
 import pytest
 from click.testing import CliRunner
 
-from lpa.sim.servers.smdpp import TestSmdpp
 from lpa.sim.card.state import StateFile
 from lpa.sim.pki.testpki import PKI_DIR
+from lpa.sim.servers.smdpp import TestSmdpp
 
 TEST_CI = str(PKI_DIR / "ci-cert.pem")
 

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import json_data
 from lpa import codec
-from lpa.sim.servers.smds import Event, TestSmds
 from lpa.sim.card.state import StateFile
+from lpa.sim.servers.smds import Event, TestSmds
 
 pytestmark = pytest.mark.download
 

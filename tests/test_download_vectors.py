@@ -82,6 +82,14 @@ def test_hash_cc():
     assert hash_cc(inputs["confirmation_code"], h(inputs["transaction_id"])).hex().upper() == outputs["hash_cc"]
 
 
+def test_the_test_smdpp_expects_the_same_hash_cc():
+    from lpa.sim.servers.download import hash_cc as expected_hash_cc
+
+    inputs, outputs = case("hashcc-12345678")
+    assert expected_hash_cc(inputs["confirmation_code"], h(inputs["transaction_id"])).hex().upper() == \
+        outputs["hash_cc"]
+
+
 def test_ecka_gives_both_sides_the_same_secret():
     inputs, outputs = case("ecka-p256-1")
     euicc, smdp = int(inputs["euicc_otsk"], 16), int(inputs["smdp_otsk"], 16)

@@ -14,10 +14,10 @@ import pytest
 
 from conftest import require_pcscd
 from lpa import codec
+from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.sim.card.isdr import Isdr
 from lpa.sim.card.state import SimProfile, StateFile
 from lpa.transport import Transport
-from lpa.sim.bridges.inprocess import SimulatedTransport
 
 PEERS = sorted((Path(__file__).parent / "peers").glob("*.apdu"))
 

@@ -7,9 +7,9 @@ import pytest
 from lpa import es10
 from lpa.apdu import open_isdr
 from lpa.errors import ResultError, TransportError
+from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.sim.card.card import Card
 from lpa.sim.card.state import StateFile
-from lpa.sim.bridges.inprocess import SimulatedTransport
 
 ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE = ("8944476500001234567", "89470000000098765432",
                                             "8901260123456789012", "89000123456789012341")

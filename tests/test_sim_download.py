@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import serialization
 
 from lpa import codec, es10
 from lpa.apdu import open_isdr
+from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.sim.pki import testpki
 from lpa.sim.pki.certificates import POLICIES
 from lpa.sim.pki.signatures import sign_rs, verify_rs
-from lpa.sim.bridges.inprocess import SimulatedTransport
 
 TRANSACTION_ID = bytes.fromhex("A5B4C3D2E1F00718293A4B5C6D7E8F90")
 

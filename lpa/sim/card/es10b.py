@@ -1,9 +1,11 @@
-"""The simulated ISD-R's ES10b functions but those of notifications and installation (SGP.22 5.7.5-5.7.14,
-5.7.22): the eUICC's information, and the download session up to the Bound Profile Package.
+"""The simulated ISD-R's ES10b functions for the eUICC's information and a download session up to its
+Bound Profile Package (SGP.22 5.7.5, 5.7.7, 5.7.8, 5.7.13, 5.7.14, 5.7.22).
 
-AuthenticateServer and PrepareDownload are :mod:`lpa.sim.card.authentication`'s; ListNotification,
-RetrieveNotificationsList and RemoveNotificationFromList are in :mod:`lpa.sim.card.notifications`,
-LoadBoundProfilePackage in :mod:`lpa.sim.card.install`.
+AuthenticateServer and PrepareDownload check and sign as
+:mod:`lpa.sim.card.authentication` does; the other ES10b functions are in
+:mod:`lpa.sim.card.install` (LoadBoundProfilePackage) and
+:mod:`lpa.sim.card.notifications` (ListNotification,
+RetrieveNotificationsList, RemoveNotificationFromList).
 """
 from __future__ import annotations
 
