@@ -14,7 +14,7 @@ from types import ModuleType
 from .errors import InputError
 
 #: The in-process bridge to the simulated eUICC: ``open_device(argument, aids, note)`` (the ``sim`` device).
-SIMULATED_EUICC = "lpa.transport.simulated"
+SIMULATED_EUICC = "lpa.sim.bridges.inprocess"
 #: Command groups of `lpa` that plug-ins add: name -> the module holding the click group of that name.
 COMMANDS = {"sim": "lpa.sim.cli"}
 

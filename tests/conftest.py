@@ -13,16 +13,16 @@ from typing import Any, Callable
 import pytest
 from click.testing import CliRunner
 
-from lpa.sim.smdpp import TestSmdpp
-from lpa.sim.state import StateFile
-from lpa.sim.testpki import PKI_DIR
+from lpa.sim.card.state import StateFile
+from lpa.sim.pki.testpki import PKI_DIR
+from lpa.sim.servers.smdpp import TestSmdpp
 
 TEST_CI = str(PKI_DIR / "ci-cert.pem")
 
 
 def require_pcscd() -> None:
     """Skip the test where pcscd and vpcd are not installed; fail in CI (CI=true), where they must be."""
-    from lpa.sim.pcscd import missing
+    from lpa.sim.bridges.pcscd import missing
 
     reason = missing()
     if reason and os.environ.get("CI"):

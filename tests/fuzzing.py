@@ -24,9 +24,9 @@ from lpa.apdu import Channel
 from lpa.encoding import iccid_to_bytes
 from lpa.errors import LpaError
 from lpa.paths import data_dir
-from lpa.sim.identity import Identity
-from lpa.sim.isdr import Isdr
-from lpa.sim.state import StateFile
+from lpa.sim.card.isdr import Isdr
+from lpa.sim.card.state import StateFile
+from lpa.sim.pki.identity import Identity
 from lpa.transport import Transport
 
 

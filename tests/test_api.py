@@ -78,7 +78,7 @@ def test_profiles_leave_icons_and_details_out_unless_asked(state_path):
 def test_an_euicc_made_directly_uses_the_basic_channel(state_path):
     from lpa.euicc import Euicc
     from lpa.transport.traced import Traced
-    from lpa.transport.simulated import SimulatedTransport
+    from lpa.sim.bridges.inprocess import SimulatedTransport
 
     lines = []
     with Euicc(Traced(SimulatedTransport(state_path), lines.append)) as euicc:

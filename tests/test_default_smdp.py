@@ -7,8 +7,8 @@ from conftest import json_data
 
 
 def test_the_simulator_answers_set_default_dp_address_as_the_xesim_card_did(state_path):
-    from lpa.sim.isdr import Isdr
-    from lpa.sim.state import StateFile
+    from lpa.sim.card.isdr import Isdr
+    from lpa.sim.card.state import StateFile
 
     state = StateFile(state_path).load()
     # answers.json: BF3F 15 80 13 "some random address" -> BF3F 03 80 01 00 (the card does not check the FQDN)

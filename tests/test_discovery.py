@@ -9,9 +9,8 @@ import pytest
 
 from conftest import json_data
 from lpa import codec
-from lpa.sim.smdpp import TestSmdpp
-from lpa.sim.smds import Event
-from lpa.sim.state import StateFile
+from lpa.sim.card.state import StateFile
+from lpa.sim.servers.smds import Event, TestSmds
 
 pytestmark = pytest.mark.download
 
@@ -24,8 +23,8 @@ def servers():
     """Start test SM-DS servers (smds(events...)); all stopped afterwards."""
     started = []
 
-    def smds(*events: Event, fault: str | None = None) -> TestSmdpp:
-        server = TestSmdpp(smds=True, fault=fault).start()
+    def smds(*events: Event, fault: str | None = None) -> TestSmds:
+        server = TestSmds(fault=fault).start()
         server.discovery.events = list(events)
         started.append(server)
         return server
@@ -222,7 +221,7 @@ def test_a_card_without_a_root_smds_needs_one_given(lpa, state_path):
 
 def test_a_server_answering_es11_with_a_dpauth_is_an_smdp_not_an_smds(lpa, smdpp, servers):
     from lpa.operations.discovery import DS_AUTH_POLICY
-    from lpa.sim.certificates import POLICIES
+    from lpa.sim.pki.certificates import POLICIES
 
     assert DS_AUTH_POLICY == POLICIES["dsauth"] == "2.23.146.1.2.1.7"
     impostor = servers(Event(OTHER, smdpp.address))
@@ -247,7 +246,7 @@ def test_only_a_certificate_with_the_dsauth_policy_is_an_smds(smdpp, servers):
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from lpa.operations.discovery import _is_ds_auth
-    from lpa.sim.testpki import PKI_DIR
+    from lpa.sim.pki.testpki import PKI_DIR
 
     assert _is_ds_auth(servers().discovery.auth.cert.public_bytes(Encoding.DER))
     assert not _is_ds_auth(smdpp.download.auth.cert.public_bytes(Encoding.DER))

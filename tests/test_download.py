@@ -67,8 +67,8 @@ def test_an_unknown_matching_id_is_the_smdps_refusal_in_words(lpa, smdpp, sim_st
 @pytest.mark.pcsc
 def test_download_through_pcscd(state_path, smdpp):
     from conftest import TEST_CI, require_pcscd, run_lpa
-    from lpa.sim.pcscd import VirtualCard, running_pcscd
-    from lpa.sim.state import StateFile
+    from lpa.sim.bridges.pcscd import VirtualCard, running_pcscd
+    from lpa.sim.card.state import StateFile
 
     require_pcscd()
     with running_pcscd(), VirtualCard(state_path) as card:
@@ -248,7 +248,7 @@ def test_a_transaction_id_that_is_not_hexadecimal_is_refused(state_path):
     from lpa.apdu import open_isdr
     from lpa.operations.authentication import mutual_authentication
     from lpa.errors import ServerError
-    from lpa.transport.simulated import SimulatedTransport
+    from lpa.sim.bridges.inprocess import SimulatedTransport
 
     with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
         with pytest.raises(ServerError, match="transactionId 'XYZ' is not hexadecimal"):

@@ -18,7 +18,7 @@ import pytest
 from lpa.activation import ActivationCode, hash_cc, parse_activation_code
 from lpa.bpp import split_bpp
 from lpa.errors import InputError, ProtocolError
-from lpa.sim.bsp import BspError, SecureChannel, SessionKeys, derive_session_keys, ecka, public_key, shared_info
+from lpa.sim.card.bsp import BspError, SecureChannel, SessionKeys, derive_session_keys, ecka, public_key, shared_info
 
 CASES = {case["id"]: case for case in json.loads(
     (Path(__file__).parent / "data" / "download-vectors.json").read_text())["cases"]}
@@ -80,6 +80,14 @@ def _refusal(text: str) -> str:
 def test_hash_cc():
     inputs, outputs = case("hashcc-12345678")
     assert hash_cc(inputs["confirmation_code"], h(inputs["transaction_id"])).hex().upper() == outputs["hash_cc"]
+
+
+def test_the_test_smdpp_expects_the_same_hash_cc():
+    from lpa.sim.servers.download import hash_cc as expected_hash_cc
+
+    inputs, outputs = case("hashcc-12345678")
+    assert expected_hash_cc(inputs["confirmation_code"], h(inputs["transaction_id"])).hex().upper() == \
+        outputs["hash_cc"]
 
 
 def test_ecka_gives_both_sides_the_same_secret():
@@ -212,7 +220,7 @@ def _euicc_key(inputs: dict):
 def test_the_profile_installation_result_is_encoded_and_signed_as_the_vector_says():
     from lpa import codec
     from lpa.encoding import operation_bits
-    from lpa.sim.signatures import sign_rs, verify_rs
+    from lpa.sim.pki.signatures import sign_rs, verify_rs
 
     inputs, outputs = case("pir-success")
     fields, metadata = inputs["fields"], inputs["fields"]["notificationMetadata"]
@@ -237,7 +245,7 @@ def test_the_profile_installation_result_is_encoded_and_signed_as_the_vector_say
 
 def test_cancel_session_both_ways():
     from lpa import codec, es10
-    from lpa.sim.signatures import sign_rs
+    from lpa.sim.pki.signatures import sign_rs
 
     inputs, outputs = case("cancel-session-enduserrejection")
     transaction_id = h(inputs["transaction_id"])
@@ -265,7 +273,7 @@ def test_the_simulator_has_no_session_to_cancel(state_path):
     from lpa import es10
     from lpa.apdu import open_isdr
     from lpa.errors import ResultError
-    from lpa.transport.simulated import SimulatedTransport
+    from lpa.sim.bridges.inprocess import SimulatedTransport
 
     with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
         with pytest.raises(ResultError) as caught:
@@ -276,7 +284,7 @@ def test_the_simulator_has_no_session_to_cancel(state_path):
 def test_real_server_and_euicc_signatures_verify_over_the_tlvs_as_received():
     from cryptography import x509
 
-    from lpa.sim.signatures import verify_rs
+    from lpa.sim.pki.signatures import verify_rs
 
     for name, signed, signature, certificate in (
             ("real-serverSignature1", "server_signed1", "server_signature1_tlv", "server_certificate"),
@@ -294,7 +302,7 @@ def test_real_server_and_euicc_signatures_verify_over_the_tlvs_as_received():
 def test_real_certificate_chains():
     from cryptography import x509
 
-    from lpa.sim import certificates
+    from lpa.sim.pki import certificates
     from lpa.trust import GSMA_RSP2_ROOT_CI1
     from lpa.paths import data_dir
 
@@ -318,7 +326,7 @@ def test_real_certificate_chains():
 def test_the_test_smdp_builds_the_bpp_pysim_built():
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from lpa.sim.bpp_builder import build_bpp
+    from lpa.sim.servers.bpp_builder import build_bpp
 
     inputs, outputs = case("bpp-session-keys-pysim")
     key = lambda name: ec.derive_private_key(int(inputs[name], 16), ec.SECP256R1())  # noqa: E731

@@ -7,8 +7,8 @@ from cryptography import x509
 from lpa import codec, es10
 from lpa.apdu import open_isdr
 from lpa.errors import ResultError
-from lpa.sim.testpki import PKI_DIR, TEST_EID
-from lpa.transport.simulated import SimulatedTransport
+from lpa.sim.bridges.inprocess import SimulatedTransport
+from lpa.sim.pki.testpki import PKI_DIR, TEST_EID
 
 ENABLED = "8944476500001234567"  # seeded: enabled, notifies all operations
 CONTOSO = "89470000000098765432"  # disabled, notifies install and delete

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from fuzzing import DECODERS, Answer, Schema, check, check_apdu, mutate, valid_answers
 from lpa.apdu import Channel
 from lpa.errors import LpaError, ProtocolError, ResultError
+from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.transport import Transport
-from lpa.transport.simulated import SimulatedTransport
 
 VALID = valid_answers()
 SCHEMA = Schema()

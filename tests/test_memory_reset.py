@@ -7,8 +7,8 @@ import pytest
 from conftest import json_data
 from lpa import es10
 from lpa.errors import ResultError
-from lpa.sim.isdr import Isdr
-from lpa.sim.state import seeded
+from lpa.sim.card.isdr import Isdr
+from lpa.sim.card.state import seeded
 
 NORTHWIND, CONTOSO, FABRIKAM, TEST = "8944476500001234567", "89470000000098765432", "8901260123456789012", \
     "89000123456789012341"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import TEST_CI, json_data
-from lpa.sim.modem import ModemQuirks, SimulatedModem
-from lpa.sim.state import StateFile
+from lpa.sim.bridges.modem import ModemQuirks, SimulatedModem
+from lpa.sim.card.state import StateFile
 
 pytest.importorskip("serial")
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import TEST_CI, json_data
 from lpa.errors import InputError
 from lpa.operations.notification_file import read, send
-from lpa.sim.state import StateFile
+from lpa.sim.card.state import StateFile
 
 OPERATOR, OTHER = "8988247000000000001", "8988247000000000002"
 

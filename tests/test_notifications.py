@@ -316,7 +316,7 @@ def test_requests_ca_bundle_neither_replaces_nor_widens_the_trust(operator, smdp
 
 def test_a_simulator_with_another_identity_is_verified_against_its_own_ci(lpa, operator, smdpp, tmp_path,
                                                                            sim_state):
-    from lpa.sim import testpki
+    from lpa.sim.pki import testpki
 
     ci = testpki.make_ci("Another Test CI")
     eum = testpki.make_eum(ci)

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from conftest import TEST_CI, lpa_executable, require_pcscd, run_lpa
-from lpa.sim.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
-from lpa.sim.state import StateFile
+from lpa.sim.bridges.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
+from lpa.sim.card.state import StateFile
 
 pytestmark = pytest.mark.pcsc
 
@@ -191,10 +191,9 @@ def test_notifications_export_send_remove_through_pcsc(card, smdpp, lpa, tmp_pat
 
 
 def test_discover_and_download_an_event_through_pcsc(card, smdpp):
-    from lpa.sim.smdpp import TestSmdpp
-    from lpa.sim.smds import Event
+    from lpa.sim.servers.smds import Event, TestSmds
 
-    with TestSmdpp(smds=True) as smds:
+    with TestSmds() as smds:
         smds.discovery.events = [Event("TS48V2-SAIP2-1-BERTLV-UNIQUE", smdpp.address)]
         events = data(run("--json", "discover", "--smds", smds.address))
         assert [(e["eventId"], e["rspServerAddress"]) for e in events] == [("TS48V2-SAIP2-1-BERTLV-UNIQUE",

@@ -14,10 +14,10 @@ import pytest
 
 from conftest import require_pcscd
 from lpa import codec
-from lpa.sim.isdr import Isdr
-from lpa.sim.state import SimProfile, StateFile
+from lpa.sim.bridges.inprocess import SimulatedTransport
+from lpa.sim.card.isdr import Isdr
+from lpa.sim.card.state import SimProfile, StateFile
 from lpa.transport import Transport
-from lpa.transport.simulated import SimulatedTransport
 
 PEERS = sorted((Path(__file__).parent / "peers").glob("*.apdu"))
 
@@ -104,7 +104,7 @@ def test_peer_sequences_get_real_card_answers_in_process(peer_state, protocol):
 @pytest.mark.parametrize("protocol", ["t0", "t1"])
 def test_peer_sequences_get_real_card_answers_through_pcscd(peer_state, protocol):
     require_pcscd()
-    from lpa.sim.pcscd import VirtualCard, running_pcscd
+    from lpa.sim.bridges.pcscd import VirtualCard, running_pcscd
     from lpa.transport.pcsc import PcscTransport
 
     with running_pcscd(), VirtualCard(peer_state, protocol=protocol) as card:

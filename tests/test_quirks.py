@@ -122,7 +122,7 @@ class _Answer:
 
 def _listed_without(monkeypatch, *fields):
     """The simulated eUICC leaves ``fields`` out of every ProfileInfo it lists (both are OPTIONAL in 5.7.15)."""
-    from lpa.sim.isdr import Isdr
+    from lpa.sim.card.isdr import Isdr
 
     full = Isdr._profile_info
     monkeypatch.setattr(Isdr, "_profile_info",

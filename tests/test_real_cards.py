@@ -21,8 +21,8 @@ from lpa import codec, es10
 from lpa.apdu import Channel
 from lpa.encoding import PPR_BITS, RSP_CAPABILITY, UICC_CAPABILITY
 from lpa.errors import ProtocolError, StatusWordError
-from lpa.sim.card import Card
-from lpa.sim.state import StateFile
+from lpa.sim.card.card import Card
+from lpa.sim.card.state import StateFile
 from lpa.transport import Transport
 
 ENTRIES = json.loads((Path(__file__).parent / "data" / "real-cards-answers.json").read_text())["entries"]

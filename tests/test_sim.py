@@ -7,9 +7,9 @@ import pytest
 from lpa import es10
 from lpa.apdu import open_isdr
 from lpa.errors import ResultError, TransportError
-from lpa.sim.card import Card
-from lpa.sim.state import StateFile
-from lpa.transport.simulated import SimulatedTransport
+from lpa.sim.bridges.inprocess import SimulatedTransport
+from lpa.sim.card.card import Card
+from lpa.sim.card.state import StateFile
 
 ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE = ("8944476500001234567", "89470000000098765432",
                                             "8901260123456789012", "89000123456789012341")
@@ -228,7 +228,7 @@ def test_a_failed_save_leaves_the_old_state_and_no_temporary_file(state_path, mo
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # the process dies in the middle of writing
 
-    monkeypatch.setattr("lpa.sim.state.json.dump", crash)
+    monkeypatch.setattr("lpa.sim.card.state.json.dump", crash)
     with pytest.raises(KeyboardInterrupt):
         state_file.save(state)
     assert state_path.read_bytes() == before

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import serialization
 
 from lpa import codec, es10
 from lpa.apdu import open_isdr
-from lpa.sim import testpki
-from lpa.sim.certificates import POLICIES
-from lpa.sim.signatures import sign_rs, verify_rs
-from lpa.transport.simulated import SimulatedTransport
+from lpa.sim.bridges.inprocess import SimulatedTransport
+from lpa.sim.pki import testpki
+from lpa.sim.pki.certificates import POLICIES
+from lpa.sim.pki.signatures import sign_rs, verify_rs
 
 TRANSACTION_ID = bytes.fromhex("A5B4C3D2E1F00718293A4B5C6D7E8F90")
 
@@ -169,9 +169,9 @@ def vector_card(state_path, *, keep_test_profile: bool = False):
 
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from lpa.sim.download import DownloadState, Session
-    from lpa.sim.isdr import Isdr
-    from lpa.sim.state import StateFile
+    from lpa.sim.card.authentication import DownloadState, Session
+    from lpa.sim.card.isdr import Isdr
+    from lpa.sim.card.state import StateFile
 
     case = next(c for c in json.loads((Path(__file__).parent / "data" / "download-vectors.json").read_text())["cases"]
                 if c["id"] == "bpp-session-keys-pysim")
@@ -189,7 +189,7 @@ def vector_card(state_path, *, keep_test_profile: bool = False):
 
 
 def test_the_euicc_installs_the_profile_of_a_bpp_pysim_built(state_path):
-    from lpa.sim.identity import Identity
+    from lpa.sim.pki.identity import Identity
 
     isdr, pieces, state = vector_card(state_path)
     answers = [isdr.handle(piece) for piece in pieces]
@@ -233,7 +233,7 @@ def test_a_tampered_segment_stops_the_load_with_a_security_error(state_path):
 
 
 def test_a_piece_without_a_bpp_under_way_is_refused_as_a_real_card_does(state_path):
-    from lpa.sim.isdr import CardStatus
+    from lpa.sim.card.isdr import CardStatus
 
     isdr, pieces, _ = vector_card(state_path)
     with pytest.raises(CardStatus) as caught:
@@ -262,7 +262,7 @@ def test_a_whole_download_on_the_card_through_the_apdu_layer(state_path, dpauth,
     """SM-DP+ side built here, LPA side lpa's own (ES10b, the BPP cut into pieces, STORE DATA)."""
     from lpa.bpp import split_bpp
     from lpa.encoding import iccid_to_bytes, names_to_bits, OPERATIONS
-    from lpa.sim.bpp_builder import build_bpp
+    from lpa.sim.servers.bpp_builder import build_bpp
 
     iccid = "8988247000000000077"
     metadata = codec.encode("StoreMetadataRequest", {
@@ -326,8 +326,8 @@ def test_after_replace_session_keys_the_86s_are_under_the_ppks_with_the_counter_
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    from lpa.sim.bpp_builder import build_bpp
-    from lpa.sim.bsp import SessionKeys
+    from lpa.sim.servers.bpp_builder import build_bpp
+    from lpa.sim.card.bsp import SessionKeys
 
     ppk = SessionKeys(bytes(range(16)), bytes(range(16, 32)), bytes(range(32, 48)))
     euicc_otpk = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(

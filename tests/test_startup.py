@@ -31,7 +31,7 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 HEAVY = ("pyparsing", "asn1tools.parser", "asn1tools.compiler", "asn1tools.codecs.per", "asn1tools.codecs.uper",
          "asn1tools.codecs.xer", "asn1tools.codecs.jer", "asn1tools.codecs.oer", "asn1tools.codecs.gser",
          "asn1tools.codecs.constraints_checker", "cryptography", "requests", "urllib3", "ssl", "lpa.es9p", "lpa.https",
-         "lpa.trust", "lpa.sim.card", "lpa.sim.isdr", "hashlib", "tempfile")
+         "lpa.trust", "lpa.sim.card.card", "lpa.sim.card.isdr", "hashlib", "tempfile")
 
 
 def imported(*args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -63,7 +63,7 @@ def test_list_from_a_recording_imports_the_codecs_but_not_the_asn1_parser():
 @pytest.mark.pcsc
 def test_list_and_info_on_a_reader_import_no_simulator_network_or_parser(state_path):
     require_pcscd()
-    from lpa.sim.pcscd import VirtualCard, running_pcscd
+    from lpa.sim.bridges.pcscd import VirtualCard, running_pcscd
 
     with running_pcscd(), VirtualCard(state_path) as card:
         for command in ("list", "info"):

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .download import DownloadState
+from .authentication import DownloadState
 from .isdr import CardStatus, Isdr
 from .state import SimState, StateFile
 

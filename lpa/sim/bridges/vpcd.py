@@ -17,8 +17,8 @@ import threading
 import time
 from typing import Callable
 
-from .card import Card
-from .state import StateFile
+from ..card.card import Card
+from ..card.state import StateFile
 
 VPCD_PORT = 35963
 POWER_OFF, POWER_ON, RESET, GET_ATR = 0, 1, 2, 4

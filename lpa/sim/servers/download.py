@@ -5,27 +5,27 @@ TEST TOOL. It serves the TS.48 test profiles (matching ID = file name
 without .der, as other test SM-DP+ servers do), optionally behind a
 confirmation code, with a DPauth and a DPpb certificate of its own under the
 lpa test CI, checks what the eUICC signs as an SM-DP+ does, and binds each
-profile to the eUICC that asked (:mod:`lpa.sim.bpp_builder`).
+profile to the eUICC that asked (:mod:`lpa.sim.servers.bpp_builder`).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives import serialization
 
-from .. import codec
-from ..activation import hash_cc
-from ..encoding import OPERATIONS, iccid_to_bytes, names_to_bits
-from . import testpki
+from ... import codec
+from ...encoding import OPERATIONS, iccid_to_bytes, names_to_bits
+from ..card.bsp import SessionKeys
+from ..pki import testpki
+from ..pki.certificates import POLICIES, eid
+from ..pki.signatures import sign_rs, verify_rs
 from .authentication import MutualAuthentication, Refused, b64, unb64
 from .bpp_builder import build_bpp
-from .bsp import SessionKeys
-from .certificates import POLICIES, eid
 from .profile_package import iccid as package_iccid
 from .profile_package import ts48_profiles
-from .signatures import sign_rs, verify_rs
 
 __all__ = ["DownloadService", "Refused", "FAULTS", "FUNCTIONS"]
 
@@ -47,6 +47,13 @@ FAULTS = {
 #: ES9+ download functions and the method for each.
 FUNCTIONS = {"initiateAuthentication": "initiate_authentication", "authenticateClient": "authenticate_client",
             "getBoundProfilePackage": "get_bound_profile_package", "cancelSession": "cancel_session"}
+
+
+def hash_cc(confirmation_code: str, transaction_id: bytes) -> bytes:
+    """The hashCc the eUICC must send for this confirmation code and session (SGP.22 3.1.3.1):
+    SHA-256(SHA-256(confirmation code) || transactionId)."""
+    inner = hashlib.sha256(confirmation_code.encode("utf-8")).digest()
+    return hashlib.sha256(inner + transaction_id).digest()
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The test SM-DP+'s side of SCP03t: binding a profile package to one eUICC (SGP.22 2.5.2-2.5.4, download-notes 4).
 
-TEST TOOL (with :mod:`lpa.sim.bsp`). From the eUICC's one-time public key
+TEST TOOL (with :mod:`lpa.sim.card.bsp`). From the eUICC's one-time public key
 (PrepareDownload) it makes the SM-DP+'s one-time key pair, the shared
 secret and session keys, InitialiseSecureChannel signed with the DPpb key,
 and the protected segments: ConfigureISDP in 87s, StoreMetadata in 88s,
@@ -14,9 +14,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from .. import codec
-from .bsp import SecureChannel, SessionKeys, derive_session_keys
-from .signatures import sign_rs
+from ... import codec
+from ..card.bsp import SecureChannel, SessionKeys, derive_session_keys
+from ..card.tlv import header
+from ..pki.signatures import sign_rs
 
 #: Largest plaintext of one 86/87 segment (1020 bytes with tag, length, padding and MAC).
 MAX_SEGMENT_PLAINTEXT = 1007
@@ -24,9 +25,7 @@ MAX_SEGMENT_PLAINTEXT = 1007
 
 def _value(segment: bytes) -> bytes:
     """The value of a segment TLV (what the BPP's SEQUENCE OF [n] OCTET STRING holds)."""
-    from ..bpp import _header
-
-    return segment[_header(segment, 0)[0]:]
+    return segment[header(segment)[0]:]
 
 
 def build_bpp(*, transaction_id: bytes, euicc_otpk: bytes, eid: bytes, dppb_key: ec.EllipticCurvePrivateKey,

@@ -3,7 +3,7 @@
 :func:`running_pcscd` makes sure pcscd is running with vsmartcard's vpcd
 driver (starting it, as root, for the duration when it is not), and
 :class:`VirtualCard` inserts a simulated eUICC into one of vpcd's readers
-through a :class:`~lpa.sim.vpcd.VpcdBridge` thread, waiting until pcscd
+through a :class:`~lpa.sim.bridges.vpcd.VpcdBridge` thread, waiting until pcscd
 sees it.
 """
 from __future__ import annotations
@@ -14,10 +14,11 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .state import SimState, StateFile
+from ..card.state import SimState, StateFile
 from .vpcd import VPCD_PORT, VpcdBridge
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
@@ -50,11 +51,34 @@ def pcscd_answers() -> bool:
             return False
 
 
-def virtual_readers() -> list:
-    """The vpcd readers pcscd shows, as :class:`~lpa.transport.pcsc.ReaderStatus`."""
-    from lpa.transport.pcsc import list_readers
+@dataclass(frozen=True)
+class VirtualReader:
+    """A vpcd reader as pcscd shows it."""
 
-    return [r for r in list_readers() if r.name in READERS.values()]
+    #: Its place among all of pcscd's readers (the index `lpa --reader` takes).
+    index: int
+    name: str
+    card_present: bool
+
+
+def virtual_readers() -> list[VirtualReader]:
+    """The vpcd readers pcscd shows, asked through pyscard."""
+    from smartcard import scard
+
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        raise PcscdUnavailable(f"no PC/SC context: {scard.SCardGetErrorMessage(hresult)}")
+    try:
+        hresult, names = scard.SCardListReaders(context, [])
+        states = []
+        if hresult == scard.SCARD_S_SUCCESS and names:
+            hresult, states = scard.SCardGetStatusChange(context, 0, [(n, scard.SCARD_STATE_UNAWARE) for n in names])
+        if hresult not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_NO_READERS_AVAILABLE):
+            raise PcscdUnavailable(f"pcscd does not list its readers: {scard.SCardGetErrorMessage(hresult)}")
+        return [VirtualReader(index, name, bool(event & scard.SCARD_STATE_PRESENT))
+                for index, (name, event, _) in enumerate(states) if name in READERS.values()]
+    finally:
+        scard.SCardReleaseContext(context)
 
 
 @contextmanager

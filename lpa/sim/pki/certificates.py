@@ -6,6 +6,8 @@ certificatePolicies OID.
 """
 from __future__ import annotations
 
+import datetime
+
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtensionOID, NameOID
@@ -32,6 +34,17 @@ def policies(cert: x509.Certificate) -> list[str]:
     except x509.ExtensionNotFound:
         return []
     return [policy.policy_identifier.dotted_string for policy in extension]
+
+
+def key_id(cert: x509.Certificate) -> bytes:
+    """The certificate's subject key identifier (how SGP.22 names a CI's key)."""
+    return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier
+
+
+def valid_now(cert: x509.Certificate) -> bool:
+    """Within its validity period now."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
 
 def eid(cert: x509.Certificate) -> str | None:

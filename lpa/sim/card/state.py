@@ -27,8 +27,8 @@ try:
 except ImportError:  # Windows: no locking between processes
     fcntl = None  # type: ignore[assignment]
 
-from ..paths import state_dir
-from .testpki import TEST_EID
+from ...paths import state_dir
+from ..pki.testpki import TEST_EID
 
 STATE_VERSION = 1
 
@@ -93,7 +93,7 @@ class SimState:
     memory: int = 512_000  # bytes of NVM for profiles
     #: Another eUICC identity: PEM texts of euicc_cert, eum_cert, euicc_key.
     identity: dict[str, str] | None = None
-    #: Card behaviour, see lpa.sim.card.Quirks.
+    #: Card behaviour, see lpa.sim.card.card.Quirks.
     quirks: dict[str, Any] = field(default_factory=dict)
     #: PEM texts of CI certificates SM-DP+ certificates may chain to, besides the lpa test CI.
     trusted_cis: list[str] = field(default_factory=list)
@@ -122,7 +122,7 @@ class SimState:
                          transaction_id: str = "") -> SimNotification | None:
         """Record a notification if the profile asks for one (install: always, to its SM-DP+).
 
-        The caller signs it (:meth:`lpa.sim.isdr.Isdr.sign_notification`).
+        The caller signs it (:meth:`lpa.sim.card.isdr.Isdr.sign_notification`).
         """
         address = profile.smdp_address if operation == "install" else profile.notify.get(operation)
         if address is None:

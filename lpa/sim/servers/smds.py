@@ -1,21 +1,23 @@
-"""The test SM-DS's functions: ES11 initiateAuthentication and authenticateClient (SGP.22 5.8;
-download-notes 5.2).
+"""A test SM-DS: ES11 initiateAuthentication and authenticateClient (SGP.22 5.8; download-notes 5.2),
+over HTTPS on a loopback address.
 
 TEST TOOL. It holds event records (event ID, RSP server address) registered
 for an EID or for any eUICC, authenticates the eUICC with a CERT.DSauth of
 its own under the lpa test CI, and answers the eUICC's events. An event's
 address may be another SM-DS: a cascade, as a root SM-DS lists an
-alternative one. The server (:class:`lpa.sim.smdpp.TestSmdpp` with
-``smds=True``) serves it on the ES11 paths and, as some clients use, the
-ES9+ paths, and accepts the server's name as smdsAddress or smdpAddress.
+alternative one. :class:`TestSmds` serves it on the ES11 paths and, as some
+clients use, the ES9+ paths, and accepts the server's name as smdsAddress
+or smdpAddress; its faults are :data:`FAULTS` and the HTTPS server's
+(:mod:`lpa.sim.servers.https`). Run one by hand with ``lpa sim smds``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..pki.certificates import eid
 from .authentication import MutualAuthentication
-from .certificates import eid
+from .https import FaultServer, Handler
 
 #: Faults of the test SM-DS, and what each does.
 FAULTS = {
@@ -63,3 +65,21 @@ class DiscoveryService(MutualAuthentication):
         entries = [{"eventId": e.event_id, "rspServerAddress": e.address}
                    for e in self.events if e.eid in ("*", euicc_eid)]
         return {"transactionId": client.session.transaction_id.hex().upper(), "eventEntries": entries}
+
+
+@dataclass
+class TestSmds(FaultServer):
+    """The server; :meth:`start` it, set :attr:`discovery`'s events and :attr:`fault`, :meth:`stop` it."""
+
+    #: The ES11 functions and event records (made at the first start, when the address is known).
+    discovery: DiscoveryService | None = None
+
+    def _listening(self) -> None:
+        self.discovery = self.discovery or DiscoveryService(self.address)
+
+    def route(self, request: Handler, interface: str, function: str, headers: dict[str, str], body: bytes) -> None:
+        """ES11, or the ES9+ paths some clients use for it."""
+        served = ("es9plus",) if self.fault == "es9plus-only" else ("es11", "es9plus")
+        if interface in served and function in FUNCTIONS and self.discovery:
+            return request.reply(200, request.service_answer(self.discovery, function, body), "application/json")
+        request.reply(404, b"unknown function")

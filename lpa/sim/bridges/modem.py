@@ -19,8 +19,8 @@ import time
 import tty
 from dataclasses import dataclass, field
 
-from .card import Card
-from .state import StateFile
+from ..card.card import Card
+from ..card.state import StateFile
 
 
 #: Unsolicited result codes modems send whenever they like (registration, a call, signal quality).

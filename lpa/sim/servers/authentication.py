@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from .. import codec
-from . import testpki
-from .certificates import POLICIES, issued_by
-from .signatures import sign_rs, verify_rs
+from ... import codec
+from ..pki import testpki
+from ..pki.certificates import POLICIES, issued_by, key_id
+from ..pki.signatures import sign_rs, verify_rs
 
 
 class Refused(Exception):
@@ -102,7 +102,7 @@ class MutualAuthentication:
             raise Refused("8.8.1", "3.8", f"this server is {self.address}, not {named or 'unnamed'}")
         challenge = unb64(payload, "euiccChallenge")
         info1 = codec.decode("EUICCInfo1", unb64(payload, "euiccInfo1"))
-        ci_key = self.ci.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier
+        ci_key = key_id(self.ci.cert)
         if ci_key not in [bytes(k) for k in info1["euiccCiPKIdListForVerification"]]:
             raise Refused("8.8.2", "3.1", "none of the CIs the eUICC trusts signed this server's certificates")
         session = Session(os.urandom(16), server_challenge=os.urandom(16))

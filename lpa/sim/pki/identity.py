@@ -7,8 +7,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from .certificates import eid as certificate_eid
 from .signatures import sign_rs
 from .testpki import PKI_DIR
 
@@ -52,8 +52,7 @@ class Identity:
 
     @property
     def eid(self) -> str:
-        names = self.euicc_cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
-        return str(names[0].value) if names else ""
+        return certificate_eid(self.euicc_cert) or ""
 
     @property
     def ci_key_id(self) -> bytes:

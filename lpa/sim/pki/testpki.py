@@ -9,7 +9,7 @@ eUICC. Nothing here is trusted by lpa unless given with --ca-file.
 
 Regenerate the shipped files (lpa/sim/pki/) with::
 
-    python -m lpa.sim.testpki
+    python -m lpa.sim.pki.testpki
 """
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-PKI_DIR = Path(__file__).resolve().parent / "pki"
+from .certificates import key_id
+
+PKI_DIR = Path(__file__).resolve().parent
 
 #: SGP.22 4.5.2.1 certificate policies, id-rspRole.
 ROLE_CI, ROLE_EUICC, ROLE_EUM, ROLE_DP_TLS = (f"2.23.146.1.2.1.{n}" for n in (0, 1, 2, 3))
@@ -97,12 +99,7 @@ def _issue(
         )
     )
     if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                issuer.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-            ),
-            critical=False,
-        )
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier(key_id(issuer.cert), None, None), critical=False)
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
     return Issued(builder.sign(signer.key, hashes.SHA256()), key)

@@ -1,6 +1,7 @@
 """Unprotected profile packages (TCA eUICC Profile Package, SGP.22 2.5.2): their ProfileHeader.
 
-Card side and test SM-DP+ only. The TCA ASN.1 module (PE_Definitions) is
+The test SM-DP+ serves the TS.48 test profiles in ``ts48/`` beside this
+module, and reads their ICCID here. The TCA ASN.1 module (PE_Definitions) is
 compiled with asn1tools when first needed, apart from the SGP.22 module
 (both define UICCCapability).
 """
@@ -10,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..encoding import iccid_from_bytes
+from ...encoding import iccid_from_bytes
 
 FOLDER = Path(__file__).with_name("ts48")
 

@@ -1,0 +1,116 @@
+"""`lpa sim` commands that run the test servers: smdpp, smds."""
+from __future__ import annotations
+
+import click
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
+@click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--fault", metavar="MODE", help="Misbehave, for trying lpa's error handling: http500, slow, reset, "
+              "no-tls, plain-http, tls-eof, drop-body, redirect, unknown-ci, wrong-host, failed-status, garbage-200 "
+              "(and answers other servers "
+              "give: accept-200-empty, accept-200-json); for downloads dp-bad-signature, "
+              "dp-unknown-ci, dp-expired, fail-initiateAuthentication, fail-authenticateClient, "
+              "fail-getBoundProfilePackage, fail-cancelSession, corrupt-segment, drop-bpp.")
+@click.option("--confirmation-code", "codes", multiple=True, metavar="MATCHING_ID=CODE",
+              help="Require this confirmation code for this matching ID's download (repeatable).")
+@click.option("--ppk", is_flag=True, help="Protect profile data with Profile Protection Keys (ReplaceSessionKeys).")
+@click.option("--default-order", "orders", multiple=True, metavar="EID=MATCHING_ID",
+              help="Hold this profile for the eUICC EID (* for any) in the default SM-DP+ flow, where "
+              "`lpa download` sends an empty matching ID (repeatable).")
+def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: bool,
+          orders: tuple[str, ...]) -> None:
+    """Run the test SM-DP+ (ES9+ downloads of the TS.48 test profiles, and handleNotification,
+    verifying signatures) until interrupted.
+
+    Its TLS certificate is from the lpa test CI: give lpa
+    `--ca-file lpa/sim/pki/ci-cert.pem`. Point a simulated profile at it
+    with `lpa sim add-profile --smdp 127.0.0.1:PORT ...`.
+    """
+    import time
+
+    from ..pki.testpki import PKI_DIR
+    from ..servers.smdpp import FAULTS, TestSmdpp
+
+    if fault is not None and fault not in FAULTS:
+        raise click.BadParameter(f"one of {', '.join(FAULTS)}", param_hint="--fault")
+    if any("=" not in code for code in codes):
+        raise click.BadParameter("MATCHING_ID=CODE", param_hint="--confirmation-code")
+    if any("=" not in order for order in orders):
+        raise click.BadParameter("EID=MATCHING_ID", param_hint="--default-order")
+    server = TestSmdpp(host=host, port=port, fault=fault).start()
+    if server.download:
+        server.download.confirmation_codes.update(code.split("=", 1) for code in codes)
+        server.download.default_orders.update(order.split("=", 1) for order in orders)
+        server.download.ppk_mode = ppk
+        unknown = set(server.download.default_orders.values()) - set(server.download.profiles)
+        if unknown:
+            server.close()
+            raise click.BadParameter(f"no profile {', '.join(sorted(unknown))}; one of "
+                                     f"{', '.join(server.download.profiles)}", param_hint="--default-order")
+    click.echo(f"test SM-DP+ on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
+    for matching_id in server.download.profiles if server.download else ():
+        required = "$$1" if matching_id in server.download.confirmation_codes else ""  # the ccRequired flag
+        click.echo(f"  lpa download 'LPA:1${server.address}${matching_id}{required}'")
+    for eid, matching_id in server.download.default_orders.items() if server.download else ():
+        click.echo(f"  {matching_id} for {'any eUICC' if eid == '*' else eid}: lpa default-smdp {server.address}; "
+                   "lpa download")
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.2)
+            for accepted in server.accepted[seen:]:
+                click.echo(f"accepted notification {accepted.seq_number} {accepted.operation} "
+                           f"{accepted.iccid} from eUICC {accepted.eid} (signature verified)")
+            seen = len(server.accepted)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
+@click.option("--port", default=8444, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--event", "events", multiple=True, metavar="EVENT_ID=ADDRESS",
+              help="An event record: the profile at SM-DP+ ADDRESS with matching ID EVENT_ID, or another SM-DS "
+              "at ADDRESS (a cascade) (repeatable).")
+@click.option("--eid", default="*", metavar="EID", help="Hold the events for this eUICC only (default: any).")
+@click.option("--fault", metavar="MODE", help="Misbehave: ds-bad-signature, ds-unknown-ci, ds-expired, "
+              "fail-initiateAuthentication, fail-authenticateClient, bad-events, and the transport faults of "
+              "`lpa sim smdpp` (http500, slow, reset, no-tls, ...).")
+def smds(host: str, port: int, events: tuple[str, ...], eid: str, fault: str | None) -> None:
+    """Run a test SM-DS (ES11 event retrieval, on the ES11 and the ES9+ paths) until interrupted.
+
+    Its TLS and CERT.DSauth are from the lpa test CI: give lpa
+    `--ca-file lpa/sim/pki/ci-cert.pem`, and `lpa discover --smds 127.0.0.1:PORT`.
+    """
+    import time
+
+    from ..pki.testpki import PKI_DIR
+    from ..servers.https import FAULTS as TRANSPORT_FAULTS
+    from ..servers.smds import FAULTS, Event, TestSmds
+
+    if fault is not None and fault not in FAULTS and fault not in TRANSPORT_FAULTS:
+        raise click.BadParameter(f"one of {', '.join(FAULTS)} or a transport fault", param_hint="--fault")
+    if any("=" not in e for e in events):
+        raise click.BadParameter("EVENT_ID=ADDRESS", param_hint="--event")
+    server = TestSmds(host=host, port=port, fault=fault).start()
+    assert server.discovery is not None
+    server.discovery.events = [Event(*e.split("=", 1), eid=eid) for e in events]  # type: ignore[misc]
+    click.echo(f"test SM-DS on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
+    click.echo(f"  lpa discover --smds {server.address}")
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.2)
+            for asked in server.discovery.retrieved[seen:]:
+                click.echo(f"events asked for by eUICC {asked}")
+            seen = len(server.discovery.retrieved)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+COMMANDS = (smdpp, smds)
