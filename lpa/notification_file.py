@@ -35,10 +35,13 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from . import es10
 from .errors import InputError, LpaError, ServerError
+
+if TYPE_CHECKING:
+    from .es10.base import StoreData
 
 FORMAT = "lpa notifications"
 VERSION = 1
@@ -47,6 +50,19 @@ MAX_FILE = 4 * 1024 * 1024
 
 _EID = re.compile(r"[0-9]{32}")
 _KEY_ID = re.compile(r"(?:[0-9a-f]{2}){1,64}")
+
+
+class Card(Protocol):
+    """What export and removal need of an :class:`lpa.euicc.Euicc`: its ISD-R channel."""
+
+    @property
+    def channel(self) -> StoreData: ...
+
+
+class Notifier(Protocol):
+    """What `send` needs of an ES9+ client (:class:`lpa.es9p.Es9pClient`)."""
+
+    def handle_notification(self, address: str, pending_notification: bytes) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,7 @@ class Entry:
     def metadata(self) -> es10.NotificationMetadata:
         return self.notification.metadata
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {**self.metadata.to_json(), "pendingNotification": base64.b64encode(self.notification.der).decode(),
                 "acknowledgedAt": self.acknowledged_at, "lastError": self.last_error}
 
@@ -75,7 +91,7 @@ class Export:
     exported_at: str
     entries: tuple[Entry, ...] = field(default_factory=tuple)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"format": FORMAT, "version": VERSION, "eid": self.eid, "ciKeyIds": list(self.ci_key_ids),
                 "exportedAt": self.exported_at, "notifications": [e.to_json() for e in self.entries]}
 
@@ -116,7 +132,7 @@ def read(path: str | Path) -> Export:
         raise InputError(f"{path} is not a valid notification export: {detail}") from None
 
 
-def _parse(data: Any) -> Export:
+def _parse(data: object) -> Export:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"its format is not {FORMAT!r}")
     if data.get("version") != VERSION:
@@ -135,7 +151,7 @@ def _parse(data: Any) -> Export:
     return Export(eid, tuple(key_ids), _text(data, "exportedAt"), entries)
 
 
-def _entry(item: Any, index: int) -> Entry:
+def _entry(item: object, index: int) -> Entry:
     if not isinstance(item, dict):
         raise TypeError(f"notification #{index + 1} is not an object")
     try:
@@ -153,7 +169,7 @@ def _entry(item: Any, index: int) -> Entry:
     return Entry(es10.PendingNotification(metadata, der), acknowledged, error)
 
 
-def _text(data: dict[str, Any], key: str) -> str:
+def _text(data: dict[str, object], key: str) -> str:
     value = data[key]
     if not isinstance(value, str):
         raise TypeError(f"{key} is not text")
@@ -167,7 +183,7 @@ def now() -> str:
 # -- the three steps -----------------------------------------------------------------
 
 
-def export(euicc: Any, seq_numbers: Iterable[int] | None = None) -> Export:
+def export(euicc: Card, seq_numbers: Iterable[int] | None = None) -> Export:
     """The pending notifications (all, or those named) of the card, signed bytes and all; nothing is removed."""
     ch = euicc.channel
     everything = es10.retrieve_notifications_list(ch)
@@ -192,7 +208,7 @@ class Sent:
     error: str | None = None
 
 
-def send(path: str | Path, client: Any, *, again: bool = False,
+def send(path: str | Path, client: Notifier, *, again: bool = False,
          progress: Callable[[int, int, Sent], None] = lambda done, total, sent: None) -> list[Sent]:
     """Deliver the entries of ``path`` not yet acknowledged (``again``: all), recording each outcome in the file
     as it comes, so that an interruption loses no acknowledgement."""
@@ -224,11 +240,11 @@ class Removal:
     removed: bool
     reason: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {**self.entry.metadata.to_json(), "removed": self.removed, "reason": self.reason}
 
 
-def remove_acknowledged(euicc: Any, exported: Export) -> list[Removal]:
+def remove_acknowledged(euicc: Card, exported: Export) -> list[Removal]:
     """Remove from the card exactly the notifications the file records as acknowledged, each only if the
     card still holds the same signed bytes; the others are kept."""
     ch = euicc.channel
