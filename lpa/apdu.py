@@ -128,11 +128,12 @@ class Channel:
             raise StatusWordError(name, sw)
         return answer
 
-    def _transmit(self, apdu: bytes, *header_and_data) -> tuple[bytes, int]:
-        data, sw = self.transport.transmit(apdu)
+    def _transmit(self, apdu: bytes, cla_byte: int, ins: int, p1: int, p2: int, body: bytes) -> tuple[bytes, int]:
+        """Send ``apdu``; on 6Cxx send its command again with Le xx (``apdu`` without Le is built of the rest)."""
+        answer, sw = self.transport.transmit(apdu)
         if sw >> 8 == 0x6C:  # wrong Le: the card tells the right one
-            data, sw = self.transport.transmit(build(*header_and_data, le=sw & 0xFF))
-        return data, sw
+            answer, sw = self.transport.transmit(build(cla_byte, ins, p1, p2, body, le=sw & 0xFF))
+        return answer, sw
 
     def select(self, aid: bytes) -> None:
         """SELECT by AID (P1 04, first occurrence), without fetching the FCI.

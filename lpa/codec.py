@@ -32,12 +32,23 @@ import sys
 import types
 import zlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, TypedDict
 
 from .errors import ProtocolError
 from .paths import cache_dir, data_dir
 
 Note = Callable[[str], None]
+
+
+class _CompiledType(Protocol):
+    """One type compiled by asn1tools (which has no type hints), as lpa uses it."""
+
+    def check_types(self, data: object) -> None: ...
+
+    def encode(self, data: object) -> bytes | bytearray: ...
+
+    #: asn1tools decodes into untyped values (dicts, tuples, bytes, ints, text): hence Any.
+    def decode(self, data: bytes) -> Any: ...
 
 
 #: What the cache file starts with; the format: this, the index's length (8 bytes), the index
@@ -56,7 +67,7 @@ class _Unpickler(pickle.Unpickler):
     package, see :func:`_codecs_only`).
     """
 
-    def find_class(self, module: str, name: str) -> Any:
+    def find_class(self, module: str, name: str) -> type:
         if module in _CODEC_MODULES and module in sys.modules and not name.startswith("_"):
             found = getattr(sys.modules[module], name)
             if isinstance(found, type):
@@ -67,12 +78,13 @@ class _Unpickler(pickle.Unpickler):
 class _Types:
     """The compiled types of one codec, by name; from the cache, each unpickled when first used."""
 
-    def __init__(self, loaded: dict[str, Any], blob: bytes = b"", index: dict[str, tuple[int, int]] | None = None):
+    def __init__(self, loaded: dict[str, _CompiledType], blob: bytes = b"",
+                 index: dict[str, tuple[int, int]] | None = None) -> None:
         self._loaded = loaded
         self._blob = blob
         self._index = index or {}
 
-    def __getitem__(self, name: str) -> Any:
+    def __getitem__(self, name: str) -> _CompiledType:
         if name not in self._loaded:
             offset, length = self._index[name]
             self._loaded[name] = _Unpickler(io.BytesIO(self._blob[offset:offset + length])).load()
@@ -85,7 +97,7 @@ class _Encoder:
     def __init__(self, types: _Types) -> None:
         self._types = types
 
-    def encode(self, type_name: str, value: Any) -> bytes:
+    def encode(self, type_name: str, value: object) -> bytes:
         compiled = self._types[type_name]
         compiled.check_types(value)
         return bytes(compiled.encode(value))
@@ -101,7 +113,16 @@ class _Decoder:
         return self._types[type_name].decode(data)
 
 
-_compiled: dict[str, Any] = {}
+class _Specs(TypedDict, total=False):
+    """The loaded types (:func:`_specs`): empty until first used."""
+
+    encoder: _Encoder
+    decoder: _Decoder
+    #: asn1tools' Error class.
+    error: type[Exception]
+
+
+_compiled: _Specs = {}
 
 
 def _asn_files() -> list[Path]:
@@ -125,7 +146,7 @@ def _asn1tools_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def _codecs_only() -> type:
+def _codecs_only() -> type[Exception]:
     """Import asn1tools' BER and DER codecs without asn1tools/__init__.py; return its Error class.
 
     asn1tools' package __init__ imports its ASN.1 parser (and with it
@@ -158,7 +179,7 @@ def _codecs_only() -> type:
     return Error
 
 
-def _compile(files: list[Path]) -> dict[str, dict[str, Any]]:
+def _compile(files: list[Path]) -> dict[str, dict[str, _CompiledType]]:
     """Compile the module with asn1tools: the DER and BER types by name."""
     import asn1tools
 
@@ -204,7 +225,7 @@ def _cache_path(files: list[Path]) -> Path:
     return cache_dir() / f"asn1-{zlib.crc32(key):08x}-{len(key):x}.cache"
 
 
-def _load() -> tuple[dict[str, _Types], type]:
+def _load() -> tuple[dict[str, _Types], type[Exception]]:
     """The compiled types (from the cache when it is safe to read) and asn1tools' Error class."""
     files = _asn_files()
     cache = _cache_path(files)
@@ -217,7 +238,7 @@ def _load() -> tuple[dict[str, _Types], type]:
     return {codec: _Types(types) for codec, types in compiled.items()}, error
 
 
-def _save(cache: Path, compiled: dict[str, dict[str, Any]]) -> None:
+def _save(cache: Path, compiled: dict[str, dict[str, _CompiledType]]) -> None:
     """Write the cache if its folder is (or can be made) the user's own; otherwise go without."""
     import tempfile
 
@@ -242,20 +263,24 @@ def _save(cache: Path, compiled: dict[str, dict[str, Any]]) -> None:
         pass  # a read-only or odd cache only costs the compile time
 
 
-def _specs() -> dict[str, Any]:
+def _specs() -> _Specs:
     if not _compiled:
         compiled, error = _load()
-        _compiled.update(encoder=_Encoder(compiled["der"]), decoder=_Decoder(compiled["ber"]), error=error)
+        _compiled.update({"encoder": _Encoder(compiled["der"]), "decoder": _Decoder(compiled["ber"]), "error": error})
     return _compiled
 
 
-def encode(type_name: str, value: Any) -> bytes:
+def encode(type_name: str, value: object) -> bytes:
     """DER-encode ``value`` as the SGP.22 type ``type_name``."""
     return _specs()["encoder"].encode(type_name, value)
 
 
 def decode(type_name: str, data: bytes, note: Note | None = None) -> Any:
     """Decode a card's answer ``data`` as ``type_name``; raise ProtocolError.
+
+    The value is asn1tools' (which has no type hints): dicts for SEQUENCEs,
+    (name, value) for CHOICEs, (bytes, bits) for BIT STRINGs, bytes, ints
+    and text; hence Any.
 
     The BER decoder reads every DER encoding and also the looser encodings
     real cards send (indefinite or long-form lengths, unknown extension
@@ -279,7 +304,7 @@ def decode(type_name: str, data: bytes, note: Note | None = None) -> Any:
     return value
 
 
-def _implausible(value: Any) -> str | None:
+def _implausible(value: object) -> str | None:
     """What makes a decoded ``value`` unusable, or None.
 
     asn1tools decodes a CHOICE alternative unknown to the module as

@@ -55,9 +55,10 @@ def authenticate_client(client: HttpsClient, address: str, transaction_id: str, 
         raise ServerError(address, f"eventEntries is not a list of at most {MAX_EVENTS} event records")
     events = []
     for entry in entries:
-        fields = [entry.get(k) if isinstance(entry, dict) else None for k in ("eventId", "rspServerAddress")]
-        if not all(isinstance(f, str) and 0 < len(f) <= MAX_FIELD for f in fields):
+        event_id, server = (entry.get(k) if isinstance(entry, dict) else None for k in ("eventId", "rspServerAddress"))
+        if not (isinstance(event_id, str) and isinstance(server, str)
+                and all(0 < len(f) <= MAX_FIELD for f in (event_id, server))):
             raise ServerError(address, f"an event record is not {{eventId, rspServerAddress}} as text: "
                                        f"{str(entry)[:120]!r}")
-        events.append(EventEntry(*fields))
+        events.append(EventEntry(event_id, server))
     return events

@@ -213,8 +213,9 @@ class HttpsClient:
         self.session.mount(url, adapter)
         content = bytearray()
         try:
-            with self.session.post(url, json=body, timeout=_Deadline(deadline), allow_redirects=False,
-                                   stream=True) as response:
+            # requests hands a urllib3 Timeout on as it is (HTTPAdapter.send), though its types say float
+            with self.session.post(url, json=body, timeout=_Deadline(deadline),  # type: ignore[arg-type]
+                                   allow_redirects=False, stream=True) as response:
                 for chunk in response.iter_content(64 * 1024):  # all of it within the deadline
                     content += chunk
                     if len(content) > MAX_ANSWER:

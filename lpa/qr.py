@@ -5,6 +5,8 @@ image file), so that a photo or a screenshot of an operator's QR code works as i
 """
 from __future__ import annotations
 
+from typing import cast
+
 from .errors import InputError
 
 
@@ -19,7 +21,9 @@ def read_activation_code(path: str) -> str:
     try:
         with Image.open(path) as image:
             image.load()
-            symbols = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+            # zxing-cpp's stubs want BarcodeFormats; its binding converts a single BarcodeFormat itself
+            qr = cast("zxingcpp.BarcodeFormats", zxingcpp.BarcodeFormat.QRCode)
+            symbols = zxingcpp.read_barcodes(image, formats=qr)
     except (OSError, UnidentifiedImageError) as error:
         raise InputError(f"{path}: not a readable image ({error.__class__.__name__})") from None
     texts = list(dict.fromkeys(symbol.text for symbol in symbols))

@@ -9,12 +9,16 @@ from __future__ import annotations
 import math
 import os
 import sys
-from typing import Any, Callable, NoReturn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import click
 
 from ..errors import InputError, LpaError, TransportError
 from .terminal import json_safe, safe, status
+
+if TYPE_CHECKING:
+    from ..euicc import Euicc
 
 EXIT_CODES = """\b
 Exit codes:
@@ -30,13 +34,26 @@ Exit codes:
 INTERRUPTED = 130
 
 
+@dataclass
 class Settings:
     """The global options, shared by every command."""
 
-    def __init__(self, **options: Any) -> None:
-        self.__dict__.update(options)
+    device: str
+    reader: str | None
+    sim: bool
+    sim_state: str | None
+    aid: bytes | None
+    mss: int
+    logical_channel: bool
+    modem_reset: bool
+    ca_files: tuple[str, ...]
+    timeout: float
+    json: bool
+    verbose: bool
+    record: str | None
+    replay: str | None
 
-    def open(self) -> Any:
+    def open(self) -> Euicc:
         """Open the eUICC the options name, with tracing, recording and notes as asked."""
         from ..euicc import NotifySettings, open_euicc
 
@@ -212,7 +229,8 @@ def fail(ctx: click.Context, error: LpaError) -> NoReturn:
 
 def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaError | None = None) -> None:
     """Print ``data`` as JSON with --json (``ok`` false and ``error`` when given), else call ``human``."""
-    if ctx.find_object(Settings).json:
+    settings = ctx.find_object(Settings)
+    if settings is not None and settings.json:
         import json
 
         payload: dict[str, Any] = {"ok": error is None, "data": data}

@@ -1,7 +1,7 @@
 """`lpa list`, `enable`, `disable`, `delete`, `nickname`: the profiles on the eUICC."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -112,7 +112,7 @@ def nickname(ctx: click.Context, iccid: str, nickname: str) -> None:
                                 else f"nickname of {iccid} cleared")))
 
 
-COMMANDS: list[Callable[..., Any]] = [
+COMMANDS: list[click.Command] = [
     list_,
     _switch_command("enable", "enabled", "Enable a profile (the enabled one is disabled)."),
     _switch_command("disable", "disabled", "Disable the enabled profile."),

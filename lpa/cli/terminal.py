@@ -10,11 +10,14 @@ import sys
 import threading
 import unicodedata
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
 import click
 
 from ..encoding import is_control as _unsafe
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 def safe(text: object) -> str:
@@ -36,7 +39,7 @@ def width(text: str) -> int:
                else 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
 
 
-def table(headers: list[str], rows: list[list[object]]) -> None:
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """Print rows in columns aligned by display width; every cell goes through :func:`safe`."""
     cells = [[safe(cell) for cell in row] for row in [headers, *rows]]
     widths = [max(width(row[i]) for row in cells) for i in range(len(headers))]
@@ -44,10 +47,16 @@ def table(headers: list[str], rows: list[list[object]]) -> None:
         click.echo("  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths)).rstrip())
 
 
-def progress_bar(label: str, enabled: bool, minimum: int = 1) -> Callable[[int, int], None]:
+class Progress(Protocol):
+    """A ``progress(done, total, ...)`` callback; what follows ``total`` (what the step did) is not shown."""
+
+    def __call__(self, done: int, total: int, *extra: object) -> None: ...
+
+
+def progress_bar(label: str, enabled: bool, minimum: int = 1) -> Progress:
     """A ``progress(done, total)`` callback drawing a bar on stderr, if it is a terminal and ``enabled``
     (not with --json) and there are more than ``minimum`` steps."""
-    bar: list[Any] = []
+    bar: list[ProgressBar[int]] = []
 
     def progress(done: int, total: int, *extra: object) -> None:
         if total <= minimum or not enabled or not sys.stderr.isatty():

@@ -17,7 +17,9 @@ class StoreData(Protocol):
     def store_data(self, payload: bytes, name: str = ...) -> bytes: ...
 
 
-def call(ch: StoreData, request_type: str, request: Any, response_type: str, name: str) -> Any:
+def call(ch: StoreData, request_type: str, request: object, response_type: str, name: str) -> Any:
+    """Send ``request`` as ``request_type``; the answer decoded as ``response_type`` (asn1tools' untyped
+    values: dicts, tuples for CHOICEs and BIT STRINGs, bytes, ints, text; hence Any)."""
     answer = ch.store_data(codec.encode(request_type, request), name)
     if not answer:
         raise ProtocolError(f"{name}: the card answered 9000 with no data; try a smaller --mss")

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 from .base import StoreData, call, check
 
 
@@ -14,7 +12,7 @@ class ConfiguredAddresses:
     default_dp_address: str | None
     root_ds_address: str | None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"defaultDpAddress": self.default_dp_address, "rootDsAddress": self.root_ds_address}
 
 

@@ -6,7 +6,7 @@ eUICC information and challenge, the rules authorisation table, the download ses
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from .. import codec
 from ..encoding import (
@@ -33,7 +33,7 @@ class NotificationMetadata:
     address: str
     iccid: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "seqNumber": self.seq_number,
             "profileManagementOperation": self.operation,
@@ -64,7 +64,8 @@ class EuiccInfo1:
 class EuiccInfo2:
     """EUICCInfo2 (SGP.22 5.7.8), with extCardResource decoded."""
 
-    fields: dict[str, Any] = field(default_factory=dict)
+    #: JSON-ready: versions as text, key identifiers and octet strings as hex, bit strings as lists of names.
+    fields: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class PolicyRule:
     operators: tuple[tuple[str, str | None, str | None], ...]
     consent_required: bool
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"pprIds": list(self.ppr_ids),
                 "allowedOperators": [{"mccMnc": m, "gid1": g1, "gid2": g2} for m, g1, g2 in self.operators],
                 "consentRequired": self.consent_required}
@@ -105,7 +106,7 @@ def get_euicc_info2(ch: StoreData) -> EuiccInfo2:
     freeVolatileMemory.
     """
     answer = call(ch, "GetEuiccInfo2Request", {}, "EUICCInfo2", "GetEuiccInfo2")
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for key, value in answer.items():
         if key in ("profileVersion", "svn", "euiccFirmwareVer", "ts102241Version", "globalplatformVersion",
                    "ppVersion"):
@@ -174,7 +175,7 @@ DOWNLOAD_ERRORS = {1: "invalidCertificate", 2: "invalidSignature", 3: "unsupport
 
 
 def authenticate_server(ch: StoreData, server_signed1: bytes, server_signature1: bytes, euicc_ci_pkid: bytes,
-                        server_certificate: bytes, ctx_params1: dict[str, Any]) -> tuple[bytes, str | None]:
+                        server_certificate: bytes, ctx_params1: Mapping[str, object]) -> tuple[bytes, str | None]:
     """ES10b.AuthenticateServer (SGP.22 5.7.13): the SM-DP+'s TLVs forwarded byte for byte.
 
     Returns the AuthenticateServerResponse as the card sent it (it goes to
@@ -195,7 +196,7 @@ def prepare_download(ch: StoreData, smdp_signed2: bytes, smdp_signature2: bytes,
                      hash_cc: bytes | None = None) -> tuple[bytes, str | None]:
     """ES10b.PrepareDownload (SGP.22 5.7.5): the PrepareDownloadResponse as the card sent it, and the
     eUICC's reason if it refused."""
-    request: dict[str, Any] = {"smdpSigned2": smdp_signed2, "smdpSignature2": smdp_signature2,
+    request: dict[str, object] = {"smdpSigned2": smdp_signed2, "smdpSignature2": smdp_signature2,
                                "smdpCertificate": smdp_certificate}
     if hash_cc is not None:
         request["hashCc"] = hash_cc
@@ -296,7 +297,7 @@ def list_notification(ch: StoreData, operation: str | None = None) -> list[Notif
 
 
 def metadata_from_asn1(value: dict[str, Any]) -> NotificationMetadata:
-    """A :class:`NotificationMetadata` from a decoded BF2F."""
+    """A :class:`NotificationMetadata` from a decoded BF2F (asn1tools' untyped values, hence Any)."""
     return NotificationMetadata(
         seq_number=value["seqNumber"],
         operation=operation_name(value["profileManagementOperation"]),

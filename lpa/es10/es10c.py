@@ -61,12 +61,12 @@ class Profile:
                 return address
         return None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """lpac's field names (profileState enabled|disabled, icon as base64); every
         operation of a notificationConfigurationInfo entry (SGP.22 5.7.15)."""
         import base64
 
-        out = {
+        out: dict[str, object] = {
             "iccid": self.iccid,
             "isdpAid": self.isdp_aid,
             "profileState": self.state,
@@ -106,7 +106,7 @@ def get_profiles_info(
     that big fields such as icons are only read when asked for; None asks
     for everything the card has.
     """
-    request: dict[str, Any] = {}
+    request: dict[str, object] = {}
     if iccid is not None:
         request["searchCriteria"] = ("iccid", iccid_to_bytes(iccid))
     elif isdp_aid is not None:
@@ -122,7 +122,7 @@ def get_profiles_info(
 
 
 def profile_from_asn1(info: dict[str, Any]) -> Profile:
-    """A :class:`Profile` from a decoded ProfileInfo."""
+    """A :class:`Profile` from a decoded ProfileInfo (asn1tools' untyped values, hence Any)."""
 
     def pick(table: tuple[str, ...], key: str) -> str | None:
         if key not in info:

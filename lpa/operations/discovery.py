@@ -126,11 +126,10 @@ class _NotSmds(Exception):
 
 def _is_ds_auth(certificate: bytes) -> bool:
     from cryptography import x509
-    from cryptography.x509.oid import ExtensionOID
 
     try:
-        policies = x509.load_der_x509_certificate(certificate).extensions.get_extension_for_oid(
-            ExtensionOID.CERTIFICATE_POLICIES).value
+        policies = x509.load_der_x509_certificate(certificate).extensions.get_extension_for_class(
+            x509.CertificatePolicies).value
     except (ValueError, x509.ExtensionNotFound):
         return False
     return any(p.policy_identifier.dotted_string == DS_AUTH_POLICY for p in policies)

@@ -35,7 +35,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .. import es10
 from ..errors import InputError, LpaError, ServerError
@@ -65,7 +65,7 @@ class Entry:
     def metadata(self) -> es10.NotificationMetadata:
         return self.notification.metadata
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {**self.metadata.to_json(), "pendingNotification": base64.b64encode(self.notification.der).decode(),
                 "acknowledgedAt": self.acknowledged_at, "lastError": self.last_error}
 
@@ -79,7 +79,7 @@ class Export:
     exported_at: str
     entries: tuple[Entry, ...] = field(default_factory=tuple)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"format": FORMAT, "version": VERSION, "eid": self.eid, "ciKeyIds": list(self.ci_key_ids),
                 "exportedAt": self.exported_at, "notifications": [e.to_json() for e in self.entries]}
 
@@ -120,7 +120,7 @@ def read(path: str | Path) -> Export:
         raise InputError(f"{path} is not a valid notification export: {detail}") from None
 
 
-def _parse(data: Any) -> Export:
+def _parse(data: object) -> Export:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"its format is not {FORMAT!r}")
     if data.get("version") != VERSION:
@@ -139,7 +139,7 @@ def _parse(data: Any) -> Export:
     return Export(eid, tuple(key_ids), _text(data, "exportedAt"), entries)
 
 
-def _entry(item: Any, index: int) -> Entry:
+def _entry(item: object, index: int) -> Entry:
     if not isinstance(item, dict):
         raise TypeError(f"notification #{index + 1} is not an object")
     try:
@@ -157,7 +157,7 @@ def _entry(item: Any, index: int) -> Entry:
     return Entry(es10.PendingNotification(metadata, der), acknowledged, error)
 
 
-def _text(data: dict[str, Any], key: str) -> str:
+def _text(data: dict[str, object], key: str) -> str:
     value = data[key]
     if not isinstance(value, str):
         raise TypeError(f"{key} is not text")
@@ -229,7 +229,7 @@ class Removal:
     removed: bool
     reason: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {**self.entry.metadata.to_json(), "removed": self.removed, "reason": self.reason}
 
 

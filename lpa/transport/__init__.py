@@ -45,6 +45,7 @@ class Transport(Protocol):
         """Make a profile change take effect: a reader warm-resets the card (closing its logical
         channels, one reset per change); a modem applies the eUICC's REFRESH itself and only cycles
         its radio when asked. By default nothing is sent."""
+        return None
 
     def open_channel(self, aid: bytes) -> bool:
         """With :attr:`opens_channel`: open a logical channel and select ``aid`` on it (StatusWordError
@@ -54,6 +55,7 @@ class Transport(Protocol):
 
     def close_channel(self) -> None:
         """Close the channel :meth:`open_channel` opened, if any."""
+        return None
 
     def cycle_radio_on_reset(self) -> None:
         """With :attr:`can_cycle_radio`: after a change, switch the radio off and on in :meth:`reset`."""
@@ -61,6 +63,7 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release the card and the device (the channel first, if one is open)."""
+        return None
 
     def __enter__(self) -> "Transport":
         return self
