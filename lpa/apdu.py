@@ -39,8 +39,8 @@ def isdr_aids(aid: bytes | None = None) -> tuple[bytes, ...]:
 NOT_FOUND_SWS = {0x6A82, 0x6D00, 0x6A86, 0x6999}
 
 #: What cards that do not allow the ISD-R on a logical channel answer to SELECT there: 6881
-#: (a card behind a Windows reader), 6999 (5ber), 6A81, 6D00 (spec-notes). The basic
-#: channel is tried next with the same AID.
+#: (a card behind a Windows reader), 6999 (5ber), 6A81, 6D00 (docs/cards-and-modems.md,
+#: "Logical channels"). The basic channel is tried next with the same AID.
 CHANNEL_REFUSED_SWS = {0x6881, 0x6999, 0x6A81, 0x6D00}
 
 #: Default and largest STORE DATA segment (bytes of payload per block).

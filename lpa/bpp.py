@@ -2,7 +2,7 @@
 
 The LPA never decrypts a BPP (SGP.22 2.5.4); it forwards it to the eUICC
 byte for byte, as ES10b.LoadBoundProfilePackage calls, each piece its own
-STORE DATA sequence (SGP.22 2.5.5 "Segmented BPP"; download-notes 2):
+STORE DATA sequence (SGP.22 2.5.5 "Segmented BPP"; docs/bound-profile-package.md, "Pieces and answers"):
 the BF36 header with the BF23 TLV; the A0 header with its first 87; each
 further 87; the A1 header alone; each 88; the A2 header with its first 87
 and each further 87, if A2 is there; the A3 header alone; each 86.

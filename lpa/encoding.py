@@ -170,7 +170,7 @@ def operation_names(value: tuple[bytes, int]) -> tuple[str, ...]:
 
     Unlike NotificationMetadata, such an entry may set several bits: a real
     eSIM.me card lists enable, disable and delete in one entry for one
-    SM-DP+ address (spec-notes, "What real cards ... do on the wire").
+    SM-DP+ address (docs/cards-and-modems.md, "Notification configuration").
     """
     return tuple(bits_to_names(value, OPERATIONS))
 

@@ -45,7 +45,7 @@ ADMIN_PROTOCOL = "gsma/rsp/v2.2.0"
 USER_AGENT = "gsma-rsp-lpad"
 _SUCCESS = ("Executed-Success", "Executed-WithWarning")
 
-#: What SM-DP+ subject and reason codes mean (SGP.22 6.5.2; download-notes 1.2).
+#: What SM-DP+ subject and reason codes mean (SGP.22 6.5.2; docs/servers.md, "Status codes").
 STATUS_CODES = {
     ("8.8.1", "3.8"): "invalid SM-DP+ address", ("8.8.2", "3.1"): "none of the eUICC's CIs is supported",
     ("8.8.3", "3.1"): "the eUICC's SGP.22 version is not supported",

@@ -13,7 +13,8 @@ from .. import es10
 from ..apdu import Channel
 from ..errors import InputError, ServerError
 
-#: TAC sent in deviceInfo when no IMEI is given: lpac's default, accepted by a commercial SM-DP+ (download-notes 1.5).
+#: TAC sent in deviceInfo when no IMEI is given: lpac's default, accepted by a commercial SM-DP+
+#: (docs/servers.md, "Device info").
 DEFAULT_TAC = bytes.fromhex("35290611")
 
 

@@ -1,4 +1,5 @@
-"""SM-DS discovery: the event records waiting for this eUICC (SGP.22 3.6.2 event retrieval; download-notes 5.2).
+"""SM-DS discovery: the event records waiting for this eUICC (SGP.22 3.6.2 event retrieval;
+docs/download-flow.md, "SM-DS discovery").
 
 Against the root SM-DS the eUICC names (or one given): GetEUICCChallenge,
 EUICCInfo1, ES11 initiateAuthentication, AuthenticateServer with ctxParams1
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 #: The most SM-DS servers one discovery follows, the root included.
 MAX_DEPTH = 3
 
-#: certificatePolicies of a CERT.DSauth (SGP.22 4.5.2.1.0.x; download-notes 1.14).
+#: certificatePolicies of a CERT.DSauth (SGP.22 4.5.2.1.0.x; docs/download-flow.md, "Certificates").
 DS_AUTH_POLICY = "2.23.146.1.2.1.7"
 
 

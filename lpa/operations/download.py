@@ -1,4 +1,4 @@
-"""Downloading a profile: the LPA's side of SGP.22 3.1.3 (download-notes 1), as one operation.
+"""Downloading a profile: the LPA's side of SGP.22 3.1.3 (docs/download-flow.md), as one operation.
 
 GetEUICCChallenge and EUICCInfo1 -> ES9+ initiateAuthentication ->
 AuthenticateServer -> ES9+ authenticateClient -> the user's consent (and
@@ -7,7 +7,7 @@ LoadBoundProfilePackage, piece by piece -> the installation result,
 delivered to the SM-DP+ as the install notification. Everything the SM-DP+
 signed is forwarded byte for byte. Any failure after AuthenticateServer
 cancels the session on the eUICC and at the SM-DP+ with the reason SGP.22
-gives for it (download-notes 1.12); after a ProfileInstallationResult there
+gives for it (docs/download-flow.md, "Cancel reasons"); after a ProfileInstallationResult there
 is nothing to cancel, and the result is what the SM-DP+ gets.
 
 The mutual authentication (:mod:`.authentication`) is shared with SM-DS

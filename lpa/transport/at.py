@@ -7,7 +7,7 @@ closes it. Modems without CCHO/CGLA get ``AT+CSIM``, with MANAGE CHANNEL and
 SELECT sent as APDUs (chosen by trying, not by ``=?``, which some modems
 lack). Replies are read line by line: an echo, unsolicited result codes
 (``+CREG``, ``RING``, ...) anywhere, and ``OK``, ``ERROR`` or ``+CME
-ERROR: <n|text>`` at the end. spec-notes "AT-command modems" has the
+ERROR: <n|text>`` at the end. docs/cards-and-modems.md, "AT-command modems", has the
 reports this follows.
 """
 from __future__ import annotations

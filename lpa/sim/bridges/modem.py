@@ -1,7 +1,7 @@
 """A simulated cellular modem: AT commands on a pseudo-terminal, in front of the simulated eUICC.
 
 What it answers follows 3GPP TS 27.007 and what lpac users report from
-real modems (spec-notes, "AT-command modems"): ``AT+CCHO`` opens a logical
+real modems (docs/cards-and-modems.md, "AT-command modems"): ``AT+CCHO`` opens a logical
 channel and selects the AID in one step, ``AT+CGLA`` sends an APDU on it
 (the modem puts the channel into the class byte and runs 61xx/GET RESPONSE
 itself, so the answer is data + 9000), ``AT+CCHC`` closes it, ``AT+CSIM``

@@ -1,11 +1,12 @@
-"""The simulated eUICC's side of a download's mutual authentication (SGP.22 3.1.3; ES10b 5.7.13, download-notes 1.5).
+"""The simulated eUICC's side of a download's mutual authentication (SGP.22 3.1.3; ES10b 5.7.13;
+docs/download-flow.md, "AuthenticateServer").
 
 GetEUICCChallenge's challenge; AuthenticateServer, which checks
 the SM-DP+ as a real eUICC does (its CERT.DPauth up to a trusted CI, its
 signature over serverSigned1 as received, the challenge, the CI to use)
 and answers with euiccSigned1, signed by the eUICC; PrepareDownload, which
 checks CERT.DPpb and smdpSignature2 and answers with a one-time key pair's
-public half in euiccSigned2 (download-notes 1.8). The session they build
+public half in euiccSigned2 (SGP.22 5.7.5). The session they build
 is what LoadBoundProfilePackage (:mod:`lpa.sim.card.install`) continues.
 """
 from __future__ import annotations
@@ -78,7 +79,7 @@ def authenticate_server(state: DownloadState, request: dict[str, Any], trusted_c
     ci = next((c for c in trusted_cis if key_id(c) == issuer_key), None)
     if ci is None:
         return error(CI_UNKNOWN)
-    # CERT.DPauth from an SM-DP+, CERT.DSauth from an SM-DS (download-notes 1.5)
+    # CERT.DPauth from an SM-DP+, CERT.DSauth from an SM-DS (SGP.22 5.7.13)
     if not {POLICIES["dpauth"], POLICIES["dsauth"]} & set(policies(certificate)) or not issued_by(certificate, ci) \
             or not valid_now(certificate):
         return error(INVALID_CERTIFICATE)

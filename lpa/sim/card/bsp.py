@@ -3,7 +3,7 @@
 Card side and test SM-DP+ side: the LPA never needs it. Key agreement
 ECKA-DH on NIST P-256 (BSI TR-03111), key derivation by the ANSI X9.63 KDF
 with SHA-256, then per segment AES-128-CBC (86, 87) and a chained
-AES-CMAC over every segment (86, 87, 88), as download-notes section 3
+AES-CMAC over every segment (86, 87, 88), as docs/bound-profile-package.md, "SCP03t protection",
 describes byte for byte.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The simulated eUICC at the APDU level: ATR, channels, files, SELECT, STORE DATA, GET RESPONSE.
 
 It answers like the removable eUICCs captured in real-cards/answers.json and
-as lpac and pySim-shell expect (spec-notes, "What real cards and other LPAs
+as lpac and pySim-shell expect (docs/cards-and-modems.md, "What real cards and other LPAs
 do on the wire"):
 
 - T=0 (the default): every answer with data to a command that carried

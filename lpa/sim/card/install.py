@@ -1,4 +1,4 @@
-"""The simulated eUICC's ES10b.LoadBoundProfilePackage (SGP.22 5.7.6; download-notes 2, 3, 6): the
+"""The simulated eUICC's ES10b.LoadBoundProfilePackage (SGP.22 5.7.6; docs/bound-profile-package.md): the
 Bound Profile Package loaded piece by piece through SCP03t (:mod:`lpa.sim.card.bsp`), then installed
 as a disabled profile, answered with the signed ProfileInstallationResult.
 """
@@ -151,7 +151,8 @@ class Installation:
     _metadata: Callable[[SimNotification], dict]
 
     def load_bound_profile_package(self, piece: bytes) -> bytes:
-        """ES10b.LoadBoundProfilePackage (SGP.22 5.7.6): one piece of the BPP (download-notes 2).
+        """ES10b.LoadBoundProfilePackage (SGP.22 5.7.6): one piece of the BPP
+        (docs/bound-profile-package.md, "Pieces and answers").
 
         Every piece but the last answers nothing (9000); the last, or the
         first that fails, answers the signed ProfileInstallationResult, which
@@ -201,7 +202,7 @@ class Installation:
         return profile
 
     def _installation_result(self, profile: SimProfile | None, failure: BppFailure | None) -> bytes:
-        """The signed ProfileInstallationResult (download-notes 6), recorded as the install notification."""
+        """The signed ProfileInstallationResult (SGP.22 5.7.6), recorded as the install notification."""
         session = self.download.session
         assert session is not None
         notification = SimNotification(self.state.next_seq_number, "install", session.server_address,

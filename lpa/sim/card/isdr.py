@@ -24,7 +24,7 @@ from .state import SimState
 if TYPE_CHECKING:
     from ..pki.identity import Identity
 
-#: First bytes of the LoadBoundProfilePackage pieces after the first (download-notes 2).
+#: First bytes of the LoadBoundProfilePackage pieces after the first (SGP.22 2.5.5).
 _BPP_PIECES = {bytes([tag]) for tag in (0xA0, 0xA1, 0xA2, 0xA3, 0x86, 0x87, 0x88)}
 
 

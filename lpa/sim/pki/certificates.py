@@ -1,4 +1,5 @@
-"""What the simulated eUICC and the test SM-DP+ check in RSP certificates (SGP.22 4.5.2, download-notes 1.14).
+"""What the simulated eUICC and the test SM-DP+ check in RSP certificates (SGP.22 4.5.2;
+docs/download-flow.md, "Certificates").
 
 Chains have no intermediates in SGP.22 v2: CERT.EUICC <- CERT.EUM <- CI,
 CERT.DPauth <- CI, CERT.DPpb <- CI; a certificate's role is its

@@ -1,4 +1,5 @@
-"""The server side of SGP.22's common mutual authentication (3.1.2; download-notes 1.4-1.6, 5.2).
+"""The server side of SGP.22's common mutual authentication (3.1.2; docs/download-flow.md,
+"Mutual authentication" and "SM-DS discovery").
 
 TEST TOOL. initiateAuthentication and the checks of authenticateClient, the
 same for the test SM-DP+ (ES9+, CERT.DPauth) and the test SM-DS (ES11,
@@ -23,7 +24,7 @@ from ..pki.signatures import sign_rs, verify_rs
 
 
 class Refused(Exception):
-    """Answer functionExecutionStatus Failed with these subject and reason codes (download-notes 1.2)."""
+    """Answer functionExecutionStatus Failed with these subject and reason codes (docs/servers.md, "Status codes")."""
 
     def __init__(self, subject: str, reason: str, message: str) -> None:
         super().__init__(message)

@@ -1,4 +1,5 @@
-"""The test SM-DP+'s side of SCP03t: binding a profile package to one eUICC (SGP.22 2.5.2-2.5.4, download-notes 4).
+"""The test SM-DP+'s side of SCP03t: binding a profile package to one eUICC (SGP.22 2.5.2-2.5.4;
+docs/bound-profile-package.md, "Binding by the SM-DP+").
 
 TEST TOOL (with :mod:`lpa.sim.card.bsp`). From the eUICC's one-time public key
 (PrepareDownload) it makes the SM-DP+'s one-time key pair, the shared

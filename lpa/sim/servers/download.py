@@ -1,5 +1,5 @@
 """The test SM-DP+'s download functions: ES9+ initiateAuthentication, authenticateClient,
-getBoundProfilePackage, cancelSession (SGP.22 5.6; download-notes 1.4-1.12).
+getBoundProfilePackage, cancelSession (SGP.22 5.6; docs/download-flow.md).
 
 TEST TOOL. It serves the TS.48 test profiles (matching ID = file name
 without .der, as other test SM-DP+ servers do), optionally behind a

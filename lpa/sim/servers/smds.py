@@ -1,4 +1,4 @@
-"""A test SM-DS: ES11 initiateAuthentication and authenticateClient (SGP.22 5.8; download-notes 5.2),
+"""A test SM-DS: ES11 initiateAuthentication and authenticateClient (SGP.22 5.8; docs/servers.md, "SM-DS paths"),
 over HTTPS on a loopback address.
 
 TEST TOOL. It holds event records (event ID, RSP server address) registered
