@@ -28,7 +28,11 @@ class Es10b:
 
     state: SimState
     download: DownloadState
-    identity: Identity
+
+    if TYPE_CHECKING:
+        @property
+        def identity(self) -> Identity:
+            """The eUICC's identity (read-only: :attr:`.Isdr.identity` loads it when first used)."""
 
     def trusted_cis(self) -> list[Any]:
         """The CI certificates SM-DP+ certificates may chain to: the test CI and those the state adds."""

@@ -146,9 +146,13 @@ class Installation:
 
     state: SimState
     download: DownloadState
-    identity: Identity
     changed: bool
     _metadata: Callable[[SimNotification], dict]
+
+    if TYPE_CHECKING:
+        @property
+        def identity(self) -> Identity:
+            """The eUICC's identity (read-only: :attr:`.Isdr.identity` loads it when first used)."""
 
     def load_bound_profile_package(self, piece: bytes) -> bytes:
         """ES10b.LoadBoundProfilePackage (SGP.22 5.7.6): one piece of the BPP

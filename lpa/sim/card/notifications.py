@@ -22,7 +22,11 @@ class Notifications:
 
     state: SimState
     changed: bool
-    identity: Identity
+
+    if TYPE_CHECKING:
+        @property
+        def identity(self) -> Identity:
+            """The eUICC's identity (read-only: :attr:`.Isdr.identity` loads it when first used)."""
 
     def _notify(self, profile: SimProfile, operation: str) -> None:
         notification = self.state.add_notification(profile, operation)

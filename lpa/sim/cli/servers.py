@@ -3,6 +3,13 @@ from __future__ import annotations
 
 import click
 
+
+def _pair(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` (checked to hold a "=") as (NAME, VALUE), split at the first "="."""
+    name, _, value = text.partition("=")
+    return name, value
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
@@ -40,8 +47,8 @@ def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: 
         raise click.BadParameter("EID=MATCHING_ID", param_hint="--default-order")
     server = TestSmdpp(host=host, port=port, fault=fault).start()
     if server.download:
-        server.download.confirmation_codes.update(code.split("=", 1) for code in codes)
-        server.download.default_orders.update(order.split("=", 1) for order in orders)
+        server.download.confirmation_codes.update(_pair(code) for code in codes)
+        server.download.default_orders.update(_pair(order) for order in orders)
         server.download.ppk_mode = ppk
         unknown = set(server.download.default_orders.values()) - set(server.download.profiles)
         if unknown:
@@ -49,12 +56,13 @@ def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: 
             raise click.BadParameter(f"no profile {', '.join(sorted(unknown))}; one of "
                                      f"{', '.join(server.download.profiles)}", param_hint="--default-order")
     click.echo(f"test SM-DP+ on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
-    for matching_id in server.download.profiles if server.download else ():
-        required = "$$1" if matching_id in server.download.confirmation_codes else ""  # the ccRequired flag
-        click.echo(f"  lpa download 'LPA:1${server.address}${matching_id}{required}'")
-    for eid, matching_id in server.download.default_orders.items() if server.download else ():
-        click.echo(f"  {matching_id} for {'any eUICC' if eid == '*' else eid}: lpa default-smdp {server.address}; "
-                   "lpa download")
+    if server.download:
+        for matching_id in server.download.profiles:
+            required = "$$1" if matching_id in server.download.confirmation_codes else ""  # the ccRequired flag
+            click.echo(f"  lpa download 'LPA:1${server.address}${matching_id}{required}'")
+        for eid, matching_id in server.download.default_orders.items():
+            click.echo(f"  {matching_id} for {'any eUICC' if eid == '*' else eid}: lpa default-smdp "
+                       f"{server.address}; lpa download")
     seen = 0
     try:
         while True:
@@ -97,7 +105,7 @@ def smds(host: str, port: int, events: tuple[str, ...], eid: str, fault: str | N
         raise click.BadParameter("EVENT_ID=ADDRESS", param_hint="--event")
     server = TestSmds(host=host, port=port, fault=fault).start()
     assert server.discovery is not None
-    server.discovery.events = [Event(*e.split("=", 1), eid=eid) for e in events]  # type: ignore[misc]
+    server.discovery.events = [Event(*_pair(e), eid=eid) for e in events]
     click.echo(f"test SM-DS on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
     click.echo(f"  lpa discover --smds {server.address}")
     seen = 0

@@ -11,7 +11,7 @@ import datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 #: certificatePolicies OIDs by role (SGP.22 4.5.2.1).
 POLICIES = {"ci": "2.23.146.1.2.1.0", "euicc": "2.23.146.1.2.1.1", "eum": "2.23.146.1.2.1.2",
@@ -31,7 +31,7 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 def policies(cert: x509.Certificate) -> list[str]:
     """The certificate's policy OIDs (dotted)."""
     try:
-        extension = cert.extensions.get_extension_for_oid(ExtensionOID.CERTIFICATE_POLICIES).value
+        extension = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
     except x509.ExtensionNotFound:
         return []
     return [policy.policy_identifier.dotted_string for policy in extension]

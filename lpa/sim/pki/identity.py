@@ -22,14 +22,14 @@ class Identity:
     @classmethod
     def from_pem(cls, euicc_cert: bytes, eum_cert: bytes, euicc_key: bytes) -> "Identity":
         """Load an identity; raise ValueError if the parts do not belong together."""
-        identity = cls(
-            x509.load_pem_x509_certificate(euicc_cert),
-            x509.load_pem_x509_certificate(eum_cert),
-            serialization.load_pem_private_key(euicc_key, password=None),
-        )
-        if not isinstance(identity.key, ec.EllipticCurvePrivateKey):
+        euicc, eum = x509.load_pem_x509_certificate(euicc_cert), x509.load_pem_x509_certificate(eum_cert)
+        key = serialization.load_pem_private_key(euicc_key, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError("the eUICC key is not an EC key")
-        if identity.key.public_key().public_numbers() != identity.euicc_cert.public_key().public_numbers():
+        identity = cls(euicc, eum, key)
+        certified = identity.euicc_cert.public_key()
+        if not isinstance(certified, ec.EllipticCurvePublicKey) \
+                or key.public_key().public_numbers() != certified.public_numbers():
             raise ValueError("the eUICC key does not match the eUICC certificate")
         if identity.euicc_cert.issuer != identity.eum_cert.subject:
             raise ValueError("the eUICC certificate was not issued by the EUM certificate")
@@ -58,6 +58,8 @@ class Identity:
     def ci_key_id(self) -> bytes:
         """The key identifier of the CI that issued the EUM certificate."""
         aki = self.eum_cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        if aki.key_identifier is None:
+            raise ValueError("the EUM certificate's authorityKeyIdentifier has no keyIdentifier")
         return aki.key_identifier
 
     def der(self, which: str) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,12 +71,12 @@ def _issue(
     policy: str,
     *,
     ca: bool,
-    extensions: list[tuple[x509.ExtensionType, bool]] = (),
+    extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
     not_after: datetime.datetime = _NOT_AFTER,
 ) -> Issued:
     key = ec.generate_private_key(ec.SECP256R1())
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    signer = issuer or Issued(None, key)  # self-signed CI
+    signing_key = issuer.key if issuer is not None else key  # self-signed CI
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -102,7 +103,7 @@ def _issue(
         builder = builder.add_extension(x509.AuthorityKeyIdentifier(key_id(issuer.cert), None, None), critical=False)
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
-    return Issued(builder.sign(signer.key, hashes.SHA256()), key)
+    return Issued(builder.sign(signing_key, hashes.SHA256()), key)
 
 
 def make_ci(name: str = "lpa Test CI - NOT FOR PRODUCTION") -> Issued:

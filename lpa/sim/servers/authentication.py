@@ -12,10 +12,11 @@ import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ... import codec
 from ..pki import testpki
@@ -84,8 +85,10 @@ class MutualAuthentication:
 
     def __post_init__(self) -> None:
         pki = Path(testpki.PKI_DIR)
-        self.ci = testpki.Issued(x509.load_pem_x509_certificate((pki / "ci-cert.pem").read_bytes()),
-                                 serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None))
+        # The project's own test CI key: an EC key (testpki makes it).
+        ci_key = cast(ec.EllipticCurvePrivateKey,
+                      serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None))
+        self.ci = testpki.Issued(x509.load_pem_x509_certificate((pki / "ci-cert.pem").read_bytes()), ci_key)
         policy = POLICIES[f"{self.role}auth"]
         self.auth = testpki.make_dp(self.ci, policy)
         self._faulty = {f"{self.role}-unknown-ci": testpki.make_dp(testpki.make_ci("Unknown Test CI"), policy),

@@ -21,10 +21,11 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ...errors import LpaError
 from ..pki import testpki
@@ -90,7 +91,9 @@ class FaultServer:
     # -- TLS ---------------------------------------------------------------------
 
     def _make_contexts(self, pki: Path) -> dict[str | None, ssl.SSLContext]:
-        ci_key = serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None)
+        # The project's own test CI key: an EC key (testpki makes it).
+        ci_key = cast(ec.EllipticCurvePrivateKey,
+                      serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None))
         ci = testpki.Issued(x509.load_pem_x509_certificate((pki / "ci-cert.pem").read_bytes()), ci_key)
         chains = {
             None: ((pki / "smdp-tls-cert.pem").read_bytes(), (pki / "smdp-tls-key.pem").read_bytes()),

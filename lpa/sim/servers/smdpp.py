@@ -42,8 +42,8 @@ _INSTEAD_OF_CHECKING = {
 }
 
 #: Answers to a notification accepted: fault -> status, body and its content type (else 204, no body).
-_ACCEPTING = {
-    "accept-200-empty": (200, b""),
+_ACCEPTING: dict[str, tuple[int, bytes, str]] = {
+    "accept-200-empty": (200, b"", "text/plain"),
     "accept-200-json": (200, json.dumps({"header": {"functionExecutionStatus": {"status": "Executed-Success"}}})
                         .encode(), "application/json"),
 }
@@ -114,7 +114,7 @@ class TestSmdpp(FaultServer):
             self.handle_notification(headers, body)
         except Rejected as error:
             return request.reply(400, str(error).encode())
-        request.reply(*_ACCEPTING.get(self.fault or "", (204, b"")))
+        request.reply(*_ACCEPTING.get(self.fault or "", (204, b"", "text/plain")))
 
     def handle_notification(self, headers: dict[str, str], body: bytes) -> Accepted:
         """Check and verify one handleNotification request; record and return it."""
@@ -140,9 +140,10 @@ class TestSmdpp(FaultServer):
         else:
             view = codec.decode("ProfileInstallationResultView", der)
             signed = bytes(view["profileInstallationResultData"])
-            euicc_cert = next((c for c in self.euicc_certs if _verifies(c, signed, view["euiccSignPIR"])), None)
-            if euicc_cert is None:
+            signer = next((c for c in self.euicc_certs if _verifies(c, signed, view["euiccSignPIR"])), None)
+            if signer is None:
                 raise Rejected("euiccSignPIR does not verify with any known eUICC certificate")
+            euicc_cert = signer
             metadata = value["profileInstallationResultData"]["notificationMetadata"]
         accepted = Accepted(
             seq_number=metadata["seqNumber"],
