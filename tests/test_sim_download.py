@@ -169,7 +169,7 @@ def vector_card(state_path, *, keep_test_profile: bool = False):
 
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from lpa.sim.card.authentication import DownloadState, Session
+    from lpa.sim.card.download_state import DownloadState, Session
     from lpa.sim.card.isdr import Isdr
     from lpa.sim.card.state import StateFile
 

@@ -11,54 +11,18 @@ is what LoadBoundProfilePackage (:mod:`lpa.sim.card.install`) continues.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography import x509
 
 from ... import codec
 from ..pki.certificates import POLICIES, issued_by, key_id, policies, smdp_oid, valid_now
 from ..pki.signatures import verify_rs
+from .download_state import DownloadState, Session
 from .tlv import signature_tlv
-
-if TYPE_CHECKING:
-    from .install import Loading
 
 #: AuthenticateErrorCode (SGP.22 5.7.13).
 INVALID_CERTIFICATE, INVALID_SIGNATURE, CHALLENGE_MISMATCH, CI_UNKNOWN = 1, 2, 6, 7
-
-
-@dataclass
-class Session:
-    """What a download has established so far; lives as long as the card is powered."""
-
-    transaction_id: bytes
-    server_address: str
-    smdp_oid: str | None
-    euicc_signature1: bytes
-    #: The CI the SM-DP+ certificates chain to.
-    ci: x509.Certificate
-    #: From PrepareDownload: CERT.DPpb's key, the one-time private key, smdpSignature2.
-    dppb_key: Any = None
-    one_time_key: Any = None
-    smdp_signature2: bytes = b""
-
-
-@dataclass
-class DownloadState:
-    """The card's download state: the last challenge handed out, and the open session."""
-
-    challenge: bytes | None = None
-    session: Session | None = None
-    loading: "Loading | None" = None
-    #: For tests: the challenges handed out, newest last.
-    history: list[bytes] = field(default_factory=list)
-
-    def new_challenge(self) -> bytes:
-        self.challenge = os.urandom(16)
-        self.history.append(self.challenge)
-        return self.challenge
 
 
 def authenticate_server(state: DownloadState, request: dict[str, Any], trusted_cis: list[x509.Certificate],

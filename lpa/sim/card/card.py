@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .authentication import DownloadState
+from .download_state import DownloadState
 from .isdr import CardStatus, Isdr
 from .state import SimState, StateFile
 

@@ -15,7 +15,8 @@ from ... import codec
 from ...encoding import PPR_BITS, RSP_CAPABILITY, UICC_CAPABILITY, names_to_bits, simple_tlv_encode
 from ..pki.certificates import key_id
 from ..pki.testpki import TEST_SMDP_OID
-from .authentication import DownloadState, authenticate_server, prepare_download
+from .authentication import authenticate_server, prepare_download
+from .download_state import DownloadState
 from .state import SimState
 
 if TYPE_CHECKING:

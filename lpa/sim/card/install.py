@@ -5,7 +5,6 @@ as a disabled profile, answered with the signed ProfileInstallationResult.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ... import codec
@@ -13,7 +12,7 @@ from ...encoding import ICON_TYPES, PPR_BITS, PROFILE_CLASSES, bits_to_names, ic
 from ...errors import LpaError, ProtocolError
 from ..pki.signatures import verify_rs
 from ..pki.testpki import TEST_SMDP_OID
-from .authentication import DownloadState
+from .download_state import DownloadState, Loading
 from .state import SimNotification, SimProfile, SimState
 from .tlv import header, signature_tlv
 
@@ -40,17 +39,6 @@ class BppFailure(Exception):
     def __init__(self, command: int, reason: int) -> None:
         super().__init__(f"bppCommandId {command}, errorReason {reason}")
         self.command, self.reason = command, reason
-
-
-@dataclass
-class Loading:
-    """A BPP being loaded piece by piece: the secure channel, and each container's plaintext."""
-
-    channel: Any
-    remaining: int  # bytes of the BF36 value still to come
-    container: int = 0
-    container_left: int = 0
-    plaintext: dict[int, bytes] = field(default_factory=dict)
 
 
 def start_loading(state: DownloadState, piece: bytes, eid: bytes) -> None:

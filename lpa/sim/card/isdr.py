@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ... import codec
 from ...errors import LpaError
-from .authentication import DownloadState
+from .download_state import DownloadState
 from .es10a import Es10a
 from .es10b import Es10b
 from .es10c import Es10c
