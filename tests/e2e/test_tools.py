@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_pcscd
+from helpers import require_pcscd
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -77,7 +77,7 @@ def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
 def test_a_regular_install_ships_every_package():
     """pyproject.toml lists packages by hand; a package left out works in the checkout only."""
     tomllib = pytest.importorskip("tomllib")
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(init.parent.relative_to(root).parts) for init in (root / "lpa").rglob("__init__.py")}
     assert found <= listed, f"missing from pyproject.toml: {sorted(found - listed)}"

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import TEST_CI, lpa_executable, require_pcscd, run_lpa
+from helpers import TEST_CI, lpa_executable, require_pcscd, run_lpa
 from lpa.sim.bridges.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
 from lpa.sim.card.state import StateFile
 

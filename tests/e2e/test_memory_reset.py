@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import json_data
+from helpers import json_data
 from lpa import es10
 from lpa.errors import ResultError
 from lpa.sim.card.isdr import Isdr
@@ -206,7 +206,7 @@ def test_ctrl_c_while_sending_its_notifications_exits_130(lpa, smdpp, monkeypatc
 
 
 def test_the_library_asks_for_options_refuses_protected_profiles_and_notifies_by_default(state_path, smdpp):
-    from conftest import TEST_CI
+    from helpers import TEST_CI
     from lpa import NotifySettings, open_euicc
     from lpa.errors import InputError
 

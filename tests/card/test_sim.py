@@ -17,12 +17,6 @@ ISDR = "A0000005591010FFFFFFFF8900000100"
 
 
 @pytest.fixture
-def ch(state_path):
-    with SimulatedTransport(state_path) as transport, open_isdr(transport) as channel:
-        yield channel
-
-
-@pytest.fixture
 def card(state_path):
     card = Card(StateFile(state_path))
     card.power_on()

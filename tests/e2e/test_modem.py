@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TEST_CI, json_data
+from helpers import TEST_CI, json_data
 from lpa.sim.bridges.modem import ModemQuirks, SimulatedModem
 from lpa.sim.card.state import StateFile
 
@@ -93,7 +93,7 @@ def test_lpa_sim_modem_runs_until_interrupted(state_path):
     import signal
     import subprocess
 
-    from conftest import interruptible, lpa_executable
+    from helpers import interruptible, lpa_executable
 
     process = subprocess.Popen([lpa_executable(), "--sim-state", str(state_path), "sim", "modem", "--urcs"],
                                stdout=subprocess.PIPE, text=True, preexec_fn=interruptible)

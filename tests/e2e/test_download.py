@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TEST_CI, json_data
+from helpers import TEST_CI, TS48_ICCID, TS48_PROFILE, json_data
 
 pytestmark = pytest.mark.download
-PROFILE = "TS48V2-SAIP2-1-BERTLV-UNIQUE"
-ICCID = "8949449999999990049"
+PROFILE = TS48_PROFILE
+ICCID = TS48_ICCID
 
 
 def test_download_installs_a_ts48_profile_and_delivers_the_result(lpa, smdpp, sim_state):
@@ -66,7 +66,7 @@ def test_an_unknown_matching_id_is_the_smdps_refusal_in_words(lpa, smdpp, sim_st
 
 @pytest.mark.pcsc
 def test_download_through_pcscd(state_path, smdpp):
-    from conftest import TEST_CI, require_pcscd, run_lpa
+    from helpers import TEST_CI, require_pcscd, run_lpa
     from lpa.sim.bridges.pcscd import VirtualCard, running_pcscd
     from lpa.sim.card.state import StateFile
 

@@ -15,7 +15,7 @@ import pytest
 from lpa import encoding, es10
 from lpa.es10 import es10b, es10c
 
-TYPES = asn1tools.parse_files([str(Path(__file__).parents[1] / "asn1" / "rsp.asn")])["RSPDefinitions"]["types"]
+TYPES = asn1tools.parse_files([str(Path(__file__).parents[2] / "asn1" / "rsp.asn")])["RSPDefinitions"]["types"]
 
 
 def numbers(type_name: str, member: str | None = None) -> dict[int, str]:

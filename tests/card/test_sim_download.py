@@ -33,12 +33,6 @@ def dpauth() -> testpki.Issued:
     return testpki.make_dp(lpa_test_ci(), POLICIES["dpauth"])
 
 
-@pytest.fixture
-def ch(state_path):
-    with SimulatedTransport(state_path) as transport, open_isdr(transport) as channel:
-        yield channel
-
-
 CTX_PARAMS1 = ("ctxParamsForCommonAuthentication",
                {"matchingId": "TS48V2-SAIP2-1-BERTLV-UNIQUE", "deviceInfo": {"tac": bytes.fromhex("35290611"),
                                                                             "deviceCapabilities": {}}})
@@ -173,7 +167,7 @@ def vector_card(state_path, *, keep_test_profile: bool = False):
     from lpa.sim.card.isdr import Isdr
     from lpa.sim.card.state import StateFile
 
-    case = next(c for c in json.loads((Path(__file__).parent / "data" / "download-vectors.json").read_text())["cases"]
+    case = next(c for c in json.loads((Path(__file__).parents[1] / "data" / "download-vectors.json").read_text())["cases"]
                 if c["id"] == "bpp-session-keys-pysim")
     inputs = case["inputs"]
     state = StateFile(state_path).load()

@@ -12,14 +12,14 @@ import re
 from pathlib import Path
 import pytest
 
-from conftest import require_pcscd
+from helpers import require_pcscd
 from lpa import codec
 from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.sim.card.isdr import Isdr
 from lpa.sim.card.state import SimProfile, StateFile
 from lpa.transport import Transport
 
-PEERS = sorted((Path(__file__).parent / "peers").glob("*.apdu"))
+PEERS = sorted((Path(__file__).parents[1] / "peers").glob("*.apdu"))
 
 #: The response type of each ES10 request the peers send, by request tag.
 RESPONSES = {

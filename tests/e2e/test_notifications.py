@@ -12,7 +12,7 @@ import pytest
 
 from lpa import es9p
 
-from conftest import TEST_CI, interruptible, json_data
+from helpers import TEST_CI, interruptible, json_data
 from lpa.errors import ServerError
 
 OPERATOR = "8988247000000000001"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import json_data, lpa_executable
+from helpers import json_data, lpa_executable
 
 ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE = ("8944476500001234567", "89470000000098765432",
                                             "8901260123456789012", "89000123456789012341")

@@ -16,12 +16,6 @@ FABRIKAM = "8901260123456789012"  # disabled, PPR2
 TEST_PROFILE = "89000123456789012341"  # test class
 
 
-@pytest.fixture
-def ch(state_path):
-    with SimulatedTransport(state_path) as transport, open_isdr(transport) as channel:
-        yield channel
-
-
 def test_get_eid(ch):
     assert es10.get_eid(ch) == TEST_EID
 

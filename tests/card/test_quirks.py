@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import json_data
+from helpers import json_data
 from lpa import codec, es10
 from lpa.apdu import FALLBACK_MSS
 
