@@ -21,7 +21,7 @@ import pytest
 
 from lpa import es9p
 
-from helpers import json_data, lpa_executable
+from helpers import CONTOSO, FABRIKAM, json_data, lpa_executable
 from lpa.errors import ServerError
 
 OPERATOR = "8988247000000000001"
@@ -39,7 +39,7 @@ OPERATOR = "8988247000000000001"
 ])
 def test_bad_options_are_refused_before_the_card_is_touched(lpa, state_path, args, message):
     before = state_path.read_bytes()
-    result = lpa(*args, "delete", "--yes", "89470000000098765432")
+    result = lpa(*args, "delete", "--yes", CONTOSO)
     assert result.exit_code == 2 and message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert state_path.read_bytes() == before
@@ -50,7 +50,7 @@ def test_a_ca_file_without_a_certificate_is_refused_before_the_card_is_touched(l
     path = tmp_path / "ci.pem"
     path.write_bytes(content)
     before = state_path.read_bytes()
-    result = lpa("--ca-file", str(path), "delete", "--yes", "89470000000098765432")
+    result = lpa("--ca-file", str(path), "delete", "--yes", CONTOSO)
     assert result.exit_code == 2 and f"--ca-file {path} holds no PEM certificate" in result.output
     assert state_path.read_bytes() == before
 
@@ -58,7 +58,7 @@ def test_a_ca_file_without_a_certificate_is_refused_before_the_card_is_touched(l
 def test_an_unreadable_ca_file_in_the_environment_is_refused_first(lpa, state_path, monkeypatch):
     monkeypatch.setenv("LPA_CA_FILE", "/nonexistent/ci.pem")
     before = state_path.read_bytes()
-    result = lpa("--sim", "--sim-state", str(state_path), "delete", "--yes", "89470000000098765432", sim=False)
+    result = lpa("--sim", "--sim-state", str(state_path), "delete", "--yes", CONTOSO, sim=False)
     assert result.exit_code == 2 and "cannot read --ca-file /nonexistent/ci.pem" in result.output
     assert state_path.read_bytes() == before
 
@@ -178,14 +178,14 @@ def test_names_from_the_card_are_printed_with_control_characters_escaped(lpa):
 
 
 def test_nicknames_with_control_characters_are_refused(lpa, sim_state):
-    result = lpa("nickname", "89470000000098765432", "home\x1b[2J")
+    result = lpa("nickname", CONTOSO, "home\x1b[2J")
     assert result.exit_code == 2 and "control character U+001B" in result.output
-    assert sim_state().find(iccid="89470000000098765432").nickname is None
+    assert sim_state().find(iccid=CONTOSO).nickname is None
 
 
 def test_columns_are_aligned_by_display_width(lpa):
-    lpa("nickname", "89470000000098765432", "旅行")  # two wide characters: four columns
-    lpa("nickname", "8901260123456789012", "cafe\u0301")  # a combining accent: four columns
+    lpa("nickname", CONTOSO, "旅行")  # two wide characters: four columns
+    lpa("nickname", FABRIKAM, "cafe\u0301")  # a combining accent: four columns
     lines = lpa("list").output.splitlines()
     from lpa.cli.terminal import width
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import NORTHWIND
+
 RECORDINGS = sorted((Path(__file__).parents[1] / "recordings").glob("*.apdu"))
 
 
@@ -94,7 +96,7 @@ def test_data_split_over_several_fields_and_blank_lines_replay(lpa, tmp_path):
     data, sw = response[2:].split()
     text = text.replace(response, f"< {data[:6]} {data[6:]} {sw}")
     result, _ = replayed(lpa, text, tmp_path, "--json", "list")
-    assert result.exit_code == 0 and '"iccid": "8944476500001234567"' in result.output
+    assert result.exit_code == 0 and f'"iccid": "{NORTHWIND}"' in result.output
 
 
 def test_a_reset_where_the_recording_has_a_command_and_the_reverse_are_refused(lpa, tmp_path):
