@@ -1,4 +1,4 @@
-"""Fuzzing harness shared by the hypothesis tests and scripts/fuzz (the long campaign).
+"""Fuzzing harness shared by the hypothesis tests and scripts/fuzz.py (the long campaign).
 
 Valid card answers come from the simulated eUICC; mutations make them the
 ways broken or hostile cards would: truncated, bytes flipped, lengths

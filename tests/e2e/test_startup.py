@@ -1,4 +1,4 @@
-"""What a command imports: only what it uses (bench/run measures how long that takes).
+"""What a command imports: only what it uses (bench/run.py measures how long that takes).
 
 Start-up is most of what a short command costs (README, Performance):
 `--help` imports no library part at all, and `list` loads asn1tools' BER
