@@ -64,23 +64,6 @@ def test_an_unknown_matching_id_is_the_smdps_refusal_in_words(lpa, smdpp, sim_st
     assert smdpp.download.sessions == {}  or all(s.matching_id == "" for s in smdpp.download.sessions.values())
 
 
-@pytest.mark.pcsc
-def test_download_through_pcscd(state_path, smdpp):
-    from helpers import TEST_CI, require_pcscd, run_lpa
-    from lpa.sim.bridges.pcscd import VirtualCard, running_pcscd
-    from lpa.sim.card.state import StateFile
-
-    require_pcscd()
-    with running_pcscd(), VirtualCard(state_path) as card:
-        result = run_lpa("--reader", card.reader, "--ca-file", TEST_CI, "download",
-                         f"LPA:1${smdpp.address}${PROFILE}", "--yes")
-        assert result.returncode == 0, result.stderr
-        listed = run_lpa("--reader", card.reader, "list")
-    assert ICCID in listed.stdout
-    assert StateFile(state_path).load().find(iccid=ICCID) is not None
-    assert [a.iccid for a in smdpp.accepted if a.operation == "install"] == [ICCID]
-
-
 @pytest.mark.parametrize("fault,code,message,cancelled", [
     ("dp-bad-signature", 3, "the eUICC refused the SM-DP+", None),
     ("dp-unknown-ci", 3, "ciPKUnknown", None),

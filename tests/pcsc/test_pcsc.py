@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from helpers import CONTOSO, NORTHWIND, TEST_CI, TEST_PROFILE, lpa_executable, require_pcscd, run_lpa
+from helpers import (CONTOSO, NORTHWIND, TEST_CI, TEST_PROFILE, TS48_ICCID, TS48_PROFILE, lpa_executable,
+                     require_pcscd, run_lpa)
 from lpa.sim.bridges.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
 from lpa.sim.card.state import StateFile
 
@@ -187,6 +188,19 @@ def test_notifications_export_send_remove_through_pcsc(card, smdpp, lpa, tmp_pat
     result = run("notifications", "remove", "--acknowledged", str(path))
     assert result.returncode == 0 and result.stdout.strip() == "removed 1"
     assert card.state().notifications == []
+
+
+@pytest.mark.download
+def test_download_through_pcscd(state_path, smdpp):
+    require_pcscd()
+    with running_pcscd(), VirtualCard(state_path) as card:
+        result = run_lpa("--reader", card.reader, "--ca-file", TEST_CI, "download",
+                         f"LPA:1${smdpp.address}${TS48_PROFILE}", "--yes")
+        assert result.returncode == 0, result.stderr
+        listed = run_lpa("--reader", card.reader, "list")
+    assert TS48_ICCID in listed.stdout
+    assert StateFile(state_path).load().find(iccid=TS48_ICCID) is not None
+    assert [a.iccid for a in smdpp.accepted if a.operation == "install"] == [TS48_ICCID]
 
 
 def test_discover_and_download_an_event_through_pcsc(card, smdpp):
