@@ -1,34 +1,18 @@
 """Fixtures: an isolated simulated eUICC, the test SM-DP+, the lpa command."""
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import TEST_CI, run_lpa
 from lpa.sim.card.state import StateFile
-from lpa.sim.pki.testpki import PKI_DIR
 from lpa.sim.servers.smdpp import TestSmdpp
-
-TEST_CI = str(PKI_DIR / "ci-cert.pem")
-
-
-def require_pcscd() -> None:
-    """Skip the test where pcscd and vpcd are not installed; fail in CI (CI=true), where they must be."""
-    from lpa.sim.bridges.pcscd import missing
-
-    reason = missing()
-    if reason and os.environ.get("CI"):
-        pytest.fail(reason)
-    if reason:
-        pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -107,18 +91,6 @@ def lpa(state_path: Path, request: pytest.FixtureRequest) -> Callable[..., Any]:
     return run
 
 
-def lpa_executable() -> str:
-    """The installed `lpa` console script next to this Python."""
-    found = Path(sys.executable).with_name("lpa")
-    return str(found) if found.exists() else shutil.which("lpa") or "lpa"
-
-
-def run_lpa(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run the installed `lpa` as a subprocess, without a terminal."""
-    return subprocess.run([lpa_executable(), *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
 @pytest.fixture
 def lpa_process(state_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run the installed `lpa` as a subprocess against the simulated eUICC."""
@@ -129,18 +101,3 @@ def lpa_process(state_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         return run_lpa(*prefix, *args, env=env, timeout=timeout)
 
     return run
-
-
-def interruptible() -> None:
-    """preexec_fn for a process a test sends SIGINT to: a shell running the suite in the background
-    (`sh .ci/run &`) starts it with SIGINT ignored, and Python then never raises KeyboardInterrupt."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def json_data(result: Any) -> Any:
-    """The data of a successful --json answer."""
-    payload = json.loads(result.output if hasattr(result, "output") else result.stdout)
-    assert payload["ok"] is True, payload
-    return payload["data"]

@@ -1,4 +1,4 @@
-"""Fuzzing harness shared by the hypothesis tests and scripts/fuzz (the long campaign).
+"""Fuzzing harness shared by the hypothesis tests and scripts/fuzz.py (the long campaign).
 
 Valid card answers come from the simulated eUICC; mutations make them the
 ways broken or hostile cards would: truncated, bytes flipped, lengths
@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from helpers import NORTHWIND, Answer
 from lpa import codec, es10
 from lpa.apdu import Channel
 from lpa.encoding import iccid_to_bytes
@@ -30,17 +31,7 @@ from lpa.sim.pki.identity import Identity
 from lpa.transport import Transport
 
 
-class Answer:
-    """A channel whose every STORE DATA sequence is answered with ``data``."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def store_data(self, payload: bytes, name: str = "") -> bytes:
-        return self.data
-
-
-ICCID = "8944476500001234567"
+ICCID = NORTHWIND
 ICCID_BYTES = iccid_to_bytes(ICCID)
 
 #: name -> (decoder called with a channel, the ES10 request the simulator answers validly, that request,

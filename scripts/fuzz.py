@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A long fuzzing campaign against every ES10 response decoder and the APDU layer.
 
-    .venv/bin/python scripts/fuzz [--inputs 100000] [--seed N] [--workers N]
+    .venv/bin/python scripts/fuzz.py [--inputs 100000] [--seed N] [--workers N]
 
 Inputs are mutations of the simulated eUICC's valid answers, well-formed
 answers with random contents made from the ASN.1 module (and mutations of
@@ -11,7 +11,7 @@ input must give a result or lpa's own error; any other exception, or an
 input that takes longer than --timeout seconds, is a failure. Prints a
 table of inputs tried and failed per target, writes the failing inputs to
 --failures, and exits 1 if there was any. The test suite runs the same
-checks briefly (tests/test_fuzz.py); this is the long run, on demand.
+checks briefly (tests/unit/test_fuzz.py); this is the long run, on demand.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a command imports: only what it uses (bench/run measures how long that takes).
+"""What a command imports: only what it uses (bench/run.py measures how long that takes).
 
 Start-up is most of what a short command costs (README, Performance):
 `--help` imports no library part at all, and `list` loads asn1tools' BER
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_pcscd
+from helpers import require_pcscd
 
 PROBE = """
 import json, sys
@@ -52,7 +52,7 @@ def test_help_imports_no_library_part():
 
 
 def test_list_from_a_recording_imports_the_codecs_but_not_the_asn1_parser():
-    recording = Path(__file__).parent / "recordings" / "list.apdu"
+    recording = Path(__file__).parents[1] / "recordings" / "list.apdu"
     imported("--replay", str(recording), "--json", "list")  # the first run compiles the ASN.1 module
     modules = imported("--replay", str(recording), "--json", "list")
     assert {"lpa.es10", "asn1tools.codecs.ber", "asn1tools.codecs.der"} <= modules

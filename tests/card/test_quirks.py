@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import json_data
+from helpers import CONTOSO, NORTHWIND, json_data
 from lpa import codec, es10
 from lpa.apdu import FALLBACK_MSS
 
@@ -36,7 +36,7 @@ def test_refused_logical_channels_fall_back_to_the_basic_channel(lpa, sim_state)
     assert result.exit_code == 0, result.output
     assert "using the basic channel" in result.output
     assert "> 80E2" in result.output  # STORE DATA on channel 0
-    assert sim_state().find(iccid="8944476500001234567").state == "disabled"
+    assert sim_state().find(iccid=NORTHWIND).state == "disabled"
 
 
 def test_channel_2_is_used_when_the_card_hands_it_out(lpa):
@@ -48,18 +48,18 @@ def test_channel_2_is_used_when_the_card_hands_it_out(lpa):
 def test_segment_size_falls_back_when_a_card_refuses_long_blocks(lpa, sim_state):
     lpa("sim", "quirks", "--max-segment", "64", "--segment-error", "6700")
     nickname = "n" * 64  # SetNickname is one 81-byte block at --mss 120: too long for this card
-    result = lpa("-v", "nickname", "89470000000098765432", nickname)
+    result = lpa("-v", "nickname", CONTOSO, nickname)
     assert result.exit_code == 0, result.output
     assert "refused a 81-byte block with 6700; segment size 64 from now on" in result.output
-    assert sim_state().find(iccid="89470000000098765432").nickname == nickname
+    assert sim_state().find(iccid=CONTOSO).nickname == nickname
 
 
 def test_incorrect_data_is_the_cards_refusal_not_a_reason_to_resend(lpa, sim_state):
     lpa("sim", "quirks", "--max-segment", "64", "--segment-error", "6A80")
-    result = lpa("nickname", "89470000000098765432", "n" * 64)
+    result = lpa("nickname", CONTOSO, "n" * 64)
     assert result.exit_code == 3
     assert result.output == "lpa: SetNickname failed with status word 6A80 (incorrect data)\n"
-    assert sim_state().find(iccid="89470000000098765432").nickname is None
+    assert sim_state().find(iccid=CONTOSO).nickname is None
 
 
 @pytest.mark.parametrize("sw", ["6999", "6881"])
@@ -69,17 +69,17 @@ def test_a_card_refusing_the_isdr_on_a_logical_channel_is_used_on_the_basic_chan
     assert result.exit_code == 0, result.output
     assert f"# SELECT on logical channel 1 answered {sw}; using the basic channel" in result.output
     assert "> 00708001" in result.output and "> 80E2" in result.output
-    assert sim_state().find(iccid="8944476500001234567").state == "disabled"
+    assert sim_state().find(iccid=NORTHWIND).state == "disabled"
 
 
 def test_segment_fallback_gives_up_below_the_smallest_size(lpa, sim_state):
     lpa("sim", "quirks", "--max-segment", "30")
-    result = lpa("-v", "--mss", "120", "nickname", "89470000000098765432", "x" * 40)
+    result = lpa("-v", "--mss", "120", "nickname", CONTOSO, "x" * 40)
     assert result.exit_code == 3 and result.output.endswith("lpa: SetNickname failed with status word 6700 "
                                                             "(wrong length)\n")
     tried = [len(bytes.fromhex(line[2:])) - 6 for line in result.output.splitlines() if line.startswith("> 80E2")]
     assert tried[-2:] == [57, FALLBACK_MSS[-1]]  # the whole 57-byte request, then 32-byte segments, then no smaller
-    assert sim_state().find(iccid="89470000000098765432").nickname is None
+    assert sim_state().find(iccid=CONTOSO).nickname is None
 
 
 def test_6cxx_and_long_61xx_chains(lpa):
@@ -130,18 +130,18 @@ def _listed_without(monkeypatch, *fields):
 
 
 def test_a_profile_listed_without_iccid_is_named_to_the_card_by_its_isdp_aid(lpa, sim_state, monkeypatch):
-    assert lpa("nickname", "89470000000098765432", "travel").exit_code == 0
-    aid = next(p.isdp_aid for p in sim_state().profiles if p.iccid == "89470000000098765432")
+    assert lpa("nickname", CONTOSO, "travel").exit_code == 0
+    aid = next(p.isdp_aid for p in sim_state().profiles if p.iccid == CONTOSO)
     _listed_without(monkeypatch, "iccid")
     result = lpa("-v", "enable", "--no-notify", "travel")
     assert result.exit_code == 0, result.output
     assert f"enabled {aid} (disabled " in result.output
     assert f"> 80E291001ABF3117A0124F10{aid}81010000\n" in result.output  # profileIdentifier: isdpAid, not iccid
-    assert [p.iccid for p in sim_state().profiles if p.state == "enabled"] == ["89470000000098765432"]
+    assert [p.iccid for p in sim_state().profiles if p.state == "enabled"] == [CONTOSO]
 
 
 def test_a_profile_listed_without_iccid_and_isdp_aid_is_refused_before_the_card_changes(lpa, sim_state, monkeypatch):
-    assert lpa("nickname", "89470000000098765432", "travel").exit_code == 0
+    assert lpa("nickname", CONTOSO, "travel").exit_code == 0
     _listed_without(monkeypatch, "iccid", "isdpAid")
     before = sim_state()
     result = lpa("enable", "travel")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TEST_CI, json_data
+from helpers import TEST_CI, TS48_ICCID, TS48_PROFILE, json_data
 
 pytestmark = pytest.mark.download
-PROFILE = "TS48V2-SAIP2-1-BERTLV-UNIQUE"
-ICCID = "8949449999999990049"
+PROFILE = TS48_PROFILE
+ICCID = TS48_ICCID
 
 
 def test_download_installs_a_ts48_profile_and_delivers_the_result(lpa, smdpp, sim_state):
@@ -62,23 +62,6 @@ def test_an_unknown_matching_id_is_the_smdps_refusal_in_words(lpa, smdpp, sim_st
     result = lpa("download", f"LPA:1${smdpp.address}$NO-SUCH-ORDER", "--yes")
     assert result.exit_code == 5 and "8.2.6" in result.output and "matching ID refused" in result.output
     assert smdpp.download.sessions == {}  or all(s.matching_id == "" for s in smdpp.download.sessions.values())
-
-
-@pytest.mark.pcsc
-def test_download_through_pcscd(state_path, smdpp):
-    from conftest import TEST_CI, require_pcscd, run_lpa
-    from lpa.sim.bridges.pcscd import VirtualCard, running_pcscd
-    from lpa.sim.card.state import StateFile
-
-    require_pcscd()
-    with running_pcscd(), VirtualCard(state_path) as card:
-        result = run_lpa("--reader", card.reader, "--ca-file", TEST_CI, "download",
-                         f"LPA:1${smdpp.address}${PROFILE}", "--yes")
-        assert result.returncode == 0, result.stderr
-        listed = run_lpa("--reader", card.reader, "list")
-    assert ICCID in listed.stdout
-    assert StateFile(state_path).load().find(iccid=ICCID) is not None
-    assert [a.iccid for a in smdpp.accepted if a.operation == "install"] == [ICCID]
 
 
 @pytest.mark.parametrize("fault,code,message,cancelled", [

@@ -4,22 +4,13 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
+from helpers import CONTOSO, FABRIKAM, NORTHWIND, TEST_PROFILE
 from lpa import codec, es10
 from lpa.apdu import open_isdr
 from lpa.errors import ResultError
 from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.sim.pki.testpki import PKI_DIR, TEST_EID
 
-ENABLED = "8944476500001234567"  # seeded: enabled, notifies all operations
-CONTOSO = "89470000000098765432"  # disabled, notifies install and delete
-FABRIKAM = "8901260123456789012"  # disabled, PPR2
-TEST_PROFILE = "89000123456789012341"  # test class
-
-
-@pytest.fixture
-def ch(state_path):
-    with SimulatedTransport(state_path) as transport, open_isdr(transport) as channel:
-        yield channel
 
 
 def test_get_eid(ch):
@@ -68,7 +59,7 @@ def test_get_euicc_configured_addresses(ch):
 
 def test_get_profiles_info_returns_only_the_fields_asked_for(ch):
     profiles = es10.get_profiles_info(ch, fields=("iccid", "profileState"))
-    assert [p.iccid for p in profiles] == [ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE]
+    assert [p.iccid for p in profiles] == [NORTHWIND, CONTOSO, FABRIKAM, TEST_PROFILE]
     assert profiles[0].state == "enabled"
     assert profiles[0].name is None and profiles[0].icon is None
 
@@ -88,7 +79,7 @@ def test_get_profiles_info_searches_by_iccid_aid_and_class(ch):
 
 
 def test_get_profiles_info_without_tag_list_has_everything(ch):
-    enabled = es10.get_profiles_info(ch, iccid=ENABLED, fields=None)[0]
+    enabled = es10.get_profiles_info(ch, iccid=NORTHWIND, fields=None)[0]
     assert enabled.notification_address("delete") == "smdp.northwind.example"
     fabrikam = es10.get_profiles_info(ch, iccid=FABRIKAM, fields=None)[0]
     assert fabrikam.policy_rules == ("ppr2",)
@@ -97,7 +88,7 @@ def test_get_profiles_info_without_tag_list_has_everything(ch):
 def test_enable_profile_disables_the_enabled_one(ch):
     es10.enable_profile(ch, CONTOSO)
     states = {p.iccid: p.state for p in es10.get_profiles_info(ch)}
-    assert states[CONTOSO] == "enabled" and states[ENABLED] == "disabled"
+    assert states[CONTOSO] == "enabled" and states[NORTHWIND] == "disabled"
 
 
 def test_enable_profile_by_isdp_aid(ch):
@@ -107,8 +98,8 @@ def test_enable_profile_by_isdp_aid(ch):
 
 
 def test_disable_profile(ch):
-    es10.disable_profile(ch, ENABLED)
-    assert es10.get_profiles_info(ch, iccid=ENABLED)[0].state == "disabled"
+    es10.disable_profile(ch, NORTHWIND)
+    assert es10.get_profiles_info(ch, iccid=NORTHWIND)[0].state == "disabled"
 
 
 def test_delete_profile(ch):
@@ -118,7 +109,7 @@ def test_delete_profile(ch):
 
 def test_delete_of_an_enabled_profile_is_refused_with_its_result_code(ch):
     with pytest.raises(ResultError) as caught:
-        es10.delete_profile(ch, ENABLED)
+        es10.delete_profile(ch, NORTHWIND)
     assert caught.value.code == 2 and caught.value.reason == "profileNotInDisabledState"
     assert "disable it first" in str(caught.value)
 
@@ -138,18 +129,18 @@ def test_set_nickname(ch):
 
 
 def test_list_notification_is_sorted_and_filterable(ch):
-    es10.disable_profile(ch, ENABLED)
+    es10.disable_profile(ch, NORTHWIND)
     es10.delete_profile(ch, CONTOSO)
     everything = es10.list_notification(ch)
     assert [(n.seq_number, n.operation, n.iccid) for n in everything] == [
-        (1, "disable", ENABLED), (2, "delete", CONTOSO)]
+        (1, "disable", NORTHWIND), (2, "delete", CONTOSO)]
     assert [n.operation for n in es10.list_notification(ch, "delete")] == ["delete"]
 
 
 def test_retrieve_notifications_list_keeps_the_signed_bytes(ch):
-    es10.disable_profile(ch, ENABLED)
+    es10.disable_profile(ch, NORTHWIND)
     [pending] = es10.retrieve_notifications_list(ch, 1)
-    assert pending.metadata.operation == "disable" and pending.metadata.iccid == ENABLED
+    assert pending.metadata.operation == "disable" and pending.metadata.iccid == NORTHWIND
     kind, value = codec.decode("PendingNotification", pending.der)
     assert kind == "otherSignedNotification"
     assert len(value["euiccNotificationSignature"]) == 64
@@ -157,7 +148,7 @@ def test_retrieve_notifications_list_keeps_the_signed_bytes(ch):
 
 
 def test_remove_notification_from_list(ch):
-    es10.disable_profile(ch, ENABLED)
+    es10.disable_profile(ch, NORTHWIND)
     es10.remove_notification_from_list(ch, 1)
     assert es10.list_notification(ch) == []
     with pytest.raises(ResultError) as caught:
@@ -172,7 +163,7 @@ def test_answers_survive_a_segment_size_of_255(state_path):
 
 
 def test_a_notification_is_returned_byte_identical_every_time(ch):
-    es10.disable_profile(ch, ENABLED)
+    es10.disable_profile(ch, NORTHWIND)
     first = es10.retrieve_notifications_list(ch, 1)[0].der
     assert es10.retrieve_notifications_list(ch, 1)[0].der == first  # signed once, when recorded
     assert es10.retrieve_notifications_list(ch)[0].der == first
@@ -199,7 +190,7 @@ def test_every_operation_of_a_notification_configuration_entry_notifies():
 
 
 def test_the_simulator_lists_one_entry_per_address_with_all_its_operations(ch):
-    [enabled] = es10.get_profiles_info(ch, iccid=ENABLED, fields=("notificationConfigurationInfo",))
+    [enabled] = es10.get_profiles_info(ch, iccid=NORTHWIND, fields=("notificationConfigurationInfo",))
     assert enabled.notification_config == ((("install", "enable", "disable", "delete"), "smdp.northwind.example"),)
 
 

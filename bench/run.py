@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark lpa as a user runs it: a new process per command, through pcscd and vpcd.
 
-    .venv/bin/python bench/run [--latency 0,15] [--runs 5]
+    .venv/bin/python bench/run.py [--latency 0,15] [--runs 5]
 
 lpa is installed for the run as a user installs it (a regular, not an
 editable, install in a throw-away virtual environment that takes its

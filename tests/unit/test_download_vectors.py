@@ -21,7 +21,7 @@ from lpa.errors import InputError, ProtocolError
 from lpa.sim.card.bsp import BspError, SecureChannel, SessionKeys, derive_session_keys, ecka, public_key, shared_info
 
 CASES = {case["id"]: case for case in json.loads(
-    (Path(__file__).parent / "data" / "download-vectors.json").read_text())["cases"]}
+    (Path(__file__).parents[1] / "data" / "download-vectors.json").read_text())["cases"]}
 
 
 def h(text: str) -> bytes:
@@ -200,10 +200,10 @@ def test_a_bpp_cut_or_malformed_inside_a_container_is_a_protocol_error(children,
 
 
 def test_the_vectors_are_the_reference_file_unchanged():
-    reference = Path(__file__).parents[2] / "shared" / "reference" / "download-vectors.json"
+    reference = Path(__file__).parents[3] / "shared" / "reference" / "download-vectors.json"
     if not reference.exists():
         pytest.skip("shared/reference is not beside this checkout")
-    assert (Path(__file__).parent / "data" / "download-vectors.json").read_bytes() == reference.read_bytes()
+    assert (Path(__file__).parents[1] / "data" / "download-vectors.json").read_bytes() == reference.read_bytes()
 
 
 # -- signatures and certificates: the card side and the test SM-DP+ ---------------------

@@ -1,4 +1,5 @@
 """The library API the README shows."""
+from helpers import CONTOSO, NORTHWIND
 from lpa import LpaError, NotifySettings, open_euicc
 from lpa.errors import InputError
 
@@ -8,18 +9,18 @@ def test_readme_example_runs(state_path):
         assert euicc.eid().startswith("89")
         assert [p.state for p in euicc.profiles()].count("enabled") == 1
         result = euicc.disable("work")
-        assert result.profile.iccid == "8944476500001234567"
+        assert result.profile.iccid == NORTHWIND
         [delivery] = result.deliveries
         assert not delivery.delivered and delivery.error == "host name not found"
-        euicc.set_nickname("8944476500001234567", "home")
-        assert euicc.find_profile("home").iccid == "8944476500001234567"
+        euicc.set_nickname(NORTHWIND, "home")
+        assert euicc.find_profile("home").iccid == NORTHWIND
         assert euicc.process_notifications().remaining == 1
 
 
 def test_errors_are_lpa_errors_with_the_reason(state_path):
     with open_euicc(sim=True, sim_state=str(state_path)) as euicc:
         try:
-            euicc.delete("8944476500001234567")
+            euicc.delete(NORTHWIND)
         except InputError as error:
             assert isinstance(error, LpaError) and "use --force" in str(error)
         else:
@@ -56,14 +57,14 @@ def test_notify_settings_are_checked_when_made():
 def test_an_operation_whose_profile_notifies_nothing_reads_no_notification_list(state_path):
     lines = []
     with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
-        result = euicc.enable("89470000000098765432", reset=False)  # notifies install and delete only...
+        result = euicc.enable(CONTOSO, reset=False)  # notifies install and delete only...
     sent = [line for line in lines if line.startswith("> 80E2")]
     # ...but the enabled profile it disables notifies its disable: one ListNotification, not two
     assert sum("BF28" in line for line in sent) == 1 and [d.notification.operation for d in result.deliveries] == [
         "disable"]
     lines.clear()
     with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
-        euicc.disable("89470000000098765432", reset=False)
+        euicc.disable(CONTOSO, reset=False)
     assert not any("BF28" in line for line in lines)
 
 
@@ -90,9 +91,9 @@ def test_a_smaller_segment_size_the_card_asked_for_survives_the_reset(lpa, state
     lpa("sim", "quirks", "--max-segment", "64")
     lines = []
     with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append) as euicc:
-        euicc.set_nickname("89470000000098765432", "x" * 64)  # a 90-byte SetNickname: refused once, sent again
+        euicc.set_nickname(CONTOSO, "x" * 64)  # a 90-byte SetNickname: refused once, sent again
         euicc.reset()
-        euicc.set_nickname("89470000000098765432", "y" * 64)  # in 64-byte blocks from the start
+        euicc.set_nickname(CONTOSO, "y" * 64)  # in 64-byte blocks from the start
     assert lines.count("< 6700") == 1
 
 
@@ -100,10 +101,10 @@ def test_library_operations_neither_refresh_nor_reset_unless_asked(state_path):
     lines = []
     with open_euicc(sim=True, sim_state=str(state_path), trace=lines.append,
                     notify=NotifySettings(timeout=0.1, retries=0)) as euicc:
-        euicc.enable("89470000000098765432")
-        euicc.disable("89470000000098765432")
-        euicc.delete("89470000000098765432")
-        euicc.enable("8944476500001234567", refresh=True, reset=True)
+        euicc.enable(CONTOSO)
+        euicc.disable(CONTOSO)
+        euicc.delete(CONTOSO)
+        euicc.enable(NORTHWIND, refresh=True, reset=True)
     switches = [line for line in lines if line.startswith(("> 80E29100", "# reset")) and
                 ("BF31" in line or "BF32" in line or line == "# reset")]
     assert [line[-8:-2] if line.startswith(">") else line for line in switches] == [
@@ -113,7 +114,7 @@ def test_library_operations_neither_refresh_nor_reset_unless_asked(state_path):
 def test_delete_force_disables_without_refresh_and_notifies_in_order(lpa):
     import json
 
-    result = lpa("-v", "--json", "delete", "--yes", "--force", "8944476500001234567")
+    result = lpa("-v", "--json", "delete", "--yes", "--force", NORTHWIND)
     disable = [line for line in result.output.splitlines() if line.startswith("> 80E29100") and "BF32" in line]
     assert [line[-8:-2] for line in disable] == ["810100"]  # before Le 00
     data = json.loads(result.output.splitlines()[-1])["data"]

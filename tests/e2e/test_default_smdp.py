@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import json_data
+from helpers import json_data
 
 
 def test_the_simulator_answers_set_default_dp_address_as_the_xesim_card_did(state_path):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import json_data
+from helpers import CONTOSO, FABRIKAM, NORTHWIND, TEST_PROFILE, json_data
 from lpa import es10
 from lpa.errors import ResultError
 from lpa.sim.card.isdr import Isdr
 from lpa.sim.card.state import seeded
 
-NORTHWIND, CONTOSO, FABRIKAM, TEST = "8944476500001234567", "89470000000098765432", "8901260123456789012", \
-    "89000123456789012341"
 OPERATOR = "8988247000000000001"
 EID_END = seeded().eid[-4:]
 
@@ -102,7 +100,7 @@ def test_it_shows_what_goes_and_a_wrong_eid_ending_changes_nothing(lpa, sim_stat
     assert result.exit_code == 1
     for iccid in (NORTHWIND, CONTOSO, FABRIKAM):
         assert f"operational profile {iccid}" in result.output
-    assert TEST not in result.output
+    assert TEST_PROFILE not in result.output
     assert "enabled, nickname work" in result.output and "policy rules ppr2" in result.output
     assert "not the EID's last 4 digits" in result.output and "nothing was reset" in result.output
     assert sim_state() == sim_state_before
@@ -111,8 +109,8 @@ def test_it_shows_what_goes_and_a_wrong_eid_ending_changes_nothing(lpa, sim_stat
 def test_typing_the_eids_last_digits_resets(lpa, sim_state, terminal):
     result = lpa("memory-reset", "--test", input=f"{EID_END}\n")
     assert result.exit_code == 0, result.output
-    assert f"test profile {TEST}" in result.output and "installed at manufacture stay" in result.output
-    assert result.output.strip().endswith(f"deleted {TEST}")
+    assert f"test profile {TEST_PROFILE}" in result.output and "installed at manufacture stay" in result.output
+    assert result.output.strip().endswith(f"deleted {TEST_PROFILE}")
     assert [p.iccid for p in sim_state().profiles] == [NORTHWIND, CONTOSO, FABRIKAM]
 
 
@@ -125,7 +123,7 @@ def test_a_profile_whose_policy_rules_forbid_deleting_it_is_refused_unless_overr
     result = lpa("memory-reset", "--operational", "--yes", "--override-policy-rules", "--no-notify")
     assert result.exit_code == 0
     assert result.output.strip().endswith(f"deleted {NORTHWIND}, {CONTOSO}, {FABRIKAM}")
-    assert [p.iccid for p in sim_state().profiles] == [TEST]
+    assert [p.iccid for p in sim_state().profiles] == [TEST_PROFILE]
     # the card recorded a delete notification for each profile configured for one
     assert [(n.operation, n.iccid) for n in sim_state().notifications] == [("delete", NORTHWIND), ("delete", CONTOSO)]
 
@@ -206,7 +204,7 @@ def test_ctrl_c_while_sending_its_notifications_exits_130(lpa, smdpp, monkeypatc
 
 
 def test_the_library_asks_for_options_refuses_protected_profiles_and_notifies_by_default(state_path, smdpp):
-    from conftest import TEST_CI
+    from helpers import TEST_CI
     from lpa import NotifySettings, open_euicc
     from lpa.errors import InputError
 

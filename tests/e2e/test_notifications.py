@@ -12,7 +12,7 @@ import pytest
 
 from lpa import es9p
 
-from conftest import TEST_CI, interruptible, json_data
+from helpers import NORTHWIND, TEST_CI, interruptible, json_data
 from lpa.errors import ServerError
 
 OPERATOR = "8988247000000000001"
@@ -77,11 +77,11 @@ def test_the_request_is_es9plus_handle_notification(lpa, operator, smdpp):
 def test_enable_and_disable_deliver_their_notifications(lpa, operator, smdpp, sim_state):
     result = lpa("--json", "enable", operator)
     outcome = json_data(result)
-    assert outcome["alsoDisabled"] == "8944476500001234567"
+    assert outcome["alsoDisabled"] == NORTHWIND
     # the disabled profile's notification goes to its own (unreachable) SM-DP+ and is kept
     delivered = {n["profileManagementOperation"]: n["delivered"] for n in outcome["notifications"]}
     assert delivered == {"enable": True, "disable": False}
-    assert pending(sim_state) == [("disable", "8944476500001234567")]
+    assert pending(sim_state) == [("disable", NORTHWIND)]
     lpa("disable", operator)
     assert [a.operation for a in smdpp.accepted] == ["enable", "disable"]
 
@@ -409,7 +409,7 @@ def test_ctrl_c_while_sending_is_reported_with_exit_130_in_process(lpa, operator
     assert result.exit_code == 130
     assert result.output.strip() == (f"deleted {operator}; notification 2 for {smdpp.address} is kept on the eUICC "
                                      "(interrupted); run `lpa notifications process` later")
-    lpa("disable", "--no-notify", "8944476500001234567")
+    lpa("disable", "--no-notify", NORTHWIND)
     result = lpa("notifications", "process")
     assert result.exit_code == 130 and "failed: interrupted" in result.output
     assert len(pending(sim_state)) == 2

@@ -8,7 +8,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-CERTS = Path(__file__).parents[1] / "certs"
+CERTS = Path(__file__).parents[2] / "certs"
 
 
 @pytest.mark.filterwarnings("ignore:Parsed a serial number")  # one test root has a negative serial number
@@ -32,7 +32,7 @@ def test_info_names_the_cis_it_knows_and_gives_memory_in_kib(lpa):
 
 def test_info_shows_the_rules_authorisation_table_in_words(lpa):
     assert "Policy rules allowed:     ppr1, ppr2: any operator" in lpa("info").output
-    from conftest import json_data
+    from helpers import json_data
 
     [rule] = json_data(lpa("--json", "info"))["rat"]
     assert rule["pprIds"] == ["ppr1", "ppr2"] and rule["allowedOperators"][0]["mccMnc"] == "EEEEEE"

@@ -14,14 +14,14 @@ import time
 
 import pytest
 
-from conftest import TEST_CI, lpa_executable, require_pcscd, run_lpa
+from helpers import (CONTOSO, NORTHWIND, TEST_CI, TEST_PROFILE, TS48_ICCID, TS48_PROFILE, lpa_executable,
+                     require_pcscd, run_lpa)
 from lpa.sim.bridges.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
 from lpa.sim.card.state import StateFile
 
 pytestmark = pytest.mark.pcsc
 
 READER0, READER1 = READERS.values()
-ENABLED, CONTOSO = "8944476500001234567", "89470000000098765432"
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +69,14 @@ def test_info_and_list_match_the_simulator(card):
     profiles = data(run("--json", "list"))
     assert [p["iccid"] for p in profiles] == [p.iccid for p in card.state().profiles]
     table = run("list").stdout
-    assert ENABLED in table and "Northwind Unlimited" in table
+    assert NORTHWIND in table and "Northwind Unlimited" in table
 
 
 def test_disable_and_enable_reset_the_card(card):
     before = len(card.log)
-    disabled = run("disable", "--no-notify", ENABLED)
-    assert (disabled.returncode, disabled.stdout, disabled.stderr) == (0, f"disabled {ENABLED}\n", "")
-    assert card.state().find(iccid=ENABLED).state == "disabled"
+    disabled = run("disable", "--no-notify", NORTHWIND)
+    assert (disabled.returncode, disabled.stdout, disabled.stderr) == (0, f"disabled {NORTHWIND}\n", "")
+    assert card.state().find(iccid=NORTHWIND).state == "disabled"
     assert [line for line in card.log[before:] if line.startswith("#")] == ["# reset"]  # one warm reset
     resets = card.log.count("# reset") + card.log.count("# power on")
     assert run("enable", "--no-notify", "--no-reset", CONTOSO).returncode == 0
@@ -171,8 +171,8 @@ def test_two_readers_with_a_card_each_need_reader(pcscd, state_path, tmp_path):
 def test_memory_reset_through_pcsc(card):
     result = run("memory-reset", "--test", "--yes")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "deleted 89000123456789012341"
-    assert "test profile 89000123456789012341" in result.stderr
+    assert result.stdout.strip() == f"deleted {TEST_PROFILE}"
+    assert f"test profile {TEST_PROFILE}" in result.stderr
     assert [p.profile_class for p in card.state().profiles] == ["operational"] * 3
 
 
@@ -188,6 +188,19 @@ def test_notifications_export_send_remove_through_pcsc(card, smdpp, lpa, tmp_pat
     result = run("notifications", "remove", "--acknowledged", str(path))
     assert result.returncode == 0 and result.stdout.strip() == "removed 1"
     assert card.state().notifications == []
+
+
+@pytest.mark.download
+def test_download_through_pcscd(state_path, smdpp):
+    require_pcscd()
+    with running_pcscd(), VirtualCard(state_path) as card:
+        result = run_lpa("--reader", card.reader, "--ca-file", TEST_CI, "download",
+                         f"LPA:1${smdpp.address}${TS48_PROFILE}", "--yes")
+        assert result.returncode == 0, result.stderr
+        listed = run_lpa("--reader", card.reader, "list")
+    assert TS48_ICCID in listed.stdout
+    assert StateFile(state_path).load().find(iccid=TS48_ICCID) is not None
+    assert [a.iccid for a in smdpp.accepted if a.operation == "install"] == [TS48_ICCID]
 
 
 def test_discover_and_download_an_event_through_pcsc(card, smdpp):

@@ -12,6 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from helpers import TEST_PROFILE
 from lpa import codec, es10
 from lpa.apdu import open_isdr
 from lpa.sim.bridges.inprocess import SimulatedTransport
@@ -31,12 +32,6 @@ def lpa_test_ci() -> testpki.Issued:
 @pytest.fixture(scope="module")
 def dpauth() -> testpki.Issued:
     return testpki.make_dp(lpa_test_ci(), POLICIES["dpauth"])
-
-
-@pytest.fixture
-def ch(state_path):
-    with SimulatedTransport(state_path) as transport, open_isdr(transport) as channel:
-        yield channel
 
 
 CTX_PARAMS1 = ("ctxParamsForCommonAuthentication",
@@ -173,13 +168,13 @@ def vector_card(state_path, *, keep_test_profile: bool = False):
     from lpa.sim.card.isdr import Isdr
     from lpa.sim.card.state import StateFile
 
-    case = next(c for c in json.loads((Path(__file__).parent / "data" / "download-vectors.json").read_text())["cases"]
+    case = next(c for c in json.loads((Path(__file__).parents[1] / "data" / "download-vectors.json").read_text())["cases"]
                 if c["id"] == "bpp-session-keys-pysim")
     inputs = case["inputs"]
     state = StateFile(state_path).load()
     state.eid = inputs["eid"]
     if not keep_test_profile:
-        state.profiles = [p for p in state.profiles if p.iccid != "89000123456789012341"]
+        state.profiles = [p for p in state.profiles if p.iccid != TEST_PROFILE]
     session = Session(bytes.fromhex(inputs["transaction_id"]), "smdp.example.com", testpki.TEST_SMDP_OID, bytes(64),
                       lpa_test_ci().cert)
     session.dppb_key = ec.derive_private_key(int(inputs["dppb_sk"], 16), ec.SECP256R1()).public_key()
@@ -199,12 +194,12 @@ def test_the_euicc_installs_the_profile_of_a_bpp_pysim_built(state_path):
     assert verify_rs(Identity.builtin().euicc_cert.public_key(), data, bytes(pir["euiccSignPIR"]))
     result = codec.decode("ProfileInstallationResultData", data)
     kind, success = result["finalResult"]
-    installed = state.find(iccid="89000123456789012341")
+    installed = state.find(iccid=TEST_PROFILE)
     assert kind == "successResult" and bytes(success["aid"]).hex().upper() == installed.isdp_aid
     assert (installed.provider, installed.name, installed.state) == ("Vector SP", "Vector Profile", "disabled")
     assert installed.notify == {"enable": "smdp.example.com", "disable": "smdp.example.com",
                                 "delete": "smdp.example.com"}
-    [notification] = [n for n in state.notifications if n.iccid == "89000123456789012341"]
+    [notification] = [n for n in state.notifications if n.iccid == TEST_PROFILE]
     assert notification.operation == "install" and notification.signed  # the PIR, kept byte for byte
     import base64
 
@@ -217,7 +212,7 @@ def test_an_iccid_already_on_the_card_gives_an_error_result(state_path):
     result = codec.decode("ProfileInstallationResultData",
                           bytes(codec.decode("ProfileInstallationResultView", answers[-1])["profileInstallationResultData"]))
     assert result["finalResult"] == ("errorResult", {"bppCommandId": 2, "errorReason": 9})
-    assert len([p for p in state.profiles if p.iccid == "89000123456789012341"]) == 1
+    assert len([p for p in state.profiles if p.iccid == TEST_PROFILE]) == 1
 
 
 def test_a_tampered_segment_stops_the_load_with_a_security_error(state_path):
@@ -229,7 +224,7 @@ def test_a_tampered_segment_stops_the_load_with_a_security_error(state_path):
     result = codec.decode("ProfileInstallationResultData",
                           bytes(codec.decode("ProfileInstallationResultView", answer)["profileInstallationResultData"]))
     assert result["finalResult"] == ("errorResult", {"bppCommandId": 2, "errorReason": 8})
-    assert state.find(iccid="89000123456789012341") is None and isdr.download.session is None
+    assert state.find(iccid=TEST_PROFILE) is None and isdr.download.session is None
 
 
 def test_a_piece_without_a_bpp_under_way_is_refused_as_a_real_card_does(state_path):

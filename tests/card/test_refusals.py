@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-NORTHWIND, CONTOSO, FABRIKAM, TEST = "8944476500001234567", "89470000000098765432", "8901260123456789012", \
-    "89000123456789012341"
+from helpers import CONTOSO, FABRIKAM, NORTHWIND
+
 LOCKED = "8988247000000000009"  # added enabled with PPR1 where a test asks for it
 
 

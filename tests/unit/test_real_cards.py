@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
+from helpers import NORTHWIND, Answer
 from lpa import codec, es10
 from lpa.apdu import Channel
 from lpa.encoding import PPR_BITS, RSP_CAPABILITY, UICC_CAPABILITY
@@ -25,7 +26,7 @@ from lpa.sim.card.card import Card
 from lpa.sim.card.state import StateFile
 from lpa.transport import Transport
 
-ENTRIES = json.loads((Path(__file__).parent / "data" / "real-cards-answers.json").read_text())["entries"]
+ENTRIES = json.loads((Path(__file__).parents[1] / "data" / "real-cards-answers.json").read_text())["entries"]
 
 
 @dataclass
@@ -74,16 +75,6 @@ def calls(number: int, entry: dict[str, Any]) -> list[Call]:
 ALL_CALLS = [call for number, entry in enumerate(ENTRIES) for call in calls(number, entry)]
 #: Calls whose answer is an ES10 response (tag BFxx); FCIs (6F) and proactive commands (D0) are not ES10.
 ES10_CALLS = [c for c in ALL_CALLS if c.data[:1] == b"\xbf" or c.truncated]
-
-
-class Answer:
-    """Hands one captured answer to an ES10 function, whatever it sends."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def store_data(self, payload: bytes, name: str = "") -> bytes:
-        return self.data
 
 
 def _bits(stated: str) -> set[int]:
@@ -136,10 +127,10 @@ def check_pending(data: bytes, stated: list[dict[str, Any]]) -> None:
 def check_result(data: bytes, stated: str) -> None:
     assert stated == "0 (ok)"
     functions: dict[int, Callable[[Any], None]] = {
-        0x31: lambda ch: es10.enable_profile(ch, "8944476500001234567"),
-        0x32: lambda ch: es10.disable_profile(ch, "8944476500001234567"),
-        0x33: lambda ch: es10.delete_profile(ch, "8944476500001234567"),
-        0x29: lambda ch: es10.set_nickname(ch, "8944476500001234567", "x"),
+        0x31: lambda ch: es10.enable_profile(ch, NORTHWIND),
+        0x32: lambda ch: es10.disable_profile(ch, NORTHWIND),
+        0x33: lambda ch: es10.delete_profile(ch, NORTHWIND),
+        0x29: lambda ch: es10.set_nickname(ch, NORTHWIND, "x"),
         0x30: lambda ch: es10.remove_notification_from_list(ch, 1),
     }
     if data[1] in functions:
@@ -180,10 +171,10 @@ STATED = [c for c in ES10_CALLS if c.decoded and not c.truncated]
 
 
 def test_the_captures_are_the_reference_file_unchanged():
-    reference = Path(__file__).parents[2] / "shared" / "reference" / "real-cards" / "answers.json"
+    reference = Path(__file__).parents[3] / "shared" / "reference" / "real-cards" / "answers.json"
     if not reference.exists():
         pytest.skip("shared/reference is not beside this checkout")
-    assert (Path(__file__).parent / "data" / "real-cards-answers.json").read_bytes() == reference.read_bytes()
+    assert (Path(__file__).parents[1] / "data" / "real-cards-answers.json").read_bytes() == reference.read_bytes()
 
 
 def test_every_es10_answer_with_stated_values_is_checked():

@@ -1,7 +1,7 @@
 """Every result code, reason and bit name lpa shows is the one the SGP.22 ASN.1 module gives that number.
 
 The module is asn1/rsp.asn, the reference's RSPDefinitions byte for byte
-(tests/test_tools.py); its named numbers and bits are read with asn1tools'
+(tests/e2e/test_tools.py); its named numbers and bits are read with asn1tools'
 parser, independently of lpa's tables, so a number moved in a table is
 caught here rather than shown to a user under the wrong name.
 """
@@ -15,7 +15,7 @@ import pytest
 from lpa import encoding, es10
 from lpa.es10 import es10b, es10c
 
-TYPES = asn1tools.parse_files([str(Path(__file__).parents[1] / "asn1" / "rsp.asn")])["RSPDefinitions"]["types"]
+TYPES = asn1tools.parse_files([str(Path(__file__).parents[2] / "asn1" / "rsp.asn")])["RSPDefinitions"]["types"]
 
 
 def numbers(type_name: str, member: str | None = None) -> dict[int, str]:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import json_data
+from helpers import json_data
 from lpa import codec
 from lpa.sim.card.state import StateFile
 from lpa.sim.servers.smds import Event, TestSmds

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TEST_CI, json_data
+from helpers import CONTOSO, NORTHWIND, TEST_CI, json_data
 from lpa.sim.bridges.modem import ModemQuirks, SimulatedModem
 from lpa.sim.card.state import StateFile
 
 pytest.importorskip("serial")
 
-ENABLED, CONTOSO = "8944476500001234567", "89470000000098765432"
 OPERATOR = "8988247000000000001"
 
 
@@ -25,8 +24,8 @@ def at(lpa, modem, *args):
 
 def test_every_command_through_a_modem(lpa, modem, smdpp, sim_state):
     assert json_data(at(lpa, modem, "--json", "info"))["eidValue"] == sim_state().eid
-    assert [p["iccid"] for p in json_data(at(lpa, modem, "--json", "list"))][:2] == [ENABLED, CONTOSO]
-    assert at(lpa, modem, "disable", "--no-notify", "work").output.startswith(f"disabled {ENABLED}")
+    assert [p["iccid"] for p in json_data(at(lpa, modem, "--json", "list"))][:2] == [NORTHWIND, CONTOSO]
+    assert at(lpa, modem, "disable", "--no-notify", "work").output.startswith(f"disabled {NORTHWIND}")
     assert at(lpa, modem, "enable", "--no-notify", CONTOSO).output.startswith(f"enabled {CONTOSO}")
     assert at(lpa, modem, "nickname", CONTOSO, "travel").exit_code == 0
     assert sim_state().find(iccid=CONTOSO).nickname == "travel"
@@ -54,7 +53,7 @@ def test_modem_quirks(lpa, state_path, quirks, seen, sim_state):
     with SimulatedModem(StateFile(state_path), quirks) as modem:
         result = at(lpa, modem, "nickname", CONTOSO, "a-rather-long-nickname-for-a-profile")
         assert result.exit_code == 0, result.output
-        assert at(lpa, modem, "list").output.splitlines()[1].split()[0] == ENABLED
+        assert at(lpa, modem, "list").output.splitlines()[1].split()[0] == NORTHWIND
     assert sim_state().find(iccid=CONTOSO).nickname == "a-rather-long-nickname-for-a-profile"
     assert any(line.startswith(seen) for line in modem.log), modem.log[:12]
 
@@ -93,7 +92,7 @@ def test_lpa_sim_modem_runs_until_interrupted(state_path):
     import signal
     import subprocess
 
-    from conftest import interruptible, lpa_executable
+    from helpers import interruptible, lpa_executable
 
     process = subprocess.Popen([lpa_executable(), "--sim-state", str(state_path), "sim", "modem", "--urcs"],
                                stdout=subprocess.PIPE, text=True, preexec_fn=interruptible)
@@ -103,7 +102,7 @@ def test_lpa_sim_modem_runs_until_interrupted(state_path):
         assert line.startswith("simulated modem on /dev/pts/")
         listed = subprocess.run([lpa_executable(), "--device", f"at:{port}", "list"], capture_output=True,
                                 text=True, timeout=60)
-        assert listed.returncode == 0 and ENABLED in listed.stdout
+        assert listed.returncode == 0 and NORTHWIND in listed.stdout
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(10)
@@ -112,7 +111,7 @@ def test_lpa_sim_modem_runs_until_interrupted(state_path):
 
 def test_modem_reset_cycles_the_radio_after_a_change(lpa, modem, sim_state):
     result = at(lpa, modem, "--modem-reset", "disable", "--no-notify", "work")
-    assert result.exit_code == 0 and sim_state().find(iccid=ENABLED).state == "disabled"
+    assert result.exit_code == 0 and sim_state().find(iccid=NORTHWIND).state == "disabled"
     sent = [line for line in modem.log if line.startswith("> AT+CFUN")]
     assert sent == ["> AT+CFUN=0", "> AT+CFUN=1"]
     assert lpa("--modem-reset", "list").exit_code == 2  # not a modem: refused before anything

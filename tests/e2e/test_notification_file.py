@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import TEST_CI, json_data
+from helpers import TEST_CI, json_data
 from lpa.errors import InputError
 from lpa.operations.notification_file import read, send
 from lpa.sim.card.state import StateFile

@@ -1,4 +1,4 @@
-"""The on-demand tools run and report: scripts/fuzz (fuzzing campaign) and bench/run (benchmark)."""
+"""The on-demand tools run and report: scripts/fuzz.py (fuzzing campaign) and bench/run.py (benchmark)."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_pcscd
+from helpers import require_pcscd
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -22,7 +22,7 @@ def run(script: str, *args: str, env: dict[str, str] | None = None) -> subproces
 
 
 def test_the_fuzz_script_reports_inputs_tried_and_failed_per_target(tmp_path):
-    result = run("scripts/fuzz", "--inputs", "2600", "--workers", "2", "--seed", "7",
+    result = run("scripts/fuzz.py", "--inputs", "2600", "--workers", "2", "--seed", "7",
                  "--failures", str(tmp_path / "failures.txt"))
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
@@ -33,7 +33,7 @@ def test_the_fuzz_script_reports_inputs_tried_and_failed_per_target(tmp_path):
 
 
 def test_the_fuzz_script_counts_a_crashing_decoder_as_failed(monkeypatch):
-    loader = SourceFileLoader("fuzz_script", str(ROOT / "scripts" / "fuzz"))
+    loader = SourceFileLoader("fuzz_script", str(ROOT / "scripts" / "fuzz.py"))
     fuzz = importlib.util.module_from_spec(importlib.util.spec_from_loader("fuzz_script", loader))
     loader.exec_module(fuzz)
 
@@ -47,7 +47,7 @@ def test_the_fuzz_script_counts_a_crashing_decoder_as_failed(monkeypatch):
 
 
 FAKE_LPAC = """#!/bin/sh
-# Answers like lpac when called the way bench/run calls lpac for the virtual reader; exchanges no APDU.
+# Answers like lpac when called the way bench/run.py calls lpac for the virtual reader; exchanges no APDU.
 if [ "$LPAC_APDU" = pcsc ] && [ "$LPAC_APDU_PCSC_DRV_NAME" = "Virtual PCD 00 00" ]; then code=0; else code=-1; fi
 echo '{"type":"lpa","payload":{"code":'$code',"message":"'"$*"'","data":{}}}'
 """
@@ -59,7 +59,7 @@ def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
     lpac = tmp_path / "lpac"
     lpac.write_text(FAKE_LPAC)
     lpac.chmod(0o755)
-    result = run("bench/run", "--latency", "0", "--runs", "1", env={"LPAC": str(lpac)})
+    result = run("bench/run.py", "--latency", "0", "--runs", "1", env={"LPAC": str(lpac)})
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [re.split(r"\s{2,}", line.strip()) for line in result.stdout.splitlines()]
     assert "(regular install)" in result.stdout.splitlines()[0]
@@ -77,7 +77,7 @@ def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
 def test_a_regular_install_ships_every_package():
     """pyproject.toml lists packages by hand; a package left out works in the checkout only."""
     tomllib = pytest.importorskip("tomllib")
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(init.parent.relative_to(root).parts) for init in (root / "lpa").rglob("__init__.py")}
     assert found <= listed, f"missing from pyproject.toml: {sorted(found - listed)}"

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzzing import DECODERS, Answer, Schema, check, check_apdu, mutate, valid_answers
+from fuzzing import DECODERS, Schema, check, check_apdu, mutate, valid_answers
+from helpers import Answer
 from lpa.apdu import Channel
 from lpa.errors import LpaError, ProtocolError, ResultError
 from lpa.sim.bridges.inprocess import SimulatedTransport

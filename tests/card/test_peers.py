@@ -12,14 +12,14 @@ import re
 from pathlib import Path
 import pytest
 
-from conftest import require_pcscd
+from helpers import CONTOSO, TEST_PROFILE, require_pcscd
 from lpa import codec
 from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.sim.card.isdr import Isdr
 from lpa.sim.card.state import SimProfile, StateFile
 from lpa.transport import Transport
 
-PEERS = sorted((Path(__file__).parent / "peers").glob("*.apdu"))
+PEERS = sorted((Path(__file__).parents[1] / "peers").glob("*.apdu"))
 
 #: The response type of each ES10 request the peers send, by request tag.
 RESPONSES = {
@@ -113,8 +113,8 @@ def test_peer_sequences_get_real_card_answers_through_pcscd(peer_state, protocol
                 run_peer(transport, path)
     state = StateFile(peer_state).load()
     assert state.find(iccid="8988211000000000017").state == "enabled"  # lpac's enable
-    assert state.find(iccid="89000123456789012341") is None  # lpac's delete
-    assert state.find(iccid="89470000000098765432").nickname == "travel"
+    assert state.find(iccid=TEST_PROFILE) is None  # lpac's delete
+    assert state.find(iccid=CONTOSO).nickname == "travel"
     assert [n.seq_number for n in state.notifications if n.iccid == "8988211000000000017"] == [1, 2, 5, 6, 7, 10]
 
 

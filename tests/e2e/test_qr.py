@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from test_download import ICCID, PROFILE
+from helpers import TS48_ICCID as ICCID
+from helpers import TS48_PROFILE as PROFILE
 
 pytestmark = pytest.mark.download
 segno = pytest.importorskip("segno")

@@ -7,10 +7,8 @@ import sys
 
 import pytest
 
-from conftest import json_data, lpa_executable
+from helpers import CONTOSO, EID, FABRIKAM, NORTHWIND, TEST_PROFILE, json_data, lpa_executable
 
-ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE = ("8944476500001234567", "89470000000098765432",
-                                            "8901260123456789012", "89000123456789012341")
 PROFILE_KEYS = {"iccid", "isdpAid", "profileState", "profileNickname", "serviceProviderName", "profileName",
                 "iconType", "icon", "profileClass", "notificationConfigurationInfo", "profilePolicyRules"}
 
@@ -20,7 +18,7 @@ def test_list_shows_a_table(lpa):
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == ["ICCID", "STATE", "CLASS", "PROVIDER", "NAME", "NICKNAME"]
-    assert lines[1].split()[:3] == [ENABLED, "enabled", "operational"]
+    assert lines[1].split()[:3] == [NORTHWIND, "enabled", "operational"]
     assert len(lines) == 5
 
 
@@ -28,7 +26,7 @@ def test_list_json_uses_lpacs_field_names(lpa):
     profiles = json_data(lpa("--json", "list"))
     assert {frozenset(p) for p in profiles} == {frozenset(PROFILE_KEYS)}
     first = profiles[0]
-    assert first["iccid"] == ENABLED and first["profileState"] == "enabled"
+    assert first["iccid"] == NORTHWIND and first["profileState"] == "enabled"
     assert first["profileClass"] == "operational" and first["icon"] is None
     assert first["isdpAid"] == "A0000005591010FFFFFFFF8900001000"  # 16 bytes, as on real cards
     assert first["notificationConfigurationInfo"] == [{
@@ -44,10 +42,10 @@ def test_list_icons_come_as_base64(lpa):
 
 def test_info_shows_eid_versions_memory_and_ci_keys(lpa):
     result = lpa("info")
-    assert "EID:" in result.output and "89049032000001000000000000000074" in result.output
+    assert "EID:" in result.output and EID in result.output
     assert "Free memory:" in result.output and "CI keys (verification):" in result.output
     data = json_data(lpa("--json", "info"))
-    assert data["eidValue"] == "89049032000001000000000000000074"
+    assert data["eidValue"] == EID
     assert data["EUICCInfo2"]["svn"] == "2.2.0"
     assert data["EUICCInfo2"]["extCardResource"]["freeNonVolatileMemory"] > 0
     assert data["EuiccConfiguredAddresses"]["rootDsAddress"] == "lpa.ds.gsma.com"
@@ -55,12 +53,12 @@ def test_info_shows_eid_versions_memory_and_ci_keys(lpa):
 
 def test_enable_and_disable_by_iccid_aid_and_nickname(lpa, sim_state):
     assert lpa("disable", "work", "--no-notify").exit_code == 0
-    assert sim_state().find(iccid=ENABLED).state == "disabled"
+    assert sim_state().find(iccid=NORTHWIND).state == "disabled"
     aid = sim_state().find(iccid=CONTOSO).isdp_aid
     result = lpa("enable", aid, "--no-notify")
     assert result.exit_code == 0 and f"enabled {CONTOSO}" in result.output
     assert sim_state().find(iccid=CONTOSO).state == "enabled"
-    result = lpa("enable", ENABLED, "--no-notify")
+    result = lpa("enable", NORTHWIND, "--no-notify")
     assert f"(disabled {CONTOSO})" in result.output
 
 
@@ -73,7 +71,7 @@ def test_delete_with_yes(lpa, sim_state):
 def test_delete_asks_on_a_terminal_and_no_keeps_the_profile(lpa, sim_state, monkeypatch):
     monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
     result = lpa("delete", CONTOSO, input="n\n")
-    assert "Delete 89470000000098765432 (Contoso Telecom, Contoso Travel 5GB)?" in result.output
+    assert f"Delete {CONTOSO} (Contoso Telecom, Contoso Travel 5GB)?" in result.output
     assert result.exit_code == 1
     assert sim_state().find(iccid=CONTOSO) is not None
 
@@ -85,16 +83,16 @@ def test_delete_without_a_terminal_needs_yes(lpa, sim_state):
 
 
 def test_delete_of_an_enabled_profile_says_what_to_do(lpa, sim_state):
-    result = lpa("delete", "--yes", ENABLED)
+    result = lpa("delete", "--yes", NORTHWIND)
     assert result.exit_code == 2
-    assert f"profile {ENABLED} is enabled; disable it first (lpa disable {ENABLED}) or use --force" in result.output
-    assert sim_state().find(iccid=ENABLED) is not None
+    assert f"profile {NORTHWIND} is enabled; disable it first (lpa disable {NORTHWIND}) or use --force" in result.output
+    assert sim_state().find(iccid=NORTHWIND) is not None
 
 
 def test_delete_force_disables_first(lpa, sim_state):
-    result = lpa("delete", "--yes", "--force", "--no-notify", ENABLED)
+    result = lpa("delete", "--yes", "--force", "--no-notify", NORTHWIND)
     assert result.exit_code == 0
-    assert sim_state().find(iccid=ENABLED) is None
+    assert sim_state().find(iccid=NORTHWIND) is None
     assert [n.operation for n in sim_state().notifications] == ["disable", "delete"]
 
 
@@ -105,7 +103,7 @@ def test_delete_refuses_a_ppr2_profile(lpa, sim_state):
 
 def test_enable_of_a_test_profile_next_to_an_operational_one_is_refused(lpa, sim_state):
     result = lpa("enable", TEST_PROFILE)
-    assert result.exit_code == 2 and f"disable it first (lpa disable {ENABLED})" in result.output
+    assert result.exit_code == 2 and f"disable it first (lpa disable {NORTHWIND})" in result.output
 
 
 def test_nickname_set_and_clear(lpa, sim_state):
@@ -116,16 +114,16 @@ def test_nickname_set_and_clear(lpa, sim_state):
 
 
 def test_notifications_list(lpa):
-    lpa("disable", "--no-notify", ENABLED)
+    lpa("disable", "--no-notify", NORTHWIND)
     result = lpa("notifications", "list")
-    assert result.output.splitlines()[1].split() == ["1", "disable", ENABLED, "smdp.northwind.example"]
+    assert result.output.splitlines()[1].split() == ["1", "disable", NORTHWIND, "smdp.northwind.example"]
     assert json_data(lpa("--json", "notifications", "list")) == [{
         "seqNumber": 1, "profileManagementOperation": "disable",
-        "notificationAddress": "smdp.northwind.example", "iccid": ENABLED}]
+        "notificationAddress": "smdp.northwind.example", "iccid": NORTHWIND}]
 
 
 def test_notifications_remove_drops_without_sending(lpa, sim_state):
-    lpa("disable", "--no-notify", ENABLED)
+    lpa("disable", "--no-notify", NORTHWIND)
     assert lpa("notifications", "remove", "1").exit_code == 2  # no terminal, no --yes
     assert json_data(lpa("--json", "notifications", "remove", "--yes", "1"))["removed"][0]["seqNumber"] == 1
     assert sim_state().notifications == []
@@ -186,12 +184,12 @@ def test_help_lists_exit_codes(lpa):
 
 
 def test_changes_persist_across_processes(lpa_process):
-    assert ENABLED in lpa_process("list").stdout
-    assert lpa_process("disable", "--no-notify", ENABLED).returncode == 0
-    deleted = lpa_process("delete", "--yes", "--no-notify", ENABLED)
-    assert deleted.returncode == 0 and f"deleted {ENABLED}" in deleted.stdout
+    assert NORTHWIND in lpa_process("list").stdout
+    assert lpa_process("disable", "--no-notify", NORTHWIND).returncode == 0
+    deleted = lpa_process("delete", "--yes", "--no-notify", NORTHWIND)
+    assert deleted.returncode == 0 and f"deleted {NORTHWIND}" in deleted.stdout
     profiles = json.loads(lpa_process("--json", "list").stdout)["data"]
-    assert ENABLED not in [p["iccid"] for p in profiles] and len(profiles) == 3
+    assert NORTHWIND not in [p["iccid"] for p in profiles] and len(profiles) == 3
 
 
 def test_bad_input_in_a_process_has_no_traceback(lpa_process):
@@ -203,7 +201,7 @@ def test_bad_input_in_a_process_has_no_traceback(lpa_process):
 def test_python_dash_m_lpa_works(state_path):
     result = subprocess.run([sys.executable, "-m", "lpa", "--sim", "--sim-state", str(state_path), "list"],
                             capture_output=True, text=True)
-    assert result.returncode == 0 and ENABLED in result.stdout
+    assert result.returncode == 0 and NORTHWIND in result.stdout
 
 
 def test_help_does_not_import_heavy_modules():
@@ -243,7 +241,7 @@ def test_bad_devices_are_refused(lpa, args, message):
 
 def test_the_device_comes_from_the_environment(lpa, state_path, monkeypatch):
     monkeypatch.setenv("LPA_DEVICE", f"sim:{state_path}")
-    assert ENABLED in lpa("list", sim=False).output
+    assert NORTHWIND in lpa("list", sim=False).output
 
 
 @pytest.mark.parametrize("options, device", [

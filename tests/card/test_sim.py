@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import CONTOSO, FABRIKAM, NORTHWIND, TEST_PROFILE
 from lpa import es10
 from lpa.apdu import open_isdr
 from lpa.errors import ResultError, TransportError
@@ -11,15 +12,7 @@ from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.sim.card.card import Card
 from lpa.sim.card.state import StateFile
 
-ENABLED, CONTOSO, FABRIKAM, TEST_PROFILE = ("8944476500001234567", "89470000000098765432",
-                                            "8901260123456789012", "89000123456789012341")
 ISDR = "A0000005591010FFFFFFFF8900000100"
-
-
-@pytest.fixture
-def ch(state_path):
-    with SimulatedTransport(state_path) as transport, open_isdr(transport) as channel:
-        yield channel
 
 
 @pytest.fixture
@@ -45,13 +38,13 @@ def edit_state(state_path, change) -> None:
 
 def test_at_most_one_profile_is_enabled(ch, sim_state):
     es10.enable_profile(ch, CONTOSO)
-    es10.enable_profile(ch, ENABLED)
-    assert [p.iccid for p in sim_state().profiles if p.state == "enabled"] == [ENABLED]
+    es10.enable_profile(ch, NORTHWIND)
+    assert [p.iccid for p in sim_state().profiles if p.state == "enabled"] == [NORTHWIND]
 
 
 def test_enabling_an_enabled_profile_is_refused(ch):
     with pytest.raises(ResultError, match="profileNotInDisabledState"):
-        es10.enable_profile(ch, ENABLED)
+        es10.enable_profile(ch, NORTHWIND)
 
 
 def test_disabling_a_disabled_profile_is_refused(ch):
@@ -60,9 +53,9 @@ def test_disabling_a_disabled_profile_is_refused(ch):
 
 
 def test_ppr1_forbids_disabling(state_path, ch):
-    edit_state(state_path, lambda s: s.find(iccid=ENABLED).policy_rules.append("ppr1"))
+    edit_state(state_path, lambda s: s.find(iccid=NORTHWIND).policy_rules.append("ppr1"))
     with pytest.raises(ResultError, match="disallowedByPolicy"):
-        es10.disable_profile(ch, ENABLED)
+        es10.disable_profile(ch, NORTHWIND)
     with pytest.raises(ResultError, match="disallowedByPolicy"):
         es10.enable_profile(ch, CONTOSO)  # would disable the PPR1 profile
 
@@ -76,36 +69,36 @@ def test_ppr2_forbids_deleting(ch, sim_state):
 def test_a_test_profile_cannot_replace_an_enabled_operational_one(ch, sim_state):
     with pytest.raises(ResultError, match="disallowedByPolicy"):
         es10.enable_profile(ch, TEST_PROFILE)
-    es10.disable_profile(ch, ENABLED)
+    es10.disable_profile(ch, NORTHWIND)
     es10.enable_profile(ch, TEST_PROFILE)
     assert sim_state().find(iccid=TEST_PROFILE).state == "enabled"
 
 
 def test_delete_only_when_disabled(ch, sim_state):
     with pytest.raises(ResultError, match="profileNotInDisabledState"):
-        es10.delete_profile(ch, ENABLED)
-    assert sim_state().find(iccid=ENABLED) is not None
+        es10.delete_profile(ch, NORTHWIND)
+    assert sim_state().find(iccid=NORTHWIND) is not None
 
 
 def test_notifications_follow_the_profiles_configuration(ch, sim_state):
     es10.enable_profile(ch, CONTOSO)  # Contoso notifies install+delete only; Northwind everything
-    assert [(n.operation, n.iccid) for n in sim_state().notifications] == [("disable", ENABLED)]
+    assert [(n.operation, n.iccid) for n in sim_state().notifications] == [("disable", NORTHWIND)]
     es10.disable_profile(ch, CONTOSO)
     es10.delete_profile(ch, CONTOSO)
     assert [(n.operation, n.iccid, n.address) for n in sim_state().notifications] == [
-        ("disable", ENABLED, "smdp.northwind.example"), ("delete", CONTOSO, "rsp.contoso.example")]
+        ("disable", NORTHWIND, "smdp.northwind.example"), ("delete", CONTOSO, "rsp.contoso.example")]
 
 
 def test_sequence_numbers_only_grow(ch, sim_state):
-    es10.disable_profile(ch, ENABLED)
+    es10.disable_profile(ch, NORTHWIND)
     es10.remove_notification_from_list(ch, 1)
-    es10.enable_profile(ch, ENABLED)
+    es10.enable_profile(ch, NORTHWIND)
     assert [n.seq_number for n in sim_state().notifications] == [2]
 
 
 def test_refused_operations_change_nothing(ch, state_path):
     before = state_path.read_bytes()
-    for call in (lambda: es10.delete_profile(ch, ENABLED), lambda: es10.delete_profile(ch, FABRIKAM),
+    for call in (lambda: es10.delete_profile(ch, NORTHWIND), lambda: es10.delete_profile(ch, FABRIKAM),
                  lambda: es10.enable_profile(ch, TEST_PROFILE)):
         with pytest.raises(ResultError):
             call()
@@ -178,7 +171,7 @@ def test_long_answers_come_in_61xx_chains(card, state_path):
     send(card, f"00 A4 04 00 10 {ISDR} 00")
     first = send(card, "80 E2 91 00 08 BF2B05A003800101 00")  # nothing: noResultAvailable
     assert first == "6106" and send(card, "00 C0 00 00 06") == "BF2B038101019000"
-    edit_state(state_path, lambda s: s.add_notification(s.find(iccid=ENABLED), "delete"))
+    edit_state(state_path, lambda s: s.add_notification(s.find(iccid=NORTHWIND), "delete"))
     answer = send(card, "80 E2 91 00 03 BF2B00 00")
     collected = ""
     while answer.endswith("9000") is False:

@@ -1,0 +1,77 @@
+"""Helpers the tests share (imported as `helpers`: pyproject's pytest `pythonpath` puts tests/ on sys.path),
+and the simulated eUICC's seeded state by name."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lpa.sim.pki.testpki import PKI_DIR, TEST_EID
+
+#: The test CI's certificate: the trust anchor for the test SM-DP+ and SM-DS.
+TEST_CI = str(PKI_DIR / "ci-cert.pem")
+
+# The simulated eUICC's default state (lpa.sim.card.state.seeded): its EID and its four profiles.
+EID = TEST_EID
+NORTHWIND = "8944476500001234567"  # enabled, nickname "work", an icon, notifies every operation
+CONTOSO = "89470000000098765432"  # disabled, notifies install and delete
+FABRIKAM = "8901260123456789012"  # disabled, PPR2 (not deletable)
+TEST_PROFILE = "89000123456789012341"  # test class
+
+# The test SM-DP+'s TS.48 test profile: its matching ID and the ICCID it installs.
+TS48_PROFILE = "TS48V2-SAIP2-1-BERTLV-UNIQUE"
+TS48_ICCID = "8949449999999990049"
+
+
+class Answer:
+    """A channel whose every STORE DATA sequence is answered with ``data``, whatever is sent."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def store_data(self, payload: bytes, name: str = "") -> bytes:
+        return self.data
+
+
+def require_pcscd() -> None:
+    """Skip the test where pcscd and vpcd are not installed; fail in CI (CI=true), where they must be."""
+    from lpa.sim.bridges.pcscd import missing
+
+    reason = missing()
+    if reason and os.environ.get("CI"):
+        pytest.fail(reason)
+    if reason:
+        pytest.skip(reason)
+
+
+def lpa_executable() -> str:
+    """The installed `lpa` console script next to this Python."""
+    found = Path(sys.executable).with_name("lpa")
+    return str(found) if found.exists() else shutil.which("lpa") or "lpa"
+
+
+def run_lpa(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the installed `lpa` as a subprocess, without a terminal."""
+    return subprocess.run([lpa_executable(), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def interruptible() -> None:
+    """preexec_fn for a process a test sends SIGINT to: a shell running the suite in the background
+    (`sh .ci/run &`) starts it with SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def json_data(result: Any) -> Any:
+    """The data of a successful --json answer."""
+    payload = json.loads(result.output if hasattr(result, "output") else result.stdout)
+    assert payload["ok"] is True, payload
+    return payload["data"]
