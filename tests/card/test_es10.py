@@ -179,7 +179,8 @@ class _Answer:
 
 def test_every_operation_of_a_notification_configuration_entry_notifies():
     # one entry setting enable, disable and delete (bits 1-3: 04 70) for one address, as an eSIM.me card
-    # answers (spec-notes); assembled by hand from the ASN.1, not by lpa's encoder
+    # answers (docs/cards-and-modems.md, "Notification configuration"); assembled by hand from the ASN.1,
+    # not by lpa's encoder
     answer = _Answer("BF2D25 A023 E321 5A0A984474560000214365F7 B613 3011 80020470 810B7273702E6573696D2E6D65")
     [profile] = es10.get_profiles_info(answer)
     assert profile.notification_config == ((("enable", "disable", "delete"), "rsp.esim.me"),)

@@ -1,4 +1,4 @@
-"""The simulated eUICC's download side, driven as an SM-DP+ and an LPA would (SGP.22 3.1.3, download-notes 1.5).
+"""The simulated eUICC's download side, driven as an SM-DP+ and an LPA would (SGP.22 3.1.3, 5.7.13).
 
 The SM-DP+ side is built here from the lpa test CI (DPauth certificate,
 serverSigned1 signed with its key); what the card answers is checked as the
@@ -315,7 +315,8 @@ def test_sim_identity_refuses_what_is_not_a_ci(lpa, state_path, tmp_path, conten
 
 
 def test_after_replace_session_keys_the_86s_are_under_the_ppks_with_the_counter_at_1():
-    """download-notes 3.6: S-ENC = ppkEnc, S-MAC = ppkCmac, MCV = initialMacChainingValue, c = 1,
+    """docs/bound-profile-package.md, "ReplaceSessionKeys": S-ENC = ppkEnc, S-MAC = ppkCmac,
+    MCV = initialMacChainingValue, c = 1,
     checked here with AES and CMAC directly rather than with lpa's SecureChannel."""
     from cryptography.hazmat.primitives import cmac
     from cryptography.hazmat.primitives.asymmetric import ec

@@ -180,7 +180,7 @@ def _bpp(*children: str) -> bytes:
     (["A0048700", "8700", "A2028700", "A3028600"], ["A0048700", "8700", "A2028700", "A302", "8600"]),
     (["A30B", "BF8123020000", "8683000000"], ["A30B", "BF8123020000", "8683000000"]),  # 3-byte tag, 3-byte length
 ])
-def test_each_container_header_travels_as_download_notes_2_says(children, pieces):
+def test_each_container_header_travels_as_sgp22_segmented_bpp_says(children, pieces):
     got = [p.hex().upper() for p in split_bpp(_bpp(*children))]
     assert got == ["BF36" + f"{len(_bpp(*children)) - 3:02X}" + "BF2300"] + pieces
 
