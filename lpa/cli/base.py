@@ -64,11 +64,10 @@ class Settings:
             note = lambda message: click.echo(f"# {safe(message)}", err=True)  # noqa: E731
         if self.record:
             import shlex
-            from importlib.metadata import version
-
+            from .. import __version__
             from ..transport.replay import Recorder
 
-            recorder = Recorder(self.record, shlex.join(["lpa", *sys.argv[1:]]), version("lpa"))
+            recorder = Recorder(self.record, shlex.join(["lpa", *sys.argv[1:]]), __version__)
             click.get_current_context().call_on_close(recorder.close)
             sinks.append(recorder)
         euicc = open_euicc(
@@ -131,6 +130,16 @@ def _timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not (math.isfinite(value) and 0.1 <= value <= 300):
         raise click.BadParameter(f"{value} is not a number of seconds from 0.1 to 300")
     return value
+
+
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--version: computed only when asked (importlib.metadata is slow to import)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from ..about import version_text
+
+    click.echo(version_text())
+    ctx.exit()
 
 
 class LpaGroup(click.Group):
@@ -289,7 +298,8 @@ def interactive() -> bool:
 @click.option("--force", "force_record", is_flag=True, help="Let --record overwrite an existing FILE.")
 @click.option("--replay", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
               help="Answer from a recording instead of a card (refuses any other command; sends no notification).")
-@click.version_option(package_name="lpa")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show lpa's version, the SGP.22 version it implements, and those of Python and its libraries.")
 @click.pass_context
 def main(ctx: click.Context, json_: bool, force_record: bool, **options: Any) -> None:
     """lpa: a Local Profile Assistant for eUICCs (GSMA SGP.22).
