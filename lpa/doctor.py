@@ -163,7 +163,7 @@ class Environment:
     #: /proc, where the holders of a device are found (each process's fd links).
     proc: Path = Path("/proc")
     #: Resolve a name (socket.getaddrinfo's signature).
-    resolve: Callable[..., Any] = socket.getaddrinfo
+    resolve: Callable[..., Any] = lambda *args, **kwargs: socket.getaddrinfo(*args, **kwargs)
     #: The Date a server at (host, port) sends, given a time-out.
     server_date: Callable[[str, int, float], datetime | None] = _server_date
     #: Seconds each network check may take.

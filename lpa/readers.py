@@ -12,6 +12,7 @@ from typing import Callable
 
 from .apdu import Channel
 from .errors import InputError, StatusWordError, TransportError
+from .transport import Transport
 from .transport.pcsc import PcscTransport, ReaderStatus, list_readers
 
 
@@ -73,7 +74,7 @@ def _answers_isdr(transport: PcscTransport, aids: tuple[bytes, ...]) -> bool:
     return isdr_aid_of(transport, aids) is not None
 
 
-def isdr_aid_of(transport: PcscTransport, aids: tuple[bytes, ...]) -> bytes | None:
+def isdr_aid_of(transport: Transport, aids: tuple[bytes, ...]) -> bytes | None:
     """The first of ``aids`` the card answers SELECT for on the basic channel (SGP.22 2.2.3), or None."""
     for aid in aids:
         try:
