@@ -142,6 +142,49 @@ def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     ctx.exit()
 
 
+def completion_device(ctx: click.Context) -> tuple[str, bytes | None]:
+    """The device and ISD-R AID the command line being completed names (its options are parsed, the
+    group's callback has not run)."""
+    from ..devices import device_of
+
+    given = ctx.find_root().params
+    device = given.get("device") or device_of(reader=given.get("reader"), sim=bool(given.get("sim")),
+                                              sim_state=given.get("sim_state"), replay=given.get("replay"))
+    aid = given.get("aid")
+    return device, aid if isinstance(aid, bytes) else None
+
+
+def _complete_device(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from ..completion import device_choices
+    from ..devices import KINDS
+
+    return device_choices(incomplete, KINDS)
+
+
+def _complete_reader(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from ..completion import reader_names
+
+    return reader_names(incomplete)
+
+
+def complete_profile(nicknames: bool) -> Callable[[click.Context, click.Parameter, str], list[Any]]:
+    """shell_complete for an argument naming a profile: ICCIDs (and nicknames) of the card in reach."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        from ..completion import profile_choices
+
+        try:
+            device, aid = completion_device(ctx)
+            return [CompletionItem(value, help=safe(what) or None)
+                    for value, what in profile_choices(device, incomplete, nicknames=nicknames, aid=aid)]
+        except Exception:  # never a message on the command line
+            return []
+
+    return complete
+
+
 class LpaGroup(click.Group):
     """A click group that turns every error into one line (or JSON object) and an exit code."""
 
@@ -270,10 +313,10 @@ def interactive() -> bool:
 
 
 @click.group(cls=MainGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]",
+@click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]", shell_complete=_complete_device,
               help="The card: pcsc[:READER], sim[:STATE FILE], replay:FILE or at:PORT[@BAUD] (a modem) "
               "(default: pcsc, the only reader with an eUICC). --reader, --sim and --replay are short forms.")
-@click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX",
+@click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX", shell_complete=_complete_reader,
               help="PC/SC reader: index, name or unique part of a name (--device pcsc:READER).")
 @click.option("--sim", is_flag=True, envvar="LPA_SIM", help="Use the simulated eUICC (--device sim).")
 @click.option("--sim-state", envvar="LPA_SIM_STATE", metavar="PATH", type=click.Path(dir_okay=False),
