@@ -12,6 +12,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+#: lpa's version, the one source (pyproject.toml reads it; CHANGELOG.md says what each brought).
+__version__ = "0.2.0"
+#: The SGP.22 version lpa implements (the X-Admin-Protocol it sends is gsma/rsp/v2.2.0, SGP.22 6.5.1).
+SGP22_VERSION = "2.2"
+
 _WHERE = {
     "open_euicc": "euicc", "Euicc": "euicc", "NotifySettings": "session", "EuiccInfo": "operations.info",
     "OperationResult": "operations.profiles", "ProcessResult": "operations.notifications",

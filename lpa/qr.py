@@ -16,7 +16,7 @@ def read_activation_code(path: str) -> str:
         import zxingcpp
         from PIL import Image, UnidentifiedImageError
     except ImportError:
-        raise InputError("reading QR code images needs the qr extra: pip install 'lpa[qr]' "
+        raise InputError("reading QR code images needs the qr extra: pip install '.[qr]' in lpa's checkout (README, Installing) "
                          "(or give the code itself: lpa download 'LPA:1$...')") from None
     try:
         with Image.open(path) as image:

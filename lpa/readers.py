@@ -12,6 +12,7 @@ from typing import Callable
 
 from .apdu import Channel
 from .errors import InputError, StatusWordError, TransportError
+from .transport import Transport
 from .transport.pcsc import PcscTransport, ReaderStatus, list_readers
 
 
@@ -70,15 +71,20 @@ def open_reader(spec: str | None, aids: tuple[bytes, ...], note: Callable[[str],
 
 def _answers_isdr(transport: PcscTransport, aids: tuple[bytes, ...]) -> bool:
     """SELECT each ISD-R AID on the basic channel: does this card have one?"""
+    return isdr_aid_of(transport, aids) is not None
+
+
+def isdr_aid_of(transport: Transport, aids: tuple[bytes, ...]) -> bytes | None:
+    """The first of ``aids`` the card answers SELECT for on the basic channel (SGP.22 2.2.3), or None."""
     for aid in aids:
         try:
             Channel(transport, 0).select(aid)
         except StatusWordError:
             continue
         except TransportError:
-            return False
-        return True
-    return False
+            return None
+        return aid
+    return None
 
 
 def describe_readers(aids: tuple[bytes, ...]) -> list[dict[str, object]]:

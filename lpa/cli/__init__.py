@@ -3,11 +3,11 @@
 One module per command group: :mod:`.base` (the group, global options,
 errors and exit codes), :mod:`.chip` (readers, info), :mod:`.profiles`
 (list, enable, disable, delete, nickname), :mod:`.reset` (memory-reset),
-:mod:`.download`, :mod:`.notifications`; the simulated eUICC's `lpa sim`
+:mod:`.download`, :mod:`.notifications`, :mod:`.doctor`; the simulated eUICC's `lpa sim`
 is a plug-in's (:mod:`lpa.plugins`). Each command imports what it needs
 when it runs.
 """
-from . import chip, download, notifications, profiles, reset
+from . import chip, doctor, download, notifications, profiles, reset
 from .base import main
 
 main.add_command(chip.readers)
@@ -19,6 +19,7 @@ main.add_command(reset.memory_reset)
 main.add_command(download.download)
 main.add_command(download.discover)
 main.add_command(notifications.notifications)
+main.add_command(doctor.doctor)
 
 __all__ = ["main", "run"]
 

@@ -64,11 +64,10 @@ class Settings:
             note = lambda message: click.echo(f"# {safe(message)}", err=True)  # noqa: E731
         if self.record:
             import shlex
-            from importlib.metadata import version
-
+            from .. import __version__
             from ..transport.replay import Recorder
 
-            recorder = Recorder(self.record, shlex.join(["lpa", *sys.argv[1:]]), version("lpa"))
+            recorder = Recorder(self.record, shlex.join(["lpa", *sys.argv[1:]]), __version__)
             click.get_current_context().call_on_close(recorder.close)
             sinks.append(recorder)
         euicc = open_euicc(
@@ -131,6 +130,59 @@ def _timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not (math.isfinite(value) and 0.1 <= value <= 300):
         raise click.BadParameter(f"{value} is not a number of seconds from 0.1 to 300")
     return value
+
+
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--version: computed only when asked (importlib.metadata is slow to import)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from ..about import version_text
+
+    click.echo(version_text())
+    ctx.exit()
+
+
+def completion_device(ctx: click.Context) -> tuple[str, bytes | None]:
+    """The device and ISD-R AID the command line being completed names (its options are parsed, the
+    group's callback has not run)."""
+    from ..devices import device_of
+
+    given = ctx.find_root().params
+    device = given.get("device") or device_of(reader=given.get("reader"), sim=bool(given.get("sim")),
+                                              sim_state=given.get("sim_state"), replay=given.get("replay"))
+    aid = given.get("aid")
+    return device, aid if isinstance(aid, bytes) else None
+
+
+def _complete_device(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from ..completion import device_choices
+    from ..devices import KINDS
+
+    return device_choices(incomplete, KINDS)
+
+
+def _complete_reader(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from ..completion import reader_names
+
+    return reader_names(incomplete)
+
+
+def complete_profile(nicknames: bool) -> Callable[[click.Context, click.Parameter, str], list[Any]]:
+    """shell_complete for an argument naming a profile: ICCIDs (and nicknames) of the card in reach."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        from ..completion import profile_choices
+
+        try:
+            device, aid = completion_device(ctx)
+            return [CompletionItem(value, help=safe(what) or None)
+                    for value, what in profile_choices(device, incomplete, nicknames=nicknames, aid=aid)]
+        except Exception:  # never a message on the command line
+            return []
+
+    return complete
 
 
 class LpaGroup(click.Group):
@@ -261,10 +313,10 @@ def interactive() -> bool:
 
 
 @click.group(cls=MainGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]",
+@click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]", shell_complete=_complete_device,
               help="The card: pcsc[:READER], sim[:STATE FILE], replay:FILE or at:PORT[@BAUD] (a modem) "
               "(default: pcsc, the only reader with an eUICC). --reader, --sim and --replay are short forms.")
-@click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX",
+@click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX", shell_complete=_complete_reader,
               help="PC/SC reader: index, name or unique part of a name (--device pcsc:READER).")
 @click.option("--sim", is_flag=True, envvar="LPA_SIM", help="Use the simulated eUICC (--device sim).")
 @click.option("--sim-state", envvar="LPA_SIM_STATE", metavar="PATH", type=click.Path(dir_okay=False),
@@ -289,7 +341,8 @@ def interactive() -> bool:
 @click.option("--force", "force_record", is_flag=True, help="Let --record overwrite an existing FILE.")
 @click.option("--replay", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
               help="Answer from a recording instead of a card (refuses any other command; sends no notification).")
-@click.version_option(package_name="lpa")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show lpa's version, the SGP.22 version it implements, and those of Python and its libraries.")
 @click.pass_context
 def main(ctx: click.Context, json_: bool, force_record: bool, **options: Any) -> None:
     """lpa: a Local Profile Assistant for eUICCs (GSMA SGP.22).

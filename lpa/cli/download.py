@@ -121,6 +121,9 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
             activation = _without_code(ctx, euicc, event, smds, imei)
         result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,
                                 notify=ctx.obj.notify and not no_notify, progress=progress)
+    from ..completion import forget
+
+    forget(ctx.obj.device)  # a new profile: shell completion reads the card again
 
     def human() -> None:
         if result.result.error:

@@ -7,7 +7,7 @@ import click
 
 from ..errors import InputError
 from . import base
-from .base import INTERRUPTED, delivery_notes, out
+from .base import INTERRUPTED, complete_profile, delivery_notes, out
 from .terminal import safe, table
 
 
@@ -20,8 +20,11 @@ def list_(ctx: click.Context, icons: bool) -> None:
     With --json each profile also carries its notification configuration
     (every operation of each entry) and policy rules.
     """
+    from ..completion import remember
+
     with ctx.obj.open() as euicc:
         profiles = euicc.profiles(icons=icons, details=ctx.obj.json)
+    remember(ctx.obj.device, profiles)  # for shell completion
 
     def human() -> None:
         if not profiles:
@@ -63,7 +66,7 @@ def _switch_command(operation: str, past: str, doc: str) -> click.Command:
     """`lpa enable` and `lpa disable`: the same options, a different Euicc method."""
 
     @click.command(operation, help=doc)
-    @click.argument("profile", metavar="ICCID|AID|NICKNAME")
+    @click.argument("profile", metavar="ICCID|AID|NICKNAME", shell_complete=complete_profile(nicknames=True))
     @click.option("--refresh", is_flag=True, help="Set refreshFlag (many removable eUICCs need it unset).")
     @_reset_option
     @_notify_option
@@ -78,7 +81,7 @@ def _switch_command(operation: str, past: str, doc: str) -> click.Command:
 
 
 @click.command()
-@click.argument("profile", metavar="ICCID|AID")
+@click.argument("profile", metavar="ICCID|AID", shell_complete=complete_profile(nicknames=False))
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Disable the profile first if it is enabled.")
 @_notify_option
@@ -94,19 +97,25 @@ def delete(ctx: click.Context, profile: str, yes: bool, force: bool, no_notify: 
         return click.confirm(safe(f"Delete {target.label} ({target.provider or '?'}, {target.name or '?'})? "
                                   "This cannot be undone"), default=False, err=True)
 
+    from ..completion import forget
+
     with ctx.obj.open() as euicc:
         result = euicc.delete(profile, force=force, notify=ctx.obj.notify and not no_notify, confirm=confirm)
+    forget(ctx.obj.device)
     report(ctx, result, "deleted")
 
 
 @click.command()
-@click.argument("iccid")
+@click.argument("iccid", shell_complete=complete_profile(nicknames=False))
 @click.argument("nickname")
 @click.pass_context
 def nickname(ctx: click.Context, iccid: str, nickname: str) -> None:
     """Set a profile's nickname ("" clears it; at most 64 bytes of UTF-8, no control characters)."""
+    from ..completion import forget
+
     with ctx.obj.open() as euicc:
         euicc.set_nickname(iccid, nickname)
+    forget(ctx.obj.device)
     out(ctx, {"iccid": iccid, "profileNickname": nickname or None},
         lambda: click.echo(safe(f"nickname of {iccid} set to {nickname!r}" if nickname
                                 else f"nickname of {iccid} cleared")))

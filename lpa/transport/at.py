@@ -37,7 +37,7 @@ def open_device(argument: str | None, aids: tuple[bytes, ...], note: Callable[[s
     from importlib.util import find_spec
 
     if find_spec("serial") is None:
-        raise InputError("modems need pyserial: pip install 'lpa[modem]'")
+        raise InputError("modems need pyserial: pip install '.[modem]' in lpa's checkout (README, Installing)")
     return AtTransport(port, int(baud or 115200), note)
 
 

@@ -214,8 +214,19 @@ def test_help_does_not_import_heavy_modules():
 
 
 def test_console_script_is_installed():
+    import lpa
+
     result = subprocess.run([lpa_executable(), "--version"], capture_output=True, text=True)
-    assert result.returncode == 0 and "version" in result.stdout
+    assert result.returncode == 0 and result.stdout.startswith(f"lpa {lpa.__version__} (GSMA SGP.22 v2.2")
+
+
+def test_version_names_python_and_the_libraries_and_is_read_only_when_asked(lpa):
+    import platform
+
+    lines = lpa("--version", sim=False).output.splitlines()
+    assert f"  Python: {platform.python_version()} ({platform.python_implementation()})" in lines
+    for name in ("pyscard", "asn1tools", "cryptography", "click", "requests", "pyserial"):
+        assert any(line.startswith(f"  {name}: ") and line[len(name) + 4:][:1].isdigit() for line in lines), name
 
 
 def test_device_names_the_card_and_the_short_forms_are_the_same(lpa, state_path, tmp_path):

@@ -178,7 +178,7 @@ def test_modems_without_pyserial_are_explained(monkeypatch):
     from lpa.errors import InputError
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(InputError, match=r"modems need pyserial: pip install 'lpa\[modem\]'"):
+    with pytest.raises(InputError, match=r"modems need pyserial: pip install '\.\[modem\]' in lpa's checkout"):
         open_euicc(device="at:/dev/ttyUSB2")
 
 

@@ -71,4 +71,4 @@ def test_without_the_qr_extra_the_user_is_told_what_to_install(lpa, tmp_path, mo
     monkeypatch.setitem(sys.modules, "zxingcpp", None)
     image = qr_image(tmp_path / "code.png", "LPA:1$a.example$X")
     result = lpa("download", "--qr", image, "--yes")
-    assert result.exit_code == 2 and "pip install 'lpa[qr]'" in result.output
+    assert result.exit_code == 2 and "pip install '.[qr]' in lpa's checkout" in result.output

@@ -51,6 +51,11 @@ def test_help_imports_no_library_part():
     assert heavy(modules) == []
 
 
+def test_only_version_reads_the_installed_versions():
+    assert {"importlib.metadata", "lpa.about"} <= imported("--version")
+    assert not {"importlib.metadata", "lpa.about"} & imported("--help")
+
+
 def test_list_from_a_recording_imports_the_codecs_but_not_the_asn1_parser():
     recording = Path(__file__).parents[1] / "recordings" / "list.apdu"
     imported("--replay", str(recording), "--json", "list")  # the first run compiles the ASN.1 module
