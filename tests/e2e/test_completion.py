@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import run_lpa
+from helpers import run_lpa
 
 ICCIDS = ["8944476500001234567", "89470000000098765432", "8901260123456789012", "89000123456789012341"]
 

@@ -21,7 +21,7 @@ import lpa
 
 pytestmark = pytest.mark.package
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SKIP = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", ".hypothesis", ".mutation", ".mypy_cache",
                               ".pytest_cache", "build", "dist", ".import_linter_cache")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_CI, json_data, require_pcscd, run_lpa
+from helpers import TEST_CI, json_data, require_pcscd, run_lpa
 from lpa.doctor import BLOCKER, OK, WARNING, CardFacts, Environment, check_clock, check_modems, check_notifications
 from lpa.doctor import check_pcscd, check_servers, check_trust, diagnose
 from lpa.es10 import NotificationMetadata
