@@ -31,6 +31,19 @@ def require_pcscd() -> None:
         pytest.skip(reason)
 
 
+@pytest.fixture(scope="module")
+def pcscd() -> Any:
+    """A running pcscd with the vpcd driver (started here if needed), for the tests marked pcsc."""
+    from lpa.sim.bridges.pcscd import PcscdUnavailable, running_pcscd
+
+    require_pcscd()
+    try:
+        with running_pcscd():
+            yield
+    except PcscdUnavailable as error:
+        pytest.fail(str(error))
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own state directory; the ASN.1 cache is shared by the session."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_CI, json_data, require_pcscd, run_lpa
+from conftest import TEST_CI, json_data, run_lpa
 from lpa.doctor import BLOCKER, OK, WARNING, CardFacts, Environment, check_clock, check_modems, check_notifications
 from lpa.doctor import check_pcscd, check_servers, check_trust, diagnose
 from lpa.es10 import NotificationMetadata
@@ -271,19 +271,7 @@ def test_online_a_closed_port_is_a_blocker():
     assert finding.message.startswith(f"root SM-DS 127.0.0.1:{port}: no TCP connection to 127.0.0.1 port {port}")
 
 
-# -- through pcscd and vpcd (run with -m pcsc) ------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    from lpa.sim.bridges.pcscd import PcscdUnavailable, running_pcscd
-
-    require_pcscd()
-    try:
-        with running_pcscd():
-            yield
-    except PcscdUnavailable as error:
-        pytest.fail(str(error))
+# -- through pcscd and vpcd (run with -m pcsc; the pcscd fixture is conftest's) ----------------
 
 
 @pytest.mark.pcsc

@@ -14,25 +14,14 @@ import time
 
 import pytest
 
-from conftest import TEST_CI, lpa_executable, require_pcscd, run_lpa
-from lpa.sim.bridges.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
+from conftest import TEST_CI, lpa_executable, run_lpa
+from lpa.sim.bridges.pcscd import READERS, VirtualCard
 from lpa.sim.card.state import StateFile
 
 pytestmark = pytest.mark.pcsc
 
 READER0, READER1 = READERS.values()
 ENABLED, CONTOSO = "8944476500001234567", "89470000000098765432"
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    """A running pcscd with the vpcd driver (started here if needed)."""
-    require_pcscd()
-    try:
-        with running_pcscd():
-            yield
-    except PcscdUnavailable as error:
-        pytest.fail(str(error))
 
 
 @pytest.fixture
