@@ -332,7 +332,8 @@ def check_readers(spec: str | None, aids: tuple[bytes, ...],
 
 def _holder_hint(env: Environment) -> str:
     """What to do about a held reader, naming the known card-holding programs that run."""
-    running = sorted({name for _, name in _processes(env.proc) if name in CARD_HOLDERS})
+    me = str(os.getpid())
+    running = sorted({name for pid, name in _processes(env.proc) if name in CARD_HOLDERS and pid != me})
     names = f" ({', '.join(running)} running)" if running else ""
     return f"close the other program{names}: another lpa, gpg's scdaemon (gpgconf --kill scdaemon), a browser"
 

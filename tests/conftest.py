@@ -10,9 +10,22 @@ from typing import Any, Callable
 import pytest
 from click.testing import CliRunner
 
-from helpers import TEST_CI, run_lpa
+from helpers import TEST_CI, require_pcscd, run_lpa
 from lpa.sim.card.state import StateFile
 from lpa.sim.servers.smdpp import TestSmdpp
+
+
+@pytest.fixture(scope="module")
+def pcscd() -> Any:
+    """A running pcscd with the vpcd driver (started here if needed), for the tests marked pcsc."""
+    from lpa.sim.bridges.pcscd import PcscdUnavailable, running_pcscd
+
+    require_pcscd()
+    try:
+        with running_pcscd():
+            yield
+    except PcscdUnavailable as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(autouse=True)

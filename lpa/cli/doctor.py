@@ -1,4 +1,4 @@
-"""`lpa doctor`: check what lpa needs (pcscd, readers, modems, the card, trust, the clock, servers) and say what to do."""
+"""`lpa doctor`: check what lpa needs (pcscd, readers, modems, card, trust, clock, servers); say what to do."""
 from __future__ import annotations
 
 import click

@@ -6,7 +6,6 @@ import pytest
 
 from helpers import CONTOSO, FABRIKAM, NORTHWIND, TEST_PROFILE
 from lpa import es10
-from lpa.apdu import open_isdr
 from lpa.errors import ResultError, TransportError
 from lpa.sim.bridges.inprocess import SimulatedTransport
 from lpa.sim.card.card import Card

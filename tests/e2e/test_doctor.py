@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TEST_CI, json_data, require_pcscd, run_lpa
+from helpers import TEST_CI, json_data, run_lpa
 from lpa.doctor import BLOCKER, OK, WARNING, CardFacts, Environment, check_clock, check_modems, check_notifications
 from lpa.doctor import check_pcscd, check_servers, check_trust, diagnose
 from lpa.es10 import NotificationMetadata
@@ -198,6 +198,20 @@ def test_a_port_held_by_modemmanager_or_another_process_is_named(tmp_path):
     assert finding.message == f"{port}: open in minicom (pid 900)"
 
 
+def test_a_held_reader_names_the_card_holding_programs_that_run_but_not_lpa_doctor_itself(tmp_path):
+    import os
+
+    from lpa.doctor import _holder_hint
+
+    proc = tmp_path / "proc"
+    for pid, name in (("42", "scdaemon"), (str(os.getpid()), "lpa"), ("43", "bash")):
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "comm").write_text(name + "\n")
+    assert _holder_hint(Environment(proc=proc)).startswith("close the other program (scdaemon running): ")
+    (proc / "42" / "comm").unlink()
+    assert _holder_hint(Environment(proc=proc)).startswith("close the other program: another lpa")
+
+
 def test_no_pyserial_and_no_port(tmp_path):
     assert "pyserial is not installed" in check_modems(Environment(serial_ports=lambda: None))[0].message
     assert check_modems(Environment(serial_ports=lambda: []))[0].message == "no serial port"
@@ -271,19 +285,7 @@ def test_online_a_closed_port_is_a_blocker():
     assert finding.message.startswith(f"root SM-DS 127.0.0.1:{port}: no TCP connection to 127.0.0.1 port {port}")
 
 
-# -- through pcscd and vpcd (run with -m pcsc) ------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    from lpa.sim.bridges.pcscd import PcscdUnavailable, running_pcscd
-
-    require_pcscd()
-    try:
-        with running_pcscd():
-            yield
-    except PcscdUnavailable as error:
-        pytest.fail(str(error))
+# -- through pcscd and vpcd (run with -m pcsc; the pcscd fixture is conftest's) ----------------
 
 
 @pytest.mark.pcsc

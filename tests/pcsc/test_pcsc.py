@@ -16,23 +16,12 @@ import pytest
 
 from helpers import (CONTOSO, NORTHWIND, TEST_CI, TEST_PROFILE, TS48_ICCID, TS48_PROFILE, lpa_executable,
                      require_pcscd, run_lpa)
-from lpa.sim.bridges.pcscd import READERS, PcscdUnavailable, VirtualCard, running_pcscd
+from lpa.sim.bridges.pcscd import READERS, VirtualCard, running_pcscd
 from lpa.sim.card.state import StateFile
 
 pytestmark = pytest.mark.pcsc
 
 READER0, READER1 = READERS.values()
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    """A running pcscd with the vpcd driver (started here if needed)."""
-    require_pcscd()
-    try:
-        with running_pcscd():
-            yield
-    except PcscdUnavailable as error:
-        pytest.fail(str(error))
 
 
 @pytest.fixture
