@@ -32,6 +32,7 @@ from .errors import InputError, LpaError, ServerError, TransportError
 from .paths import data_dir
 from .session import Session
 from .transport import Transport
+from .trust import anchors
 
 OK, WARNING, BLOCKER = "ok", "warning", "blocker"
 
@@ -117,19 +118,25 @@ def _serial_ports() -> list[str] | None:
     return serial_ports()
 
 
-def _server_date(host: str, port: int, timeout: float) -> datetime | None:
+#: OpenSSL's X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h), which Python's ssl module does not name.
+_NO_CHECK_TIME = 0x200000
+
+
+def _server_date(host: str, port: int, timeout: float, cadata: str) -> datetime | None:
     """The Date an HTTPS server's answer to HEAD / carries (RFC 9110 6.6.1), None if it sends none.
 
-    The certificate is not checked: nothing is sent but the request line, and the point is to
-    learn the time when a wrong clock makes every verified handshake fail.
+    The connection is verified as lpa's own are: the chain up to ``cadata`` (the CI roots the card
+    names and --ca-file, :mod:`lpa.trust`) and the host name. Only the certificates' validity
+    period is left unchecked, since the point is to learn the time when a wrong clock would make
+    every handshake fail; nothing is sent but the request line.
     """
     import http.client
     import ssl
     from email.utils import parsedate_to_datetime
 
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # check_hostname and CERT_REQUIRED by default
+    context.load_verify_locations(cadata=cadata)
+    context.verify_flags |= _NO_CHECK_TIME
     connection = http.client.HTTPSConnection(host.strip("[]"), port, timeout=timeout, context=context)
     try:
         connection.request("HEAD", "/")
@@ -165,7 +172,7 @@ class Environment:
     #: Resolve a name (socket.getaddrinfo's signature).
     resolve: Callable[..., Any] = lambda *args, **kwargs: socket.getaddrinfo(*args, **kwargs)
     #: The Date a server at (host, port) sends, given a time-out.
-    server_date: Callable[[str, int, float], datetime | None] = _server_date
+    server_date: Callable[[str, int, float, str], datetime | None] = _server_date
     #: Seconds each network check may take.
     timeout: float = 3.0
 
@@ -207,7 +214,7 @@ def diagnose(device: str, aids: tuple[bytes, ...], *, online: bool = False, env:
     findings += check_clock(env)
     if card is not None:
         if online:
-            findings += check_servers(card.servers(), env)
+            findings += check_servers(card.servers(), env, anchors(card.ci_key_ids, ca_files).pem)
         findings += check_notifications(card)
     elif online:
         findings.append(warning("servers", "not checked: no card to read the SM-DP+ and SM-DS addresses from"))
@@ -602,9 +609,9 @@ def check_clock(env: Environment) -> list[Finding]:
 # -- servers (online) --------------------------------------------------------------------------
 
 
-def check_servers(servers: list[tuple[str, str]], env: Environment) -> list[Finding]:
-    """Each server: its name resolves, TCP reaches its port, and the Date it answers with is near
-    the local clock (SGP.22 6.1: ES9+ and ES11 are HTTPS)."""
+def check_servers(servers: list[tuple[str, str]], env: Environment, cadata: str) -> list[Finding]:
+    """Each server: its name resolves, TCP reaches its port, and the Date it answers with over TLS
+    verified against ``cadata`` is near the local clock (SGP.22 6.1: ES9+ and ES11 are HTTPS)."""
     if not servers:
         return [ok("servers", "the card names no default SM-DP+, root SM-DS or notification address")]
     findings = []
@@ -636,13 +643,13 @@ def check_servers(servers: list[tuple[str, str]], env: Environment) -> list[Find
                                     "a firewall or a proxy? lpa needs HTTPS straight to the server", 5))
             continue
         findings.append(ok("servers", f"{what}: {where[0]} port {port} reached"))
-        findings += _server_clock(what, host, port, env)
+        findings += _server_clock(what, host, port, env, cadata)
     return findings
 
 
-def _server_clock(what: str, host: str, port: int, env: Environment) -> list[Finding]:
+def _server_clock(what: str, host: str, port: int, env: Environment, cadata: str) -> list[Finding]:
     try:
-        date = env.server_date(host, port, env.timeout)
+        date = env.server_date(host, port, env.timeout, cadata)
     except (OSError, ValueError) as error:
         return [warning("clock", f"{what} sent no date ({_reason(error)})")]
     if date is None:

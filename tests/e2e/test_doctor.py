@@ -19,6 +19,7 @@ from helpers import TEST_CI, json_data, run_lpa
 from lpa.doctor import BLOCKER, OK, WARNING, CardFacts, Environment, check_clock, check_modems, check_notifications
 from lpa.doctor import check_pcscd, check_servers, check_trust, diagnose
 from lpa.es10 import NotificationMetadata
+from lpa.trust import anchors
 
 SIM_CI = "03e282b295a1c1ddfd4b421e67acea8c61c7a085"
 
@@ -265,14 +266,36 @@ def test_online_a_default_smdp_that_does_not_resolve_is_a_blocker(lpa):
     assert "check the network's DNS" in fail
 
 
+def _test_ci_anchors() -> str:
+    return anchors((), (TEST_CI,)).pem
+
+
 def test_online_a_reachable_server_and_its_date(smdpp):
     env = Environment(timeout=2.0)
-    reached, clock = check_servers([("default SM-DP+", smdpp.address)], env)
+    reached, clock = check_servers([("default SM-DP+", smdpp.address)], env, _test_ci_anchors())
     assert reached.status == OK and reached.message.endswith("port " + smdpp.address.rpartition(":")[2] + " reached")
     assert clock.status == OK and clock.message.startswith("within 5 minutes of default SM-DP+")
     late = Environment(timeout=2.0, now=lambda: datetime.now(timezone.utc) + timedelta(days=3))
-    _, skewed = check_servers([("default SM-DP+", smdpp.address)], late)
+    _, skewed = check_servers([("default SM-DP+", smdpp.address)], late, _test_ci_anchors())
     assert skewed.status == WARNING and skewed.message.startswith("the local clock is 3 days ahead of")
+
+
+def test_online_the_date_is_read_through_an_expired_but_chained_certificate(smdpp):
+    """A wrong clock makes every certificate look expired: the probe still learns the time."""
+    smdpp.fault = "expired-tls"
+    _, clock = check_servers([("default SM-DP+", smdpp.address)], Environment(timeout=2.0), _test_ci_anchors())
+    assert clock.status == OK, clock.message
+
+
+@pytest.mark.parametrize("fault, words", [
+    ("unknown-ci", "certificate verify failed: unable to get local issuer certificate"),
+    ("wrong-host", "certificate verify failed: IP address mismatch"),
+])
+def test_online_the_date_is_not_taken_from_a_server_tls_does_not_verify(smdpp, fault, words):
+    smdpp.fault = fault
+    _, clock = check_servers([("default SM-DP+", smdpp.address)], Environment(timeout=2.0), _test_ci_anchors())
+    assert clock.status == WARNING and clock.message.startswith("default SM-DP+ " + smdpp.address + " sent no date")
+    assert words in clock.message
 
 
 def test_online_a_closed_port_is_a_blocker():
@@ -280,7 +303,7 @@ def test_online_a_closed_port_is_a_blocker():
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     listener.close()  # nothing listens there now
-    finding, = check_servers([("root SM-DS", f"127.0.0.1:{port}")], Environment(timeout=1.0))
+    finding, = check_servers([("root SM-DS", f"127.0.0.1:{port}")], Environment(timeout=1.0), _test_ci_anchors())
     assert finding.status == BLOCKER and finding.exit_code == 5
     assert finding.message.startswith(f"root SM-DS 127.0.0.1:{port}: no TCP connection to 127.0.0.1 port {port}")
 

@@ -119,6 +119,7 @@ def test_server_down_delete_succeeds_and_keeps_the_notification_until_it_is_back
     ("redirect", "HTTP 307 redirect to 'http://127.0.0.1:"),
     ("unknown-ci", "TLS verification failed: unable to get local issuer certificate"),
     ("wrong-host", "TLS verification failed: IP address mismatch"),
+    ("expired-tls", "TLS verification failed: certificate has expired"),
     ("failed-status", "Failed: subjectCode 8.1, reasonCode 6.1, message test fault (eUICC signature invalid)"),
     ("garbage-200", "HTTP 200 with an unexpected body: '<html>maintenance</html>'"),
 ])

@@ -14,7 +14,7 @@ def _pair(text: str) -> tuple[str, str]:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--fault", metavar="MODE", help="Misbehave, for trying lpa's error handling: http500, slow, reset, "
-              "no-tls, plain-http, tls-eof, drop-body, redirect, unknown-ci, wrong-host, failed-status, garbage-200 "
+              "no-tls, plain-http, tls-eof, drop-body, redirect, unknown-ci, wrong-host, expired-tls, failed-status, garbage-200 "
               "(and answers other servers "
               "give: accept-200-empty, accept-200-json); for downloads dp-bad-signature, "
               "dp-unknown-ci, dp-expired, fail-initiateAuthentication, fail-authenticateClient, "

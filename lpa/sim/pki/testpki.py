@@ -127,8 +127,8 @@ def make_euicc(eum: Issued, eid: str) -> Issued:
     return _issue(_name(O="lpa test EUM", serialNumber=eid, CN="lpa Test eUICC"), eum, ROLE_EUICC, ca=False)
 
 
-def make_tls(ci: Issued, hosts: list[str]) -> Issued:
-    """An SM-DP+ TLS certificate for ``hosts`` (names or IP addresses)."""
+def make_tls(ci: Issued, hosts: list[str], not_after: datetime.datetime = _NOT_AFTER) -> Issued:
+    """An SM-DP+ TLS certificate for ``hosts`` (names or IP addresses), valid until ``not_after``."""
     alt_names: list[x509.GeneralName] = []
     for host in hosts:
         try:
@@ -141,6 +141,7 @@ def make_tls(ci: Issued, hosts: list[str]) -> Issued:
             (x509.SubjectAlternativeName(alt_names), False),
             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
         ],
+        not_after=not_after,
     )
 
 

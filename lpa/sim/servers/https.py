@@ -11,6 +11,7 @@ subclass's :meth:`FaultServer.route`: the test SM-DP+
 """
 from __future__ import annotations
 
+import datetime
 import json
 import socket
 import ssl
@@ -18,6 +19,7 @@ import struct
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,7 +48,11 @@ FAULTS = {
     "redirect": "answer 307 to the same path over plain http://",
     "unknown-ci": "present a TLS certificate from a CI nobody trusts",
     "wrong-host": "present a TLS certificate for another host name",
+    "expired-tls": "present a TLS certificate under the test CI that expired on 2026-02-01",
 }
+
+#: When the expired-tls fault's certificate expired (after the test CI's not-before).
+_EXPIRED = datetime.datetime(2026, 2, 1, tzinfo=datetime.timezone.utc)
 
 #: Faults answered on the bare TCP connection, before any TLS.
 _NOT_TLS = ("reset", "no-tls", "plain-http", "tls-eof")
@@ -55,7 +61,7 @@ _Server = TypeVar("_Server", bound="FaultServer")
 
 
 @dataclass
-class FaultServer:
+class FaultServer(ABC):
     """A test server; :meth:`start` it, set :attr:`fault`, :meth:`stop` it."""
 
     __test__ = False  # not a pytest test class, nor its subclasses, whatever their names
@@ -80,13 +86,13 @@ class FaultServer:
         """The server's address (host:port), as lpa and the eUICC name it."""
         return f"{self.host}:{self.port}"
 
+    @abstractmethod
     def route(self, request: Handler, interface: str, function: str, headers: dict[str, str], body: bytes) -> None:
         """Answer a request no fault answered: a POST to /gsma/rsp2/``interface``/``function``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _listening(self) -> None:
         """Make what needs the address, once the port is known and before the first request."""
-        raise NotImplementedError
 
     # -- TLS ---------------------------------------------------------------------
 
@@ -99,6 +105,7 @@ class FaultServer:
             None: ((pki / "smdp-tls-cert.pem").read_bytes(), (pki / "smdp-tls-key.pem").read_bytes()),
             "wrong-host": _pem(testpki.make_tls(ci, ["smdp.other-host.example"])),
             "unknown-ci": _pem(testpki.make_tls(testpki.make_ci("Unknown Test CI"), ["127.0.0.1", "localhost"])),
+            "expired-tls": _pem(testpki.make_tls(ci, ["127.0.0.1", "localhost"], not_after=_EXPIRED)),
         }
         contexts = {}
         for name, (cert, key) in chains.items():
