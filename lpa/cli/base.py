@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import click
 
-from ..errors import InputError, LpaError, TransportError
+from ..errors import InputError, Interrupted, LpaError, TransportError
+from . import INTERRUPTED
 from .terminal import json_safe, safe, status
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ Exit codes:
   5    an SM-DP+ could not be reached or refused a notification
   130  interrupted (Ctrl-C); a change already made is reported first"""
 
-#: Exit code after Ctrl-C (128 + SIGINT), as shells use.
-INTERRUPTED = 130
 
 
 @dataclass
@@ -193,7 +192,9 @@ class LpaGroup(click.Group):
             return super().invoke(ctx)
         except LpaError as error:
             fail(ctx, error)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            fail(ctx, Interrupted())
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BrokenPipeError:
             raise
@@ -221,12 +222,10 @@ class LpaGroup(click.Group):
         except click.ClickException as error:
             _print_error("--json" in argv, type(error).__name__, error.exit_code, error.format_message())
             sys.exit(error.exit_code)
-        except (click.Abort, EOFError):
-            click.echo("lpa: aborted", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("lpa: interrupted", err=True)
-            sys.exit(INTERRUPTED)
+        except (click.Abort, EOFError, KeyboardInterrupt) as error:
+            interrupted = isinstance(error, KeyboardInterrupt) or isinstance(error.__context__, KeyboardInterrupt)
+            click.echo("lpa: interrupted" if interrupted else "lpa: aborted", err=True)
+            sys.exit(INTERRUPTED if interrupted else 1)
         except BrokenPipeError:
             _quiet_stdout()
             sys.exit(1)

@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from ..errors import InputError
+from ..errors import CardError, InputError, Interrupted, LpaError
 from . import base
-from .base import out
+from .base import delivery_notes, out
 from .terminal import progress_bar, safe, table
 
 _smds_option = click.option("--smds", metavar="ADDRESS",
@@ -125,21 +125,36 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
 
     forget(ctx.obj.device)  # a new profile: shell completion reads the card again
 
+    refused = result.result.error
+    problem: LpaError | None = None
+    if refused is not None:
+        said = f"not installed: the eUICC answered {refused[1]} ({refused[0]})"
+        hint = _REFUSAL_HINTS.get(refused[1], "ask the operator whether to try again or for a new activation code")
+        problem = CardError(f"{said}; {hint}")
+    elif result.interrupted:
+        problem = Interrupted(f"profile {result.offer.iccid} is installed")
+
     def human() -> None:
-        if result.result.error:
-            click.echo(safe(f"not installed: the eUICC answered {result.result.error[1]} "
-                            f"({result.result.error[0]})"))
+        notes = delivery_notes(result.deliveries)
+        if refused is not None:
+            click.echo(f"lpa: {safe('; '.join([said, *notes, hint]))}", err=True)
             return
         line = (f"installed {result.offer.iccid} ({result.offer.provider}, {result.offer.name}) "
                 f"in ISD-P {result.result.isdp_aid}")
-        for d in result.deliveries:
-            line += f"; notified {d.notification.address}" if d.delivered else \
-                f"; the installation result for {d.notification.address} is kept on the eUICC ({d.error})"
-        click.echo(safe(line))
+        click.echo(safe("; ".join([line, *notes])))
 
-    out(ctx, result.to_json(), human)
-    if result.result.error:
-        ctx.exit(3)
+    out(ctx, result.to_json(), human, error=problem)
+    if problem is not None:
+        ctx.exit(problem.exit_code)
+
+
+#: What to do when the eUICC refuses to install (SGP.22 5.7.6, ErrorReason), by reason.
+_REFUSAL_HINTS = {
+    "installFailedDueToIccidAlreadyExistsOnEuicc": "the profile is already on this eUICC (`lpa list` shows it)",
+    "installFailedDueToInsufficientMemoryForProfile": "free memory on the eUICC (`lpa delete` a profile you no "
+                                                      "longer use) and ask the operator for a new activation code",
+    "pprNotAllowed": "the eUICC's rules do not allow this profile's policy rules here (`lpa info` shows them)",
+}
 
 
 def _without_code(ctx: click.Context, euicc: Any, event: str | None, smds: str | None, imei: str | None) -> Any:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import InputError, ServerError
+from ..errors import InputError, Interrupted, ServerError
 from . import base
 from .base import INTERRUPTED, LpaGroup, out
 from .terminal import progress_bar, safe, table
@@ -57,7 +57,8 @@ def notifications_process(ctx: click.Context, seq_numbers: tuple[int, ...], keep
         click.echo(f"{data['delivered']} delivered, {data['failed']} failed, {data['remaining']} remaining on the eUICC")
 
     failed = [d for d in result.deliveries if not d.delivered]
-    out(ctx, data, human, _not_delivered([d.notification.address for d in failed], len(result.deliveries)))
+    out(ctx, data, human, Interrupted() if result.interrupted else
+        _not_delivered([d.notification.address for d in failed], len(result.deliveries)))
     if result.interrupted:
         ctx.exit(INTERRUPTED)
     if failed:

@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from ..errors import InputError
+from ..errors import InputError, Interrupted
 from . import base
 from .base import INTERRUPTED, complete_profile, delivery_notes, out
 from .terminal import safe, table
@@ -57,7 +57,7 @@ def report(ctx: click.Context, result: Any, past: str) -> None:
                          "run `lpa notifications process` later")
         click.echo(safe("; ".join([line, *notes])))
 
-    out(ctx, result.to_json(), human)
+    out(ctx, result.to_json(), human, Interrupted(f"{past} {result.profile.label}") if result.interrupted else None)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
 
