@@ -53,7 +53,7 @@ def _check(smds: str | None, imei: str | None) -> None:
 @click.option("--qr", "qr_image", metavar="IMAGE", type=click.Path(exists=True, dir_okay=False),
               help="Read the activation code from a QR code image or screenshot (needs lpa[qr]).")
 @click.option("--smdp", metavar="ADDRESS", help="The SM-DP+ address, instead of an activation code.")
-@click.option("--matching-id", metavar="ID", default="", help="With --smdp: the matching ID (activation code token).")
+@click.option("--matching-id", metavar="ID", help="With --smdp: the matching ID (activation code token).")
 @click.option("--event", metavar="N|ID", help="Download the SM-DS event numbered N by `lpa discover`, or with this ID.")
 @_smds_option
 @click.option("--confirmation-code", metavar="CODE", help="The confirmation code, if the SM-DP+ asks for one.")
@@ -63,7 +63,7 @@ def _check(smds: str | None, imei: str | None) -> None:
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=base.check_ca_files,
               help="Extra trust anchor for the SM-DP+'s TLS, as the global --ca-file (repeatable).")
 @click.pass_context
-def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: str | None, matching_id: str,
+def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: str | None, matching_id: str | None,
              event: str | None, smds: str | None, confirmation_code: str | None, imei: str | None, yes: bool,
              no_notify: bool, ca_files: tuple[str, ...]) -> None:
     """Download a profile: `lpa download 'LPA:1$smdp.example.com$MATCHING-ID'` (quote it), - to read
@@ -73,12 +73,14 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     what the SM-DS holds for it (--event picks one of several). Shows what
     the SM-DP+ offers and asks before anything is installed.
     """
-    from ..activation import ActivationCode, parse_activation_code
+    from ..activation import ActivationCode, check_matching_id, parse_activation_code
     from ..address import check_address
 
     if [code, qr_image, smdp, event].count(None) < 3:
         raise click.UsageError("give one of: an activation code (or - for stdin), --qr IMAGE, --smdp ADDRESS, "
                                "--event N")
+    if matching_id is not None and smdp is None:
+        raise click.UsageError("--matching-id goes with --smdp ADDRESS (an activation code holds its own)")
     if smds is not None and (code or qr_image or smdp):
         raise click.UsageError("--smds is for SM-DS events; it does not go with an activation code or --smdp")
     activation = None
@@ -86,10 +88,10 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
         from ..qr import read_activation_code
         activation = parse_activation_code(read_activation_code(qr_image))
     elif code is not None:
-        activation = parse_activation_code(sys.stdin.readline() if code == "-" else code)
+        activation = parse_activation_code(sys.stdin.readline(4096) if code == "-" else code)
     elif smdp is not None:
         check_address(smdp)
-        activation = ActivationCode(smdp, matching_id)
+        activation = ActivationCode(smdp, check_matching_id(matching_id or ""))
     _check(smds, imei)
     if event is not None and not (event.isprintable() and 0 < len(event) <= 255):
         raise InputError("--event is an event number from `lpa discover` or an event ID")

@@ -6,6 +6,7 @@ bidirectional override must not reorder what is shown.
 """
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import unicodedata
@@ -21,16 +22,21 @@ if TYPE_CHECKING:
 
 
 def safe(text: object) -> str:
-    """``text`` with control and bidirectional characters escaped as \\xNN or \\uNNNN ("" for None)."""
+    """``text`` with control and bidirectional characters escaped as \\xNN or \\uNNNN ("" for None),
+    and lone surrogates (which no terminal can be sent) replaced by U+FFFD."""
     if text is None:
         return ""
     return "".join(char if not _unsafe(char) else f"\\x{ord(char):02x}" if ord(char) < 0x100
-                   else f"\\u{ord(char):04x}" for char in str(text))
+                   else f"\\u{ord(char):04x}" for char in _SURROGATE.sub("\ufffd", str(text)))
 
 
 def json_safe(text: str) -> str:
-    """JSON text with the characters :func:`safe` escapes written as \\uNNNN (json escapes only C0)."""
-    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in text)
+    """JSON text with the characters :func:`safe` escapes written as \\uNNNN (json escapes only C0), and
+    lone surrogates replaced by U+FFFD: what is printed is valid UTF-8 and valid Unicode."""
+    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in _SURROGATE.sub("\ufffd", text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def width(text: str) -> int:

@@ -74,7 +74,7 @@ class DownloadResult:
 
 def offer_from(metadata: bytes, cc_required: bool, address: str) -> Offer:
     """An :class:`Offer` from the StoreMetadataRequest (BF25) the SM-DP+ ``address`` sent."""
-    value = _server_data(address, "StoreMetadataRequest", metadata)
+    value = _server_data(address, "profileMetadata", "StoreMetadataRequest", metadata)
     number = value.get("profileClass", "operational")  # DEFAULT operational: the decoder gives the name
     return Offer(iccid=iccid_from_bytes(bytes(value["iccid"])), provider=value["serviceProviderName"],
                  name=value["profileName"],
@@ -115,7 +115,7 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
                               f"the eUICC refused the SM-DP+ {address}: {auth.refused}")
         with transaction.cancelling("undefinedReason"):
             offered = ask(es9p.authenticate_client, auth.tid_text, auth.response)
-            signed2 = _server_data(address, "SmdpSigned2", offered["smdpSigned2"])
+            signed2 = _server_data(address, "smdpSigned2", "SmdpSigned2", offered["smdpSigned2"])
             offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]), address)
             gate.check()
             if es10.get_profiles_info(ch, iccid=offer.iccid, fields=("iccid",)):  # nothing sent to the card yet
@@ -139,7 +139,7 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
                 raise ResultError("PrepareDownload", 0, refused, f"the eUICC refused the download: {refused}")
             bpp = ask(es9p.get_bound_profile_package, auth.tid_text, prepared)
         with transaction.cancelling("loadBppExecutionError"):
-            pieces = _server_data(address, "BoundProfilePackage", bpp, split=True)
+            pieces = _server_data(address, "boundProfilePackage", "BoundProfilePackage", bpp)
             gate.check()  # the last point where nothing of the profile is on the card
             result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
         interrupted = gate.pending
@@ -148,12 +148,15 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
     return DownloadResult(offer, result, deliver(session, [result.metadata]) if notify else [])
 
 
-def _server_data(address: str, type_name: str, data: bytes, split: bool = False) -> Any:
-    """What the SM-DP+ sent, decoded as ``type_name`` (or split, for a BPP): a failure is the server's."""
+def _server_data(address: str, field: str, type_name: str, data: bytes) -> Any:
+    """The SM-DP+'s ``field``, decoded as ``type_name`` (split, for a BPP): a failure is the server's."""
     try:
-        return split_bpp(data) if split else codec.decode(type_name, data)
+        if type_name == "BoundProfilePackage":
+            return split_bpp(data)
+        return codec.decode(type_name, data, source=f"its {field}")
     except LpaError as error:
-        raise ServerError(address, f"its {type_name} is not valid ({error})") from None
+        raise ServerError(address, f"its {field} is not a valid {type_name} ({error})"
+                          if type_name == "BoundProfilePackage" else str(error)) from None
 
 
 def activation_without_code(session: Session, *, event: str | None = None, smds: str | None = None,

@@ -240,7 +240,7 @@ def test_a_transaction_id_that_is_not_hexadecimal_is_refused(state_path):
     from lpa.sim.bridges.inprocess import SimulatedTransport
 
     with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
-        with pytest.raises(ServerError, match="transactionId 'XYZ' is not hexadecimal"):
+        with pytest.raises(ServerError, match="its transactionId XYZ is not 1 to 16 bytes in hex"):
             mutual_authentication(ch, "smdp.example", {}, lambda challenge, info1: {"transactionId": "XYZ"})
 
 
