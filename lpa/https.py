@@ -18,7 +18,7 @@ calls any of them, and holds the policy once:
   a function that is safe to send twice is retried, on connection failures,
   time-outs and HTTP 5xx; a name that does not resolve is not retried.
 - Answers read up to :data:`MAX_ANSWER` bytes and parsed with bounds
-  (:func:`parse_json`: nesting, no NaN, lone surrogates replaced); each
+  (:func:`lpa.encoding.parse_json`: nesting, no NaN, lone surrogates replaced); each
   field's type and size checked before use (:data:`MAX_FIELD`); every
   failure of a server's answer is a ServerError naming the server (exit 5),
   worded for the user (the server's status and reason codes in words, the
@@ -43,6 +43,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import Retry, Timeout
 
 from .address import base_url
+from .encoding import parse_json
 from .errors import ServerError
 from .trust import TrustAnchors
 
@@ -66,9 +67,6 @@ STATUS_CODES = {
 
 #: The largest answer lpa reads: a Bound Profile Package is at most a few hundred kB.
 MAX_ANSWER = 4 * 1024 * 1024
-
-#: The deepest JSON nesting lpa parses: SGP.22 6.5 answers nest three levels.
-MAX_DEPTH = 32
 
 #: The largest base64 field of an answer, decoded, that lpa passes to the card (a certificate, a
 #: signed structure): the eUICC's requests that carry them must fit 256 STORE DATA blocks.
@@ -307,39 +305,6 @@ class HttpsClient:
         if "timed out" in text or isinstance(error, requests.Timeout):
             return f"no answer within {self.timeout:g} s"
         return f"connection failed ({_no_source(error)[:120]})"
-
-
-def parse_json(content: bytes | str) -> Any:
-    """JSON from outside (a server, a file), bounded: at most :data:`MAX_DEPTH` levels of nesting, no NaN or
-    Infinity, lone surrogates (``"\\ud800"``) replaced by U+FFFD; ValueError if it is not such JSON."""
-    text = content.decode("utf-8") if isinstance(content, bytes) else content
-    depth = deepest = 0
-    for bracket in _BRACKETS.findall(_STRINGS.sub('""', text)):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
-    return _mend(json.loads(text, parse_constant=_no_constant))
-
-
-_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _mend(value: Any) -> Any:
-    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_mend(item) for item in value]
-    if isinstance(value, dict):
-        return {_mend(key): _mend(item) for key, item in value.items()}
-    return value
 
 
 def _kind(value: Any) -> str:

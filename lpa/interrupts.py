@@ -54,10 +54,15 @@ class Gate:
 
 @contextmanager
 def deferred() -> Iterator[Gate]:
-    """Hold SIGINT back during the block (in the main thread, if Python raises it there)."""
+    """Hold SIGINT back during the block (in the main thread, if Python raises it there); a block inside
+    another shares its gate, so that what the outer one holds back the inner one may let through."""
+    current = signal.getsignal(signal.SIGINT)
+    outer = getattr(current, "__self__", None)
+    if isinstance(outer, Gate):  # inside another deferred block: the same gate
+        yield outer
+        return
     gate = Gate()
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if threading.current_thread() is not threading.main_thread() or current is not signal.default_int_handler:
         gate._open = 1  # not ours to change: a SIGINT does what it did
         yield gate
         return
@@ -70,7 +75,11 @@ def deferred() -> Iterator[Gate]:
 
 @contextmanager
 def atomic() -> Iterator[None]:
-    """Hold SIGINT back during the block, then raise it (KeyboardInterrupt) if one arrived."""
+    """Hold SIGINT back during the block, then raise it (KeyboardInterrupt) if one arrived; inside a
+    :func:`deferred` block, leave it to that block's gate."""
+    if isinstance(getattr(signal.getsignal(signal.SIGINT), "__self__", None), Gate):
+        yield
+        return
     with deferred() as gate:
         yield
     gate.check()

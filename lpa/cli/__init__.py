@@ -39,7 +39,9 @@ def run() -> None:
     """The `lpa` console command: run ``main``, then end the process at once.
 
     Ctrl-C is an outcome from the first line on: a SIGINT while the
-    commands are still being imported ends as one line and exit 130, and
+    commands are still being imported ends as one line and exit 130 (the
+    interpreter's own start and its console-script wrapper, a few
+    milliseconds, come before any lpa code and are Python's), and
     one Python could only report as "Exception ignored" (raised inside a
     finalizer) is raised again in the main thread. Interpreter shutdown
     (freeing every module and the compiled ASN.1 types) costs a short
@@ -52,10 +54,11 @@ def run() -> None:
     import signal
     import sys
 
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job's ignored SIGINT stays ignored
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.unraisablehook = _interrupt_again(sys.unraisablehook)
     try:
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # one held back until now arrives here
         from . import main
 
         main(prog_name="lpa")

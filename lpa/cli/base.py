@@ -207,6 +207,15 @@ class LpaGroup(click.Group):
             fail(ctx, LpaError(f"internal error: {type(error).__name__}: {error} "
                                "(LPA_DEBUG=1 shows the traceback; please report it with `lpa -v` output)"))
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """click's, with Ctrl-C while the options are parsed (and their files read) left to :meth:`main`
+        (click would print an empty line first)."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
+
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         """Like click's, but every error is one line on stderr, or a JSON object with --json."""
@@ -222,6 +231,9 @@ class LpaGroup(click.Group):
         except click.ClickException as error:
             _print_error("--json" in argv, type(error).__name__, error.exit_code, error.format_message())
             sys.exit(error.exit_code)
+        except _Interrupted:
+            click.echo("lpa: interrupted", err=True)
+            sys.exit(INTERRUPTED)
         except (click.Abort, EOFError, KeyboardInterrupt) as error:
             interrupted = isinstance(error, KeyboardInterrupt) or isinstance(error.__context__, KeyboardInterrupt)
             click.echo("lpa: interrupted" if interrupted else "lpa: aborted", err=True)
@@ -230,6 +242,10 @@ class LpaGroup(click.Group):
             _quiet_stdout()
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C before a command ran: passed through click untouched."""
 
 
 class MainGroup(LpaGroup):
@@ -278,8 +294,11 @@ def fail(ctx: click.Context, error: LpaError) -> NoReturn:
     ctx.exit(error.exit_code)
 
 
-def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaError | None = None) -> None:
-    """Print ``data`` as JSON with --json (``ok`` false and ``error`` when given), else call ``human``."""
+def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaError | None = None,
+        told: bool = False) -> None:
+    """Print ``data`` as JSON with --json (``ok`` false and ``error`` when given: the command then exits
+    with the error's code), else call ``human`` and print the error as the last line on stderr (unless
+    ``human`` has ``told`` it: a report, or what Ctrl-C left)."""
     settings = ctx.find_object(Settings)
     if settings is not None and settings.json:
         import json
@@ -290,6 +309,8 @@ def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaErro
         click.echo(json_safe(json.dumps(payload, ensure_ascii=False)))
     else:
         human()
+        if error is not None and not told:
+            click.echo(f"lpa: {safe(error)}", err=True)
 
 
 def delivery_notes(deliveries: list[Any]) -> list[str]:

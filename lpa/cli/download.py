@@ -118,34 +118,41 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
 
     progress = progress_bar("installing", enabled=not ctx.obj.json, minimum=0)
 
-    with ctx.obj.open() as euicc:
-        if activation is None:
-            activation = _without_code(ctx, euicc, event, smds, imei)
-        result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,
-                                notify=ctx.obj.notify and not no_notify, progress=progress)
+    from .. import interrupts
+
+    # Ctrl-C is held back from here to the output but for waits (lpa.interrupts): once the card changed,
+    # the line printed says so
+    with interrupts.deferred() as gate:
+        with ctx.obj.open() as euicc:
+            if activation is None:
+                with gate.allowed():
+                    activation = _without_code(ctx, euicc, event, smds, imei)
+            result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,
+                                    notify=ctx.obj.notify and not no_notify, progress=progress)
+        _report(ctx, result)
+
+
+def _report(ctx: click.Context, result: Any) -> None:
+    """Print what the download did; exit 3 when the eUICC refused to install, 130 after Ctrl-C."""
     from ..completion import forget
 
     forget(ctx.obj.device)  # a new profile: shell completion reads the card again
-
     refused = result.result.error
     problem: LpaError | None = None
     if refused is not None:
         said = f"not installed: the eUICC answered {refused[1]} ({refused[0]})"
         hint = _REFUSAL_HINTS.get(refused[1], "ask the operator whether to try again or for a new activation code")
-        problem = CardError(f"{said}; {hint}")
+        problem = CardError("; ".join([said, *delivery_notes(result.deliveries), hint]))
     elif result.interrupted:
         problem = Interrupted(f"profile {result.offer.iccid} is installed")
 
     def human() -> None:
-        notes = delivery_notes(result.deliveries)
-        if refused is not None:
-            click.echo(f"lpa: {safe('; '.join([said, *notes, hint]))}", err=True)
-            return
-        line = (f"installed {result.offer.iccid} ({result.offer.provider}, {result.offer.name}) "
-                f"in ISD-P {result.result.isdp_aid}")
-        click.echo(safe("; ".join([line, *notes])))
+        if refused is None:  # else the error says it all
+            line = (f"installed {result.offer.iccid} ({result.offer.provider}, {result.offer.name}) "
+                    f"in ISD-P {result.result.isdp_aid}")
+            click.echo(safe("; ".join([line, *delivery_notes(result.deliveries)])))
 
-    out(ctx, result.to_json(), human, error=problem)
+    out(ctx, result.to_json(), human, error=problem, told=result.interrupted)
     if problem is not None:
         ctx.exit(problem.exit_code)
 

@@ -57,7 +57,8 @@ def report(ctx: click.Context, result: Any, past: str) -> None:
                          "run `lpa notifications process` later")
         click.echo(safe("; ".join([line, *notes])))
 
-    out(ctx, result.to_json(), human, Interrupted(f"{past} {result.profile.label}") if result.interrupted else None)
+    out(ctx, result.to_json(), human, Interrupted(f"{past} {result.profile.label}") if result.interrupted else None,
+        told=True)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
 

@@ -6,7 +6,6 @@ bidirectional override must not reorder what is shown.
 """
 from __future__ import annotations
 
-import re
 import sys
 import threading
 import unicodedata
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 import click
 
 from ..encoding import is_control as _unsafe
+from ..encoding import without_surrogates
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -27,16 +27,14 @@ def safe(text: object) -> str:
     if text is None:
         return ""
     return "".join(char if not _unsafe(char) else f"\\x{ord(char):02x}" if ord(char) < 0x100
-                   else f"\\u{ord(char):04x}" for char in _SURROGATE.sub("\ufffd", str(text)))
+                   else f"\\u{ord(char):04x}" for char in without_surrogates(str(text)))
 
 
 def json_safe(text: str) -> str:
     """JSON text with the characters :func:`safe` escapes written as \\uNNNN (json escapes only C0), and
     lone surrogates replaced by U+FFFD: what is printed is valid UTF-8 and valid Unicode."""
-    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in _SURROGATE.sub("\ufffd", text))
+    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in without_surrogates(text))
 
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def width(text: str) -> int:
