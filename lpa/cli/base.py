@@ -226,7 +226,7 @@ class LpaGroup(click.Group):
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as error:
             hint = f"; see `{error.ctx.command_path} --help`" if error.ctx else ""
-            _print_error("--json" in argv, "UsageError", error.exit_code, error.format_message() + hint)
+            _print_error("--json" in argv, "UsageError", error.exit_code, error.format_message().rstrip(".") + hint)
             sys.exit(error.exit_code)
         except click.ClickException as error:
             _print_error("--json" in argv, type(error).__name__, error.exit_code, error.format_message())

@@ -51,7 +51,7 @@ def _check(smds: str | None, imei: str | None) -> None:
 @click.command(short_help="Download a profile (activation code, QR code, default SM-DP+ or SM-DS event).")
 @click.argument("code", metavar="[CODE|-]", required=False)
 @click.option("--qr", "qr_image", metavar="IMAGE", type=click.Path(exists=True, dir_okay=False),
-              help="Read the activation code from a QR code image or screenshot (needs lpa[qr]).")
+              help="Read the activation code from a QR code image or screenshot (needs the qr extra: pip install '.[qr]' in lpa's checkout).")
 @click.option("--smdp", metavar="ADDRESS", help="The SM-DP+ address, instead of an activation code.")
 @click.option("--matching-id", metavar="ID", help="With --smdp: the matching ID (activation code token).")
 @click.option("--event", metavar="N|ID", help="Download the SM-DS event numbered N by `lpa discover`, or with this ID.")

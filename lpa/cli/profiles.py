@@ -82,7 +82,7 @@ def _switch_command(operation: str, past: str, doc: str) -> click.Command:
 
 
 @click.command()
-@click.argument("profile", metavar="ICCID|AID", shell_complete=complete_profile(nicknames=False))
+@click.argument("profile", metavar="ICCID|AID|NICKNAME", shell_complete=complete_profile(nicknames=True))
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Disable the profile first if it is enabled.")
 @_notify_option
@@ -107,15 +107,15 @@ def delete(ctx: click.Context, profile: str, yes: bool, force: bool, no_notify: 
 
 
 @click.command()
-@click.argument("iccid", shell_complete=complete_profile(nicknames=False))
+@click.argument("profile", metavar="ICCID|AID|NICKNAME", shell_complete=complete_profile(nicknames=True))
 @click.argument("nickname")
 @click.pass_context
-def nickname(ctx: click.Context, iccid: str, nickname: str) -> None:
+def nickname(ctx: click.Context, profile: str, nickname: str) -> None:
     """Set a profile's nickname ("" clears it; at most 64 bytes of UTF-8, no control characters)."""
     from ..completion import forget
 
     with ctx.obj.open() as euicc:
-        euicc.set_nickname(iccid, nickname)
+        iccid = euicc.set_nickname(profile, nickname).iccid
     forget(ctx.obj.device)
     out(ctx, {"iccid": iccid, "profileNickname": nickname or None},
         lambda: click.echo(safe(f"nickname of {iccid} set to {nickname!r}" if nickname
@@ -125,7 +125,7 @@ def nickname(ctx: click.Context, iccid: str, nickname: str) -> None:
 COMMANDS: list[click.Command] = [
     list_,
     _switch_command("enable", "enabled", "Enable a profile (the enabled one is disabled)."),
-    _switch_command("disable", "disabled", "Disable the enabled profile."),
+    _switch_command("disable", "disabled", "Disable a profile (it must be the enabled one)."),
     delete,
     nickname,
 ]

@@ -170,14 +170,21 @@ def activation_without_code(session: Session, *, event: str | None = None, smds:
     """
     from .discovery import discover
 
+    asked = "the SM-DS"
     if smds is None:  # one read gives the default SM-DP+ and the root SM-DS
         addresses = es10.get_euicc_configured_addresses(session.channel)
         if event is None and addresses.default_dp_address:
             say(f"asking the default SM-DP+ {addresses.default_dp_address}")
             return ActivationCode(addresses.default_dp_address, "")
-        smds = addresses.root_ds_address or None
-    with session.waiting(f"asking the SM-DS {smds or '(root)'}"):
-        events = discover(session, smds, imei=imei)
+        smds, asked = addresses.root_ds_address or None, "the eUICC's root SM-DS"
+        if event is None:
+            say(f"no default SM-DP+ on this eUICC: asking its root SM-DS {smds}")
+    try:
+        with session.waiting(f"asking {asked} {smds or ''}".rstrip()):
+            events = discover(session, smds, imei=imei)
+    except ServerError as error:
+        raise ServerError(error.address, f"{error.reason} ({asked}, asked for a profile to download; "
+                                         "give an activation code)") from None
     listing = "; ".join(f"{i}: {e.event_id} at {e.address}" for i, e in enumerate(events, 1))
     if event is not None:
         chosen = [e for i, e in enumerate(events, 1) if event in (str(i), e.event_id)]

@@ -135,8 +135,8 @@ def test_notifications_remove_drops_without_sending(lpa, sim_state):
 @pytest.mark.parametrize("args,message", [
     (["delete", "--yes", "8944"], "has 4 digits; an ICCID has 18 to 20"),
     (["delete", "--yes", "894447650000123456789012"], "has 24 digits"),
-    (["delete", "--yes", "89444765000012x4567"], "neither an ICCID (18-20 digits) nor an ISD-P AID"),
-    (["delete", "--yes", "8988888888888888888"], "no profile with ICCID or ISD-P AID 8988888888888888888"),
+    (["delete", "--yes", "89444765000012x4567"], "no profile with ICCID, ISD-P AID or nickname 89444765000012x4567"),
+    (["delete", "--yes", "8988888888888888888"], "no profile with ICCID, ISD-P AID or nickname 8988888888888888888"),
     (["enable", "8988888888888888888"], "no profile with ICCID, ISD-P AID or nickname"),
     (["enable", "nosuchnickname"], "no profile with ICCID, ISD-P AID or nickname nosuchnickname"),
     (["disable", "A0000005591010FFFFFFFF89009900"], "no profile with ICCID, ISD-P AID or nickname"),

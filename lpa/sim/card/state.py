@@ -265,6 +265,27 @@ def seeded() -> SimState:
     return state
 
 
+def _wait_for_lock(file: Any, path: Path) -> None:
+    """Take the lock of ``file``; on a terminal, say so while another process holds it."""
+    import sys
+
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    shown = sys.stderr.isatty()
+    if shown:
+        sys.stderr.write(f"\rwaiting for the simulated eUICC {path} (another lpa is using it) ...")
+        sys.stderr.flush()
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX)
+    finally:
+        if shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
 class StateFile:
     """The state file of one simulated eUICC."""
 
@@ -281,7 +302,7 @@ class StateFile:
                 raise InputError(f"{self.path} is not a regular file, not a simulator state; give a regular file")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock_file = open(self.path.with_name(self.path.name + ".lock"), "a")
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            _wait_for_lock(self._lock_file, self.path)
         self._lock_depth += 1
         try:
             yield

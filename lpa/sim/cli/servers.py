@@ -55,14 +55,15 @@ def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: 
             server.close()
             raise click.BadParameter(f"no profile {', '.join(sorted(unknown))}; one of "
                                      f"{', '.join(server.download.profiles)}", param_hint="--default-order")
-    click.echo(f"test SM-DP+ on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
+    click.echo(f"test SM-DP+ on https://{server.address} (trusted with --ca-file {PKI_DIR / 'ci-cert.pem'}); "
+               "with the simulated eUICC:")
     if server.download:
         for matching_id in server.download.profiles:
             required = "$$1" if matching_id in server.download.confirmation_codes else ""  # the ccRequired flag
-            click.echo(f"  lpa download 'LPA:1${server.address}${matching_id}{required}'")
+            click.echo(f"  {_lpa('download', f'LPA:1${server.address}${matching_id}{required}')}")
         for eid, matching_id in server.download.default_orders.items():
-            click.echo(f"  {matching_id} for {'any eUICC' if eid == '*' else eid}: lpa default-smdp "
-                       f"{server.address}; lpa download")
+            click.echo(f"  {matching_id} for {'any eUICC' if eid == '*' else eid}: "
+                       f"{_lpa('default-smdp', server.address)}; {_lpa('download')}")
     seen = 0
     try:
         while True:
@@ -106,8 +107,9 @@ def smds(host: str, port: int, events: tuple[str, ...], eid: str, fault: str | N
     server = TestSmds(host=host, port=port, fault=fault).start()
     assert server.discovery is not None
     server.discovery.events = [Event(*_pair(e), eid=eid) for e in events]
-    click.echo(f"test SM-DS on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
-    click.echo(f"  lpa discover --smds {server.address}")
+    click.echo(f"test SM-DS on https://{server.address} (trusted with --ca-file {PKI_DIR / 'ci-cert.pem'}); "
+               "with the simulated eUICC:")
+    click.echo(f"  {_lpa('discover', '--smds', server.address)}")
     seen = 0
     try:
         while True:
@@ -119,6 +121,15 @@ def smds(host: str, port: int, events: tuple[str, ...], eid: str, fault: str | N
         pass
     finally:
         server.close()
+
+
+def _lpa(*args: str) -> str:
+    """A command line that works as printed: the simulated eUICC, trusting the test CI."""
+    import shlex
+
+    from ..pki.testpki import PKI_DIR
+
+    return shlex.join(["lpa", "--sim", "--ca-file", str(PKI_DIR / "ci-cert.pem"), *args])
 
 
 COMMANDS = (smdpp, smds)
