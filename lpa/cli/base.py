@@ -82,6 +82,11 @@ class Settings:
             euicc.transport.cycle_radio_on_reset()
         return euicc
 
+    def emit(self, data: Any, human: Callable[[], None]) -> None:
+        """:func:`out` for the current command: how plug-in commands (`lpa sim ...`), which may not
+        import lpa.cli, print their result as a table or JSON."""
+        out(click.get_current_context(), data, human)
+
     @property
     def notify(self) -> bool:
         """May notifications be sent? Not when answering from a recording (it holds no SM-DP+)."""

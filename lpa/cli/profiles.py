@@ -33,7 +33,9 @@ def list_(ctx: click.Context, icons: bool) -> None:
         table(["ICCID", "STATE", "CLASS", "PROVIDER", "NAME", "NICKNAME"],
               [[p.iccid, p.state, p.profile_class, p.provider, p.name, p.nickname] for p in profiles])
 
-    out(ctx, [p.to_json() for p in profiles], human)
+    # iconType and icon are read only with --icons: without, they are left out rather than said to be null
+    out(ctx, [p.to_json() if icons else {k: v for k, v in p.to_json().items() if k not in ("iconType", "icon")}
+              for p in profiles], human)
 
 
 _notify_option = click.option("--no-notify", is_flag=True,

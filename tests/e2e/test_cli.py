@@ -24,15 +24,18 @@ def test_list_shows_a_table(lpa):
 
 def test_list_json_uses_lpacs_field_names(lpa):
     profiles = json_data(lpa("--json", "list"))
-    assert {frozenset(p) for p in profiles} == {frozenset(PROFILE_KEYS)}
+    # iconType and icon are read only with --icons: left out rather than null (which would say "no icon")
+    assert {frozenset(p) for p in profiles} == {frozenset(PROFILE_KEYS - {"iconType", "icon"})}
     first = profiles[0]
     assert first["iccid"] == NORTHWIND and first["profileState"] == "enabled"
-    assert first["profileClass"] == "operational" and first["icon"] is None
+    assert first["profileClass"] == "operational"
+    assert {frozenset(p) for p in json_data(lpa("--json", "list", "--icons"))} == {frozenset(PROFILE_KEYS)}
     assert first["isdpAid"] == "A0000005591010FFFFFFFF8900001000"  # 16 bytes, as on real cards
     assert first["notificationConfigurationInfo"] == [{
         "profileManagementOperation": ["install", "enable", "disable", "delete"],
         "notificationAddress": "smdp.northwind.example"}]
     assert profiles[2]["profilePolicyRules"] == ["ppr2"] and profiles[3]["notificationConfigurationInfo"] is None
+    assert profiles[3]["profilePolicyRules"] == []  # as download says for a profile without rules
 
 
 def test_list_icons_come_as_base64(lpa):
