@@ -1,4 +1,4 @@
-"""A hostile SM-DP+ (tests/hostile.py): every answer, however broken, is one line naming the server and its exit
+"""A hostile SM-DP+ (tests/hostility.py): every answer, however broken, is one line naming the server and its exit
 code 5, never an internal error; text from it is made safe for the terminal and for JSON."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import pytest
 
 from helpers import CONTOSO, TS48_ICCID, TS48_PROFILE
-from hostile import FUNCTIONS, HostileSmdpp, mutation
+from hostility import FUNCTIONS, HostileSmdpp, mutation
 
 pytestmark = pytest.mark.download
 

@@ -3,22 +3,12 @@ images are bounded before they are decoded, and each refusal is one line with ex
 from __future__ import annotations
 
 import os
-import struct
 import subprocess
-import zlib
 
 import pytest
 
 from helpers import lpa_executable
-
-
-def _png_header(width: int, height: int) -> bytes:
-    """A PNG whose header declares ``width`` x ``height`` pixels (and holds none)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) \
-        + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+from hostility import png
 
 
 def _one_line_refusal(args, *expected, timeout=20):
@@ -35,7 +25,7 @@ def _one_line_refusal(args, *expected, timeout=20):
 def test_an_image_declaring_too_many_pixels_is_refused_before_decoding(state_path, tmp_path, width, height):
     pytest.importorskip("PIL")
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_header(width, height))
+    path.write_bytes(png(width, height))
     _one_line_refusal(["--sim", "--sim-state", str(state_path), "download", "--qr", str(path), "--yes"],
                       "more pixels than a QR code picture needs", "crop or scale it down")
 
@@ -73,6 +63,6 @@ def test_an_export_file_that_is_a_fifo_is_refused(tmp_path):
 def test_a_damaged_image_names_no_python_class(lpa, tmp_path):
     pytest.importorskip("PIL")
     path = tmp_path / "cut.png"
-    path.write_bytes(_png_header(100, 100)[:30])
+    path.write_bytes(png(100, 100)[:30])
     result = lpa("download", "--qr", str(path), "--yes")
     assert result.exit_code == 2 and "Error" not in result.output and "damaged" in result.output

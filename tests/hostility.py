@@ -1,4 +1,4 @@
-"""A hostile SM-DP+ and hostile files, shared by tests/e2e/test_hostile.py and scripts/hostile.py (the campaign).
+"""A hostile SM-DP+ and hostile files, shared by tests/e2e/test_hostile*.py and scripts/hostile.py (the campaign).
 
 :class:`HostileSmdpp` is the test SM-DP+ whose answers to chosen ES9+
 functions pass through a mutation: truncated, fields huge, nested deeply,
@@ -151,3 +151,35 @@ def mutation(rng: random.Random) -> tuple[str, Mutation]:
         return json.dumps(document, allow_nan=True).encode()
 
     return kind, apply
+
+
+def png(width: int, height: int, pixels: bytes | None = None) -> bytes:
+    """A PNG declaring ``width`` x ``height`` (RGB) whose data is ``pixels`` (default: none at all)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) \
+        + chunk(b"IDAT", zlib.compress(pixels or b"")) + chunk(b"IEND", b"")
+
+
+def hostile_image(rng: random.Random) -> tuple[str, bytes]:
+    """A hostile image file: (what it is, its bytes)."""
+    kind = rng.choice(["huge-header", "wide", "truncated", "flipped", "random", "empty", "other-format"])
+    small = png(8, 8, bytes(8 * 25))
+    if kind == "huge-header":
+        return kind, png(rng.choice([30000, 65535, 2**31 - 1]), rng.choice([30000, 65535, 2**31 - 1]))
+    if kind == "wide":
+        return kind, png(rng.randint(10**6, 10**8), 1)
+    if kind == "truncated":
+        return kind, small[:rng.randrange(len(small))]
+    if kind == "flipped":
+        return kind, _flip(small, rng)
+    if kind == "random":
+        return kind, rng.randbytes(rng.randint(1, 4000))
+    if kind == "empty":
+        return kind, b""
+    return kind, rng.choice([b"GIF89a" + rng.randbytes(40), b"\xff\xd8\xff\xe0" + rng.randbytes(60),
+                             b"BM" + rng.randbytes(60), b"RIFF\x00\x00\x00\x00WEBPVP8 " + rng.randbytes(30)])
