@@ -122,13 +122,12 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
 
     # Ctrl-C is held back from here to the output but for waits (lpa.interrupts): once the card changed,
     # the line printed says so
-    with interrupts.deferred() as gate:
-        with ctx.obj.open() as euicc:
-            if activation is None:
-                with gate.allowed():
-                    activation = _without_code(ctx, euicc, event, smds, imei)
-            result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,
-                                    notify=ctx.obj.notify and not no_notify, progress=progress)
+    with ctx.obj.open() as euicc, interrupts.deferred() as gate:
+        if activation is None:
+            with gate.allowed():
+                activation = _without_code(ctx, euicc, event, smds, imei)
+        result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,
+                                notify=ctx.obj.notify and not no_notify, progress=progress)
         _report(ctx, result)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import click
 
+from .. import interrupts
 from ..errors import InputError, Interrupted
 from . import base
 from .base import INTERRUPTED, complete_profile, delivery_notes, out
@@ -75,10 +76,10 @@ def _switch_command(operation: str, past: str, doc: str) -> click.Command:
     @_notify_option
     @click.pass_context
     def command(ctx: click.Context, profile: str, refresh: bool, no_reset: bool, no_notify: bool) -> None:
-        with ctx.obj.open() as euicc:
+        with ctx.obj.open() as euicc, interrupts.deferred():  # Ctrl-C: after the card answered (report)
             result = getattr(euicc, operation)(profile, refresh=refresh, reset=not no_reset,
                                                notify=ctx.obj.notify and not no_notify)
-        report(ctx, result, past)
+            report(ctx, result, past)
 
     return command
 
@@ -97,15 +98,17 @@ def delete(ctx: click.Context, profile: str, yes: bool, force: bool, no_notify: 
             return True
         if not base.interactive():
             raise InputError(f"not deleting {target.label} without confirmation; add --yes")
-        return click.confirm(safe(f"Delete {target.label} ({target.provider or '?'}, {target.name or '?'})? "
-                                  "This cannot be undone"), default=False, err=True)
+        with gate.allowed():  # nothing is changed yet: Ctrl-C at the question stops at once
+            return click.confirm(safe(f"Delete {target.label} ({target.provider or '?'}, {target.name or '?'})? "
+                                      "This cannot be undone"), default=False, err=True)
 
     from ..completion import forget
 
-    with ctx.obj.open() as euicc:
+    # Ctrl-C is held back but for waits (lpa.interrupts): once the card changed, the line printed says so
+    with ctx.obj.open() as euicc, interrupts.deferred() as gate:
         result = euicc.delete(profile, force=force, notify=ctx.obj.notify and not no_notify, confirm=confirm)
-    forget(ctx.obj.device)
-    report(ctx, result, "deleted")
+        forget(ctx.obj.device)
+        report(ctx, result, "deleted")
 
 
 @click.command()

@@ -179,3 +179,26 @@ def test_ctrl_c_at_swept_moments_of_a_real_download_process(smdpp, state_path, s
             lines = stderr.strip().splitlines()  # the offer may be shown before
             assert code == 130 and lines[-1].startswith("lpa: interrupted"), (moment, stderr)
             assert [line for line in lines if line.startswith("lpa:")] == lines[-1:]
+
+
+def test_ctrl_c_at_every_apdu_of_a_delete_says_what_the_card_holds(lpa, smdpp, state_path, sim_state, monkeypatch):
+    lpa("sim", "add-profile", "--iccid", "8949449999999990555", "--provider", "P", "--name", "N",
+        "--smdp", smdpp.address, "--notify", "delete")
+    seeded = state_path.read_bytes()
+    count = _interrupt_at_apdu(monkeypatch, 0)
+    assert lpa("delete", "--yes", "8949449999999990555").exit_code == 0
+    outcomes = set()
+    for number in range(1, len(count) + 1):
+        state_path.write_bytes(seeded)
+        _interrupt_at_apdu(monkeypatch, number)
+        result = lpa("delete", "--yes", "8949449999999990555")
+        line = result.output.strip().splitlines()[-1]
+        if sim_state().find(iccid="8949449999999990555") is None:  # deleted: the line says so
+            assert line.startswith("deleted 8949449999999990555"), (number, line)
+            kept = [n for n in sim_state().notifications if n.operation == "delete"]
+            assert (result.exit_code, bool(kept)) in ((0, False), (130, True)), (number, result.exit_code, line)
+            outcomes.add(result.exit_code)
+        else:
+            assert result.exit_code == 130 and line == "lpa: interrupted", (number, line)
+            outcomes.add("not deleted")
+    assert outcomes == {0, "not deleted"} or outcomes == {0, 130, "not deleted"}
