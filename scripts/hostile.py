@@ -203,7 +203,8 @@ def main() -> int:
                     failed[target] += 1
                     args.failures.mkdir(parents=True, exist_ok=True)
                     (args.failures / f"{target.replace(' ', '-')}-{number}.txt").write_text(
-                        f"seed {seed}, run {number}\ninput: {given}\nproblem: {problem}\n")
+                        f"seed {seed}, run {number}\ninput: {given}\nproblem: {problem}\n", encoding="utf-8",
+                        errors="backslashreplace")  # what lpa printed may hold lone surrogates
         finally:
             campaign.close()
     elapsed = time.monotonic() - start

@@ -66,7 +66,10 @@ def run() -> None:
     except SystemExit as exit:
         code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     except KeyboardInterrupt:  # before the group took charge: while importing
-        sys.stderr.write("lpa: interrupted\n")
+        if "--json" in sys.argv:
+            sys.stdout.write('{"ok": false, "error": {"type": "Interrupted", "code": 130, "message": "interrupted"}}\n')
+        else:
+            sys.stderr.write("lpa: interrupted\n")
         code = INTERRUPTED
     try:
         sys.stdout.flush()

@@ -236,12 +236,11 @@ class LpaGroup(click.Group):
         except click.ClickException as error:
             _print_error("--json" in argv, type(error).__name__, error.exit_code, error.format_message())
             sys.exit(error.exit_code)
-        except _Interrupted:
-            click.echo("lpa: interrupted", err=True)
-            sys.exit(INTERRUPTED)
-        except (click.Abort, EOFError, KeyboardInterrupt) as error:
-            interrupted = isinstance(error, KeyboardInterrupt) or isinstance(error.__context__, KeyboardInterrupt)
-            click.echo("lpa: interrupted" if interrupted else "lpa: aborted", err=True)
+        except (_Interrupted, click.Abort, EOFError, KeyboardInterrupt) as error:
+            interrupted = isinstance(error, (_Interrupted, KeyboardInterrupt)) \
+                or isinstance(error.__context__, KeyboardInterrupt)
+            _print_error("--json" in argv, "Interrupted" if interrupted else "Aborted", INTERRUPTED if interrupted
+                         else 1, "interrupted" if interrupted else "aborted")
             sys.exit(INTERRUPTED if interrupted else 1)
         except BrokenPipeError:
             _quiet_stdout()

@@ -3,10 +3,8 @@ program to the install notification (README, Exit codes; docs/download-flow.md, 
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -160,6 +158,16 @@ def test_ctrl_c_from_the_first_line_is_one_line_and_exit_130(state_path):
             assert code == 130 and stderr == "lpa: interrupted\n", (moment, code, stderr)
 
 
+def test_ctrl_c_from_the_first_line_with_json_is_one_json_object(state_path):
+    seeded = state_path.read_bytes()
+    args = ["--json", "--sim", "--sim-state", str(state_path), "list"]
+    for moment, code, stderr, stdout in _sweep(args, [i * 0.04 for i in range(0, 10)], state_path, seeded):
+        payload = json.loads(stdout)
+        assert stderr == "" and payload["ok"] is (code == 0), (moment, stdout, stderr)
+        if code:
+            assert code == 130 and payload["error"] == {"type": "Interrupted", "code": 130, "message": "interrupted"}
+
+
 def test_ctrl_c_at_swept_moments_of_a_real_download_process(smdpp, state_path, sim_state):
     seeded = state_path.read_bytes()
     args = ["--sim", "--sim-state", str(state_path), "--ca-file", TEST_CI, "--timeout", "30", "download",
@@ -202,3 +210,21 @@ def test_ctrl_c_at_every_apdu_of_a_delete_says_what_the_card_holds(lpa, smdpp, s
             assert result.exit_code == 130 and line == "lpa: interrupted", (number, line)
             outcomes.add("not deleted")
     assert outcomes == {0, "not deleted"} or outcomes == {0, 130, "not deleted"}
+
+
+def test_a_ctrl_c_python_could_only_report_as_ignored_is_raised_again():
+    """A KeyboardInterrupt raised in a finalizer reaches sys.unraisablehook ("Exception ignored in ..."), and
+    the program would carry on: lpa's hook raises it again in the main thread, and prints nothing."""
+    from types import SimpleNamespace
+
+    from lpa.cli import _interrupt_again
+
+    passed_on = []
+    hook = _interrupt_again(passed_on.append)
+    other = SimpleNamespace(exc_value=ValueError("x"))
+    hook(other)
+    assert passed_on == [other]
+    with pytest.raises(KeyboardInterrupt):
+        hook(SimpleNamespace(exc_value=KeyboardInterrupt()))
+        time.sleep(1)  # raised at the main thread's next instruction
+    assert passed_on == [other]

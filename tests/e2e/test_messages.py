@@ -2,7 +2,6 @@
 download without a code asks, and commands `lpa sim smdpp` prints that work as printed."""
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import signal
@@ -10,7 +9,7 @@ import subprocess
 
 import pytest
 
-from helpers import CONTOSO, NORTHWIND, TS48_ICCID, TS48_PROFILE, interruptible, lpa_executable
+from helpers import CONTOSO, TEST_CI, TS48_ICCID, TS48_PROFILE, interruptible, lpa_executable
 
 
 @pytest.mark.download
@@ -79,3 +78,27 @@ def test_the_commands_lpa_sim_smdpp_prints_work_as_printed(state_path, sim_state
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
+
+
+@pytest.mark.download
+def test_every_wait_for_the_smdp_during_a_download_has_a_status_line(smdpp, state_path):
+    from contextlib import contextmanager
+
+    from lpa import NotifySettings, open_euicc
+    from lpa.activation import ActivationCode
+
+    shown = []
+
+    @contextmanager
+    def waiting(message):
+        shown.append(message)
+        yield
+
+    with open_euicc(sim=True, sim_state=str(state_path), notify=NotifySettings(ca_files=(TEST_CI,), timeout=30)) \
+            as euicc:
+        euicc.waiting = waiting
+        euicc.download(ActivationCode(smdpp.address, TS48_PROFILE), consent=lambda offer: True,
+                       confirmation_code=lambda: "")
+    asked = [path.rsplit("/", 1)[-1] for path, _, _ in smdpp.requests]
+    assert asked == ["initiateAuthentication", "authenticateClient", "getBoundProfilePackage", "handleNotification"]
+    assert shown == [f"waiting for the SM-DP+ {smdpp.address}"] * 3 + [f"sending notification 1 to {smdpp.address}"]
