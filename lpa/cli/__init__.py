@@ -66,6 +66,7 @@ def run() -> None:
     except SystemExit as exit:
         code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     except KeyboardInterrupt:  # before the group took charge: while importing
+        sys.unraisablehook = lambda unraisable: None  # half-imported modules' finalizers: not the user's
         if "--json" in sys.argv:
             sys.stdout.write('{"ok": false, "error": {"type": "Interrupted", "code": 130, "message": "interrupted"}}\n')
         else:

@@ -198,6 +198,7 @@ class LpaGroup(click.Group):
         except LpaError as error:
             fail(ctx, error)
         except KeyboardInterrupt:
+            quiet_finalizers()
             fail(ctx, Interrupted())
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -239,6 +240,8 @@ class LpaGroup(click.Group):
         except (_Interrupted, click.Abort, EOFError, KeyboardInterrupt) as error:
             interrupted = isinstance(error, (_Interrupted, KeyboardInterrupt)) \
                 or isinstance(error.__context__, KeyboardInterrupt)
+            if interrupted:
+                quiet_finalizers()
             _print_error("--json" in argv, "Interrupted" if interrupted else "Aborted", INTERRUPTED if interrupted
                          else 1, "interrupted" if interrupted else "aborted")
             sys.exit(INTERRUPTED if interrupted else 1)
@@ -268,6 +271,12 @@ class MainGroup(LpaGroup):
             return self.commands.get(cmd_name)
         command: click.Command = getattr(load(COMMANDS[cmd_name]), cmd_name)
         return command
+
+
+def quiet_finalizers() -> None:
+    """After Ctrl-C: objects it left half-built (in an import, say) are finalized as lpa ends, and what
+    their finalizers raise ("Exception ignored in ...") is not the user's to read."""
+    sys.unraisablehook = lambda unraisable: None
 
 
 def _quiet_stdout() -> None:
