@@ -28,6 +28,12 @@ class ActivationCode:
     cc_required: bool = False
 
 
+#: The longest activation code and matching ID lpa takes: a QR code an operator prints holds far less,
+#: and the eUICC's request carrying the matching ID (ctxParams1, SGP.22 5.7.13) must fit the card.
+MAX_CODE = 1024
+MAX_MATCHING_ID = 255
+
+
 def parse_activation_code(text: str) -> ActivationCode:
     """Parse an activation code; InputError says what is wrong with it and what to do.
 
@@ -37,6 +43,9 @@ def parse_activation_code(text: str) -> ActivationCode:
     ``$QR`` and ``$1`` are variables to a shell) is recognised as such.
     """
     code = text.strip()
+    if len(code) > MAX_CODE:
+        raise InputError(f"the activation code is {len(code)} characters; an SM-DP+'s fit a QR code "
+                         f"(at most {MAX_CODE} here): check what was pasted")
     body = code[4:] if code[:4].upper() == "LPA:" else code
     fields = body.split("$")
     if len(fields) < 3:
@@ -54,12 +63,21 @@ def parse_activation_code(text: str) -> ActivationCode:
     except ServerError:
         hint = f"; {_QUOTING}" if not address or address.startswith((".", "-")) else ""
         raise InputError(f"activation code has {address!r} where the SM-DP+ address goes{hint}") from None
-    if any(not char.isascii() or not char.isprintable() or char.isspace() for char in matching_id):
-        raise InputError(f"activation code matching ID {matching_id!r} holds characters an SM-DP+ never issues")
+    check_matching_id(matching_id, "activation code matching ID")
     oid = fields[3] if len(fields) > 3 and fields[3] else None
     if oid is not None and not all(part.isdigit() and part.isascii() for part in oid.split(".")):
         raise InputError(f"activation code SM-DP+ OID {oid!r} is not a dotted number")
     return ActivationCode(address.strip(), matching_id, oid, len(fields) > 4 and fields[4] == "1")
+
+
+def check_matching_id(matching_id: str, what: str = "--matching-id") -> str:
+    """Return ``matching_id`` if it is printable ASCII without spaces, at most :data:`MAX_MATCHING_ID`
+    characters (as SM-DP+ servers issue them); else raise InputError."""
+    if len(matching_id) > MAX_MATCHING_ID:
+        raise InputError(f"{what} is {len(matching_id)} characters; an SM-DP+'s are at most {MAX_MATCHING_ID}")
+    if any(not char.isascii() or not char.isprintable() or char.isspace() for char in matching_id):
+        raise InputError(f"{what} {matching_id!r} holds characters an SM-DP+ never issues")
+    return matching_id
 
 
 def hash_cc(confirmation_code: str, transaction_id: bytes) -> bytes:

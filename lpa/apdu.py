@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
+from . import interrupts
 from .errors import ProtocolError, StatusWordError, TransportError
 from .transport import Transport
 
@@ -146,8 +147,9 @@ class Channel:
         if not (is_success(sw) or sw >> 8 == 0x61):
             raise StatusWordError("SELECT", sw)
 
+    @interrupts.atomic()
     def store_data(self, payload: bytes, name: str = "STORE DATA") -> bytes:
-        """Send ``payload`` as one STORE DATA command sequence; return the answer.
+        """Send ``payload`` as one STORE DATA command sequence; return the answer (Ctrl-C waits for it).
 
         Blocks of at most ``mss`` bytes, P1 11 (more follow) or 91 (last),
         P2 the block number from 00, Le 00 (SGP.22 5.7.2). Only the last

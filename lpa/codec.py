@@ -275,8 +275,8 @@ def encode(type_name: str, value: object) -> bytes:
     return _specs()["encoder"].encode(type_name, value)
 
 
-def decode(type_name: str, data: bytes, note: Note | None = None) -> Any:
-    """Decode a card's answer ``data`` as ``type_name``; raise ProtocolError.
+def decode(type_name: str, data: bytes, note: Note | None = None, source: str = "the card's answer") -> Any:
+    """Decode a card's answer ``data`` (or what ``source`` names) as ``type_name``; raise ProtocolError.
 
     The value is asn1tools' (which has no type hints): dicts for SEQUENCEs,
     (name, value) for CHOICEs, (bytes, bits) for BIT STRINGs, bytes, ints
@@ -290,10 +290,10 @@ def decode(type_name: str, data: bytes, note: Note | None = None) -> Any:
     try:
         value = specs["decoder"].decode(type_name, data)
     except (specs["error"], IndexError, ValueError, TypeError, RecursionError, KeyError) as error:
-        raise ProtocolError(f"the card's answer is not a valid {type_name} ({error}); answer: {_excerpt(data)}") from None
+        raise ProtocolError(f"{source} is not a valid {type_name} ({error}); answer: {_excerpt(data)}") from None
     problem = _implausible(value)
     if problem:
-        raise ProtocolError(f"the card's answer is not a usable {type_name} ({problem}); answer: {_excerpt(data)}")
+        raise ProtocolError(f"{source} is not a usable {type_name} ({problem}); answer: {_excerpt(data)}")
     if note is not None:
         try:
             strict = encode(type_name, value) == data

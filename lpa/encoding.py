@@ -5,7 +5,10 @@ simulated eUICC to read requests and build answers.
 """
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
+from typing import Any
 
 from .errors import InputError
 
@@ -213,3 +216,45 @@ def split_tags(tag_list: bytes) -> list[bytes]:
 def simple_tlv_encode(fields: dict[int, bytes]) -> bytes:
     """The inverse of :func:`simple_tlv`: one-byte tags, values under 256 bytes."""
     return b"".join(bytes([tag, len(value)]) + value for tag, value in fields.items())
+
+
+#: The deepest JSON nesting lpa parses (servers' answers nest three levels, lpa's files four).
+MAX_DEPTH = 32
+
+
+def parse_json(content: bytes | str) -> Any:
+    """JSON from outside (a server, a file), bounded: at most :data:`MAX_DEPTH` levels of nesting, no NaN or
+    Infinity, lone surrogates (``"\\ud800"``) replaced by U+FFFD; ValueError if it is not such JSON."""
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub('""', text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return _mend(json.loads(text, parse_constant=_no_constant))
+
+
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate (which no UTF-8 output can carry) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _mend(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, list):
+        return [_mend(item) for item in value]
+    if isinstance(value, dict):
+        return {_mend(key): _mend(item) for key, item in value.items()}
+    return value

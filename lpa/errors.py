@@ -62,6 +62,15 @@ class ProtocolError(CardError):
     """The card's answer does not decode as the SGP.22 type expected."""
 
 
+class Interrupted(LpaError):
+    """Ctrl-C: the message says what became of the card and of the session with a server."""
+
+    exit_code = 130
+
+    def __init__(self, outcome: str = "") -> None:
+        super().__init__(f"interrupted{'; ' + outcome if outcome else ''}")
+
+
 class TransportError(LpaError):
     """The reader, pcscd or the link to the card failed."""
 

@@ -14,7 +14,8 @@ INITIATE_AUTHENTICATION = Function("es9plus", "initiateAuthentication", (
     "serverSigned1", "serverSignature1", "euiccCiPKIdToBeUsed", "serverCertificate"))
 AUTHENTICATE_CLIENT = Function("es9plus", "authenticateClient", (
     "profileMetadata", "smdpSigned2", "smdpSignature2", "smdpCertificate"))
-GET_BOUND_PROFILE_PACKAGE = Function("es9plus", "getBoundProfilePackage", ("boundProfilePackage",))
+GET_BOUND_PROFILE_PACKAGE = Function("es9plus", "getBoundProfilePackage", ("boundProfilePackage",),
+                                     unbounded=("boundProfilePackage",))
 HANDLE_NOTIFICATION = Function("es9plus", "handleNotification", retried=True, no_content=True)
 CANCEL_SESSION = Function("es9plus", "cancelSession")
 

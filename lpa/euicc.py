@@ -90,11 +90,11 @@ class Euicc(Session):
 
         return delete(self, identifier, force=force, reset=reset, notify=notify, confirm=confirm)
 
-    def set_nickname(self, iccid: str, nickname: str) -> Profile:
+    def set_nickname(self, identifier: str, nickname: str) -> Profile:
         """Set (or, with "", clear) a profile's nickname (see :func:`lpa.operations.profiles.set_nickname`)."""
         from .operations.profiles import set_nickname
 
-        return set_nickname(self, iccid, nickname)
+        return set_nickname(self, identifier, nickname)
 
     def set_default_smdp(self, address: str) -> None:
         """Set (or, with "", clear) the default SM-DP+ address (see :func:`lpa.operations.info.set_default_smdp`)."""

@@ -17,8 +17,12 @@ calls any of them, and holds the policy once:
 - Retries by urllib3's Retry, per function (:attr:`Function.retried`): only
   a function that is safe to send twice is retried, on connection failures,
   time-outs and HTTP 5xx; a name that does not resolve is not retried.
-- Answers read up to :data:`MAX_ANSWER` bytes; errors worded for the user
-  (the server's status and reason codes in words, the TLS failure named).
+- Answers read up to :data:`MAX_ANSWER` bytes and parsed with bounds
+  (:func:`lpa.encoding.parse_json`: nesting, no NaN, lone surrogates replaced); each
+  field's type and size checked before use (:data:`MAX_FIELD`); every
+  failure of a server's answer is a ServerError naming the server (exit 5),
+  worded for the user (the server's status and reason codes in words, the
+  TLS failure named, with ``--ca-file`` suggested for an unknown CI).
 - Proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``), but never
   credentials from ``~/.netrc``.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import ssl
 import time
@@ -38,6 +43,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import Retry, Timeout
 
 from .address import base_url
+from .encoding import parse_json
 from .errors import ServerError
 from .trust import TrustAnchors
 
@@ -62,6 +68,10 @@ STATUS_CODES = {
 #: The largest answer lpa reads: a Bound Profile Package is at most a few hundred kB.
 MAX_ANSWER = 4 * 1024 * 1024
 
+#: The largest base64 field of an answer, decoded, that lpa passes to the card (a certificate, a
+#: signed structure): the eUICC's requests that carry them must fit 256 STORE DATA blocks.
+MAX_FIELD = 6 * 1024
+
 #: HTTP answers that are retried (for the functions that are).
 _RETRIED_STATUS = (500, 502, 503, 504)
 
@@ -82,6 +92,8 @@ class Function:
     #: Success is HTTP 204 No Content (SGP.22 6.5.2.9); another 2xx counts only with an empty body
     #: or a successful functionExecutionStatus.
     no_content: bool = False
+    #: Answer fields the card gets piece by piece, so bounded only by :data:`MAX_ANSWER` (the BPP).
+    unbounded: tuple[str, ...] = ()
 
 class _Deadline(Timeout):
     """A urllib3 Timeout whose every attempt gets only the time left until ``deadline``.
@@ -187,17 +199,24 @@ class HttpsClient:
         if function.no_content and (status == 204 or not content.strip()):
             return {}
         payload = self._check_status(address, status, content)
-        return {**payload, **self.fields(address, payload, *function.answer)}
+        return {**payload, **self.fields(address, payload, *function.answer, unbounded=function.unbounded)}
 
     @staticmethod
-    def fields(address: str, payload: dict[str, Any], *names: str) -> dict[str, Any]:
-        """The base64 fields ``names`` decoded (white space stripped), and the transactionId as sent."""
+    def fields(address: str, payload: dict[str, Any], *names: str, unbounded: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The base64 fields ``names`` decoded (white space stripped; each at most :data:`MAX_FIELD` bytes
+        unless ``unbounded``), and the transactionId as sent."""
         fields: dict[str, Any] = {"transactionId": payload.get("transactionId")}
         for name in names:
+            value = payload.get(name)
+            if not isinstance(value, str):
+                raise ServerError(address, f"the answer has no valid {name} ({_kind(value)}, not base64 text)")
             try:
-                fields[name] = base64.b64decode("".join(str(payload[name]).split()), validate=True)
-            except (KeyError, ValueError):
-                raise ServerError(address, f"the answer has no valid {name}") from None
+                fields[name] = base64.b64decode("".join(value.split()), validate=True)
+            except ValueError:
+                raise ServerError(address, f"the answer has no valid {name} (not base64)") from None
+            if name not in unbounded and len(fields[name]) > MAX_FIELD:
+                raise ServerError(address, f"its {name} is {len(fields[name])} bytes, more than the {MAX_FIELD} "
+                                           "lpa passes to the eUICC")
         return fields
 
     def _post(self, address: str, function: str, body: dict[str, Any], interface: str,
@@ -235,21 +254,25 @@ class HttpsClient:
     def _check_status(self, address: str, status_code: int, content: bytes) -> dict[str, Any]:
         """The JSON body, if its functionExecutionStatus is a success (SGP.22 6.5.1.4)."""
         try:
-            payload = json.loads(content)
+            payload = parse_json(content)
             status = payload["header"]["functionExecutionStatus"]
             if not isinstance(status, dict):
                 raise TypeError(status)
         except (ValueError, KeyError, TypeError):
             raise ServerError(address, f"HTTP {status_code} with an unexpected body: "
                                        f"{content[:120].decode('utf-8', 'replace')!r}") from None
-        if status.get("status") in _SUCCESS:
+        said = status.get("status")
+        if said in _SUCCESS:
             return payload
+        if not isinstance(said, str):
+            raise ServerError(address, f"HTTP {status_code} with a functionExecutionStatus whose status is "
+                                       f"{excerpt(said)}, not text")
         data = status.get("statusCodeData")
         data = data if isinstance(data, dict) else {}
-        detail = ", ".join(f"{k} {str(data[k])[:200]}" for k in ("subjectCode", "reasonCode", "subjectIdentifier",
-                                                                "message") if k in data)
+        detail = ", ".join(f"{k} {excerpt(data[k], 200)}" for k in ("subjectCode", "reasonCode",
+                                                                     "subjectIdentifier", "message") if k in data)
         meaning = STATUS_CODES.get((str(data.get("subjectCode")), str(data.get("reasonCode"))))
-        raise ServerError(address, f"{status.get('status', 'no status')}{': ' + detail if detail else ''}"
+        raise ServerError(address, f"{excerpt(said, 40)}{': ' + detail if detail else ''}"
                                    f"{f' ({meaning})' if meaning else ''}")
 
     def _reason(self, error: BaseException) -> str:
@@ -258,8 +281,9 @@ class HttpsClient:
         if verify is not None:
             unknown = f"; the card also names {', '.join(self.anchors.unknown_key_ids)}, not in certs/" \
                 if self.anchors.unknown_key_ids else ""
-            return (f"TLS verification failed: {getattr(verify, 'verify_message', None) or verify} "
-                    f"(trusted: {self.anchors.describe()}{unknown})")
+            return (f"TLS verification failed: {_no_source(getattr(verify, 'verify_message', None) or verify)} "
+                    f"(trusted: {self.anchors.describe()}{unknown}); if this SM-DP+ uses a CI lpa does not "
+                    "know, give its certificate with --ca-file")
         for kind, reason in (
             (urllib3.exceptions.NameResolutionError, "host name not found"),
             (socket.gaierror, "host name not found"),
@@ -271,7 +295,7 @@ class HttpsClient:
                 return reason
         tls = _find_cause(error, ssl.SSLError)
         if tls is not None:  # a server that is not TLS, closes in the handshake, sends an alert, ...
-            return f"TLS failed ({tls})"
+            return f"TLS failed ({_no_source(tls)})"
         text = " ".join(str(e) for e in _chain(error))
         if "handshake" in text:  # a socket timeout, not an SSLError: "The handshake operation timed out"
             return f"TLS handshake timed out after {self.timeout:g} s"
@@ -280,7 +304,25 @@ class HttpsClient:
             return "connection closed by the server before the answer was complete"
         if "timed out" in text or isinstance(error, requests.Timeout):
             return f"no answer within {self.timeout:g} s"
-        return f"connection failed ({type(error).__name__}: {str(error)[:120]})"
+        return f"connection failed ({_no_source(error)[:120]})"
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words."""
+    return {type(None): "missing", bool: "a boolean", int: "a number", float: "a number", str: "text",
+            list: "a list", dict: "an object"}.get(type(value), "a value")
+
+
+def excerpt(value: Any, limit: int = 60) -> str:
+    """A server's value in a message: text as it is (cut at ``limit``), anything else named by kind."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+    return _kind(value)
+
+
+def _no_source(error: object) -> str:
+    """An error's text without the C source location OpenSSL's messages end with ("(_ssl.c:1006)")."""
+    return re.sub(r"\s*\(_ssl\.c:\d+\)", "", str(error))
 
 
 def _chain(error: BaseException) -> list[BaseException]:

@@ -29,3 +29,39 @@ def state_dir() -> Path:
     """$XDG_STATE_HOME/lpa (default ~/.local/state/lpa)."""
     base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
     return Path(base) / "lpa"
+
+
+def read_regular(path: str | Path, limit: int, what: str) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them; InputError in one line otherwise.
+
+    A FIFO, a device or a socket is refused before anything is read from it (opened without waiting
+    for a writer), so that `--qr /dev/zero` or a named pipe nobody writes to cannot hang lpa.
+    """
+    import stat
+
+    from .errors import InputError
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        info = os.fstat(fd)
+        mode, size = info.st_mode, info.st_size
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode) \
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+            raise InputError(f"{path} is {kind}, not {what}; give a regular file")
+        if size > limit:
+            raise InputError(f"{path} is {size} bytes, larger than {limit} bytes: not {what}")
+        with os.fdopen(fd, "rb") as file:
+            fd = -1  # the file closes it
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:
+        raise InputError(f"{path} is larger than {limit} bytes: not {what}")
+    return data

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import click
 
-from ..errors import InputError, LpaError, TransportError
+from ..errors import InputError, Interrupted, LpaError, TransportError
+from . import INTERRUPTED
 from .terminal import json_safe, safe, status
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ Exit codes:
   5    an SM-DP+ could not be reached or refused a notification
   130  interrupted (Ctrl-C); a change already made is reported first"""
 
-#: Exit code after Ctrl-C (128 + SIGINT), as shells use.
-INTERRUPTED = 130
 
 
 @dataclass
@@ -82,6 +81,11 @@ class Settings:
                 raise InputError("--modem-reset is for modems (--device at:PORT)")
             euicc.transport.cycle_radio_on_reset()
         return euicc
+
+    def emit(self, data: Any, human: Callable[[], None]) -> None:
+        """:func:`out` for the current command: how plug-in commands (`lpa sim ...`), which may not
+        import lpa.cli, print their result as a table or JSON."""
+        out(click.get_current_context(), data, human)
 
     @property
     def notify(self) -> bool:
@@ -193,7 +197,10 @@ class LpaGroup(click.Group):
             return super().invoke(ctx)
         except LpaError as error:
             fail(ctx, error)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            quiet_finalizers()
+            fail(ctx, Interrupted())
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BrokenPipeError:
             raise
@@ -206,6 +213,15 @@ class LpaGroup(click.Group):
             fail(ctx, LpaError(f"internal error: {type(error).__name__}: {error} "
                                "(LPA_DEBUG=1 shows the traceback; please report it with `lpa -v` output)"))
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """click's, with Ctrl-C while the options are parsed (and their files read) left to :meth:`main`
+        (click would print an empty line first)."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
+
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         """Like click's, but every error is one line on stderr, or a JSON object with --json."""
@@ -216,21 +232,27 @@ class LpaGroup(click.Group):
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as error:
             hint = f"; see `{error.ctx.command_path} --help`" if error.ctx else ""
-            _print_error("--json" in argv, "UsageError", error.exit_code, error.format_message() + hint)
+            _print_error("--json" in argv, "UsageError", error.exit_code, error.format_message().rstrip(".") + hint)
             sys.exit(error.exit_code)
         except click.ClickException as error:
             _print_error("--json" in argv, type(error).__name__, error.exit_code, error.format_message())
             sys.exit(error.exit_code)
-        except (click.Abort, EOFError):
-            click.echo("lpa: aborted", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("lpa: interrupted", err=True)
-            sys.exit(INTERRUPTED)
+        except (_Interrupted, click.Abort, EOFError, KeyboardInterrupt) as error:
+            interrupted = isinstance(error, (_Interrupted, KeyboardInterrupt)) \
+                or isinstance(error.__context__, KeyboardInterrupt)
+            if interrupted:
+                quiet_finalizers()
+            _print_error("--json" in argv, "Interrupted" if interrupted else "Aborted", INTERRUPTED if interrupted
+                         else 1, "interrupted" if interrupted else "aborted")
+            sys.exit(INTERRUPTED if interrupted else 1)
         except BrokenPipeError:
             _quiet_stdout()
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C before a command ran: passed through click untouched."""
 
 
 class MainGroup(LpaGroup):
@@ -249,6 +271,12 @@ class MainGroup(LpaGroup):
             return self.commands.get(cmd_name)
         command: click.Command = getattr(load(COMMANDS[cmd_name]), cmd_name)
         return command
+
+
+def quiet_finalizers() -> None:
+    """After Ctrl-C: objects it left half-built (in an import, say) are finalized as lpa ends, and what
+    their finalizers raise ("Exception ignored in ...") is not the user's to read."""
+    sys.unraisablehook = lambda unraisable: None
 
 
 def _quiet_stdout() -> None:
@@ -279,8 +307,11 @@ def fail(ctx: click.Context, error: LpaError) -> NoReturn:
     ctx.exit(error.exit_code)
 
 
-def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaError | None = None) -> None:
-    """Print ``data`` as JSON with --json (``ok`` false and ``error`` when given), else call ``human``."""
+def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaError | None = None,
+        told: bool = False) -> None:
+    """Print ``data`` as JSON with --json (``ok`` false and ``error`` when given: the command then exits
+    with the error's code), else call ``human`` and print the error as the last line on stderr (unless
+    ``human`` has ``told`` it: a report, or what Ctrl-C left)."""
     settings = ctx.find_object(Settings)
     if settings is not None and settings.json:
         import json
@@ -291,6 +322,8 @@ def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaErro
         click.echo(json_safe(json.dumps(payload, ensure_ascii=False)))
     else:
         human()
+        if error is not None and not told:
+            click.echo(f"lpa: {safe(error)}", err=True)
 
 
 def delivery_notes(deliveries: list[Any]) -> list[str]:

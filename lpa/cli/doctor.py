@@ -36,5 +36,5 @@ def doctor(ctx: click.Context, online: bool) -> None:
         for finding in report.findings:
             click.echo(safe(finding.line()))
 
-    out(ctx, report.to_json(), human, error)
+    out(ctx, report.to_json(), human, error, told=True)
     ctx.exit(report.exit_code)

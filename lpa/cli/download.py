@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from ..errors import InputError
+from ..errors import CardError, InputError, Interrupted, LpaError
 from . import base
-from .base import out
+from .base import delivery_notes, out
 from .terminal import progress_bar, safe, table
 
 _smds_option = click.option("--smds", metavar="ADDRESS",
@@ -51,9 +51,9 @@ def _check(smds: str | None, imei: str | None) -> None:
 @click.command(short_help="Download a profile (activation code, QR code, default SM-DP+ or SM-DS event).")
 @click.argument("code", metavar="[CODE|-]", required=False)
 @click.option("--qr", "qr_image", metavar="IMAGE", type=click.Path(exists=True, dir_okay=False),
-              help="Read the activation code from a QR code image or screenshot (needs lpa[qr]).")
+              help="Read the activation code from a QR code image or screenshot (needs the qr extra: pip install '.[qr]' in lpa's checkout).")
 @click.option("--smdp", metavar="ADDRESS", help="The SM-DP+ address, instead of an activation code.")
-@click.option("--matching-id", metavar="ID", default="", help="With --smdp: the matching ID (activation code token).")
+@click.option("--matching-id", metavar="ID", help="With --smdp: the matching ID (activation code token).")
 @click.option("--event", metavar="N|ID", help="Download the SM-DS event numbered N by `lpa discover`, or with this ID.")
 @_smds_option
 @click.option("--confirmation-code", metavar="CODE", help="The confirmation code, if the SM-DP+ asks for one.")
@@ -63,7 +63,7 @@ def _check(smds: str | None, imei: str | None) -> None:
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=base.check_ca_files,
               help="Extra trust anchor for the SM-DP+'s TLS, as the global --ca-file (repeatable).")
 @click.pass_context
-def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: str | None, matching_id: str,
+def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: str | None, matching_id: str | None,
              event: str | None, smds: str | None, confirmation_code: str | None, imei: str | None, yes: bool,
              no_notify: bool, ca_files: tuple[str, ...]) -> None:
     """Download a profile: `lpa download 'LPA:1$smdp.example.com$MATCHING-ID'` (quote it), - to read
@@ -73,12 +73,14 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     what the SM-DS holds for it (--event picks one of several). Shows what
     the SM-DP+ offers and asks before anything is installed.
     """
-    from ..activation import ActivationCode, parse_activation_code
+    from ..activation import ActivationCode, check_matching_id, parse_activation_code
     from ..address import check_address
 
     if [code, qr_image, smdp, event].count(None) < 3:
         raise click.UsageError("give one of: an activation code (or - for stdin), --qr IMAGE, --smdp ADDRESS, "
                                "--event N")
+    if matching_id is not None and smdp is None:
+        raise click.UsageError("--matching-id goes with --smdp ADDRESS (an activation code holds its own)")
     if smds is not None and (code or qr_image or smdp):
         raise click.UsageError("--smds is for SM-DS events; it does not go with an activation code or --smdp")
     activation = None
@@ -86,10 +88,10 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
         from ..qr import read_activation_code
         activation = parse_activation_code(read_activation_code(qr_image))
     elif code is not None:
-        activation = parse_activation_code(sys.stdin.readline() if code == "-" else code)
+        activation = parse_activation_code(sys.stdin.readline(4096) if code == "-" else code)
     elif smdp is not None:
         check_address(smdp)
-        activation = ActivationCode(smdp, matching_id)
+        activation = ActivationCode(smdp, check_matching_id(matching_id or ""))
     _check(smds, imei)
     if event is not None and not (event.isprintable() and 0 < len(event) <= 255):
         raise InputError("--event is an event number from `lpa discover` or an event ID")
@@ -116,30 +118,51 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
 
     progress = progress_bar("installing", enabled=not ctx.obj.json, minimum=0)
 
-    with ctx.obj.open() as euicc:
+    from .. import interrupts
+
+    # Ctrl-C is held back from here to the output but for waits (lpa.interrupts): once the card changed,
+    # the line printed says so
+    with ctx.obj.open() as euicc, interrupts.deferred() as gate:
         if activation is None:
-            activation = _without_code(ctx, euicc, event, smds, imei)
+            with gate.allowed():
+                activation = _without_code(ctx, euicc, event, smds, imei)
         result = euicc.download(activation, consent=consent, confirmation_code=ask_code, imei=imei,
                                 notify=ctx.obj.notify and not no_notify, progress=progress)
+        _report(ctx, result)
+
+
+def _report(ctx: click.Context, result: Any) -> None:
+    """Print what the download did; exit 3 when the eUICC refused to install, 130 after Ctrl-C."""
     from ..completion import forget
 
     forget(ctx.obj.device)  # a new profile: shell completion reads the card again
+    refused = result.result.error
+    problem: LpaError | None = None
+    if refused is not None:
+        said = f"not installed: the eUICC answered {refused[1]} ({refused[0]})"
+        hint = _REFUSAL_HINTS.get(refused[1], "ask the operator whether to try again or for a new activation code")
+        problem = CardError("; ".join([said, *delivery_notes(result.deliveries), hint]))
+    elif result.interrupted:
+        problem = Interrupted(f"profile {result.offer.iccid} is installed")
 
     def human() -> None:
-        if result.result.error:
-            click.echo(safe(f"not installed: the eUICC answered {result.result.error[1]} "
-                            f"({result.result.error[0]})"))
-            return
-        line = (f"installed {result.offer.iccid} ({result.offer.provider}, {result.offer.name}) "
-                f"in ISD-P {result.result.isdp_aid}")
-        for d in result.deliveries:
-            line += f"; notified {d.notification.address}" if d.delivered else \
-                f"; the installation result for {d.notification.address} is kept on the eUICC ({d.error})"
-        click.echo(safe(line))
+        if refused is None:  # else the error says it all
+            line = (f"installed {result.offer.iccid} ({result.offer.provider}, {result.offer.name}) "
+                    f"in ISD-P {result.result.isdp_aid}")
+            click.echo(safe("; ".join([line, *delivery_notes(result.deliveries)])))
 
-    out(ctx, result.to_json(), human)
-    if result.result.error:
-        ctx.exit(3)
+    out(ctx, result.to_json(), human, error=problem, told=result.interrupted)
+    if problem is not None:
+        ctx.exit(problem.exit_code)
+
+
+#: What to do when the eUICC refuses to install (SGP.22 5.7.6, ErrorReason), by reason.
+_REFUSAL_HINTS = {
+    "installFailedDueToIccidAlreadyExistsOnEuicc": "the profile is already on this eUICC (`lpa list` shows it)",
+    "installFailedDueToInsufficientMemoryForProfile": "free memory on the eUICC (`lpa delete` a profile you no "
+                                                      "longer use) and ask the operator for a new activation code",
+    "pprNotAllowed": "the eUICC's rules do not allow this profile's policy rules here (`lpa info` shows them)",
+}
 
 
 def _without_code(ctx: click.Context, euicc: Any, event: str | None, smds: str | None, imei: str | None) -> Any:

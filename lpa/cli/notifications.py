@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import InputError, ServerError
+from ..errors import InputError, Interrupted, ServerError
 from . import base
 from .base import INTERRUPTED, LpaGroup, out
 from .terminal import progress_bar, safe, table
@@ -57,7 +57,8 @@ def notifications_process(ctx: click.Context, seq_numbers: tuple[int, ...], keep
         click.echo(f"{data['delivered']} delivered, {data['failed']} failed, {data['remaining']} remaining on the eUICC")
 
     failed = [d for d in result.deliveries if not d.delivered]
-    out(ctx, data, human, _not_delivered([d.notification.address for d in failed], len(result.deliveries)))
+    out(ctx, data, human, Interrupted() if result.interrupted else
+        _not_delivered([d.notification.address for d in failed], len(result.deliveries)), told=result.interrupted)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
     if failed:
@@ -171,4 +172,5 @@ def _not_delivered(addresses: list[str], total: int) -> ServerError | None:
     """The error of a run that left ``addresses`` (one per failed notification) undelivered; None if none."""
     if not addresses:
         return None
-    return ServerError(", ".join(sorted(set(addresses))), f"{len(addresses)} of {total} notification(s) not delivered")
+    return ServerError(", ".join(sorted(set(addresses))), f"{len(addresses)} of {total} notification(s) not delivered; "
+                       "they are kept: send them again later")

@@ -5,7 +5,8 @@ from typing import Any
 
 import click
 
-from ..errors import InputError
+from .. import interrupts
+from ..errors import InputError, Interrupted
 from . import base
 from .base import INTERRUPTED, complete_profile, delivery_notes, out
 from .terminal import safe, table
@@ -33,7 +34,9 @@ def list_(ctx: click.Context, icons: bool) -> None:
         table(["ICCID", "STATE", "CLASS", "PROVIDER", "NAME", "NICKNAME"],
               [[p.iccid, p.state, p.profile_class, p.provider, p.name, p.nickname] for p in profiles])
 
-    out(ctx, [p.to_json() for p in profiles], human)
+    # iconType and icon are read only with --icons: without, they are left out rather than said to be null
+    out(ctx, [p.to_json() if icons else {k: v for k, v in p.to_json().items() if k not in ("iconType", "icon")}
+              for p in profiles], human)
 
 
 _notify_option = click.option("--no-notify", is_flag=True,
@@ -57,7 +60,8 @@ def report(ctx: click.Context, result: Any, past: str) -> None:
                          "run `lpa notifications process` later")
         click.echo(safe("; ".join([line, *notes])))
 
-    out(ctx, result.to_json(), human)
+    out(ctx, result.to_json(), human, Interrupted(f"{past} {result.profile.label}") if result.interrupted else None,
+        told=True)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
 
@@ -72,16 +76,16 @@ def _switch_command(operation: str, past: str, doc: str) -> click.Command:
     @_notify_option
     @click.pass_context
     def command(ctx: click.Context, profile: str, refresh: bool, no_reset: bool, no_notify: bool) -> None:
-        with ctx.obj.open() as euicc:
+        with ctx.obj.open() as euicc, interrupts.deferred():  # Ctrl-C: after the card answered (report)
             result = getattr(euicc, operation)(profile, refresh=refresh, reset=not no_reset,
                                                notify=ctx.obj.notify and not no_notify)
-        report(ctx, result, past)
+            report(ctx, result, past)
 
     return command
 
 
 @click.command()
-@click.argument("profile", metavar="ICCID|AID", shell_complete=complete_profile(nicknames=False))
+@click.argument("profile", metavar="ICCID|AID|NICKNAME", shell_complete=complete_profile(nicknames=True))
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Disable the profile first if it is enabled.")
 @_notify_option
@@ -94,27 +98,29 @@ def delete(ctx: click.Context, profile: str, yes: bool, force: bool, no_notify: 
             return True
         if not base.interactive():
             raise InputError(f"not deleting {target.label} without confirmation; add --yes")
-        return click.confirm(safe(f"Delete {target.label} ({target.provider or '?'}, {target.name or '?'})? "
-                                  "This cannot be undone"), default=False, err=True)
+        with gate.allowed():  # nothing is changed yet: Ctrl-C at the question stops at once
+            return click.confirm(safe(f"Delete {target.label} ({target.provider or '?'}, {target.name or '?'})? "
+                                      "This cannot be undone"), default=False, err=True)
 
     from ..completion import forget
 
-    with ctx.obj.open() as euicc:
+    # Ctrl-C is held back but for waits (lpa.interrupts): once the card changed, the line printed says so
+    with ctx.obj.open() as euicc, interrupts.deferred() as gate:
         result = euicc.delete(profile, force=force, notify=ctx.obj.notify and not no_notify, confirm=confirm)
-    forget(ctx.obj.device)
-    report(ctx, result, "deleted")
+        forget(ctx.obj.device)
+        report(ctx, result, "deleted")
 
 
 @click.command()
-@click.argument("iccid", shell_complete=complete_profile(nicknames=False))
+@click.argument("profile", metavar="ICCID|AID|NICKNAME", shell_complete=complete_profile(nicknames=True))
 @click.argument("nickname")
 @click.pass_context
-def nickname(ctx: click.Context, iccid: str, nickname: str) -> None:
+def nickname(ctx: click.Context, profile: str, nickname: str) -> None:
     """Set a profile's nickname ("" clears it; at most 64 bytes of UTF-8, no control characters)."""
     from ..completion import forget
 
     with ctx.obj.open() as euicc:
-        euicc.set_nickname(iccid, nickname)
+        iccid = euicc.set_nickname(profile, nickname).iccid
     forget(ctx.obj.device)
     out(ctx, {"iccid": iccid, "profileNickname": nickname or None},
         lambda: click.echo(safe(f"nickname of {iccid} set to {nickname!r}" if nickname
@@ -124,7 +130,7 @@ def nickname(ctx: click.Context, iccid: str, nickname: str) -> None:
 COMMANDS: list[click.Command] = [
     list_,
     _switch_command("enable", "enabled", "Enable a profile (the enabled one is disabled)."),
-    _switch_command("disable", "disabled", "Disable the enabled profile."),
+    _switch_command("disable", "disabled", "Disable a profile (it must be the enabled one)."),
     delete,
     nickname,
 ]

@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from ..errors import InputError
+from ..errors import InputError, Interrupted
 from . import base
 from .base import INTERRUPTED, delivery_notes, out
 from .terminal import safe
@@ -73,7 +73,8 @@ def memory_reset(ctx: click.Context, operational: bool, test: bool, default_smdp
             parts.append(f"afterwards: {result.problem}; run `lpa notifications process` later")
         click.echo(safe("; ".join(parts)))
 
-    out(ctx, result.to_json(), human)
+    out(ctx, result.to_json(), human, Interrupted("the memory reset is done") if result.interrupted else None,
+        told=True)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
 

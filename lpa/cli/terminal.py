@@ -15,22 +15,26 @@ from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 import click
 
 from ..encoding import is_control as _unsafe
+from ..encoding import without_surrogates
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
 
 def safe(text: object) -> str:
-    """``text`` with control and bidirectional characters escaped as \\xNN or \\uNNNN ("" for None)."""
+    """``text`` with control and bidirectional characters escaped as \\xNN or \\uNNNN ("" for None),
+    and lone surrogates (which no terminal can be sent) replaced by U+FFFD."""
     if text is None:
         return ""
     return "".join(char if not _unsafe(char) else f"\\x{ord(char):02x}" if ord(char) < 0x100
-                   else f"\\u{ord(char):04x}" for char in str(text))
+                   else f"\\u{ord(char):04x}" for char in without_surrogates(str(text)))
 
 
 def json_safe(text: str) -> str:
-    """JSON text with the characters :func:`safe` escapes written as \\uNNNN (json escapes only C0)."""
-    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in text)
+    """JSON text with the characters :func:`safe` escapes written as \\uNNNN (json escapes only C0), and
+    lone surrogates replaced by U+FFFD: what is printed is valid UTF-8 and valid Unicode."""
+    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in without_surrogates(text))
+
 
 
 def width(text: str) -> int:

@@ -81,7 +81,7 @@ class Profile:
             {"profileManagementOperation": list(operations), "notificationAddress": address}
             for operations, address in self.notification_config
         ]
-        out["profilePolicyRules"] = None if self.policy_rules is None else list(self.policy_rules)
+        out["profilePolicyRules"] = list(self.policy_rules or ())  # absent from ProfileInfo: none
         return out
 
 

@@ -54,9 +54,13 @@ def mutual_authentication(ch: Channel, address: str, context: dict[str, Any],
     auth = initiate(challenge, info1)
     tid_text = auth["transactionId"]
     try:
-        transaction_id = bytes.fromhex(str(tid_text))
+        transaction_id = bytes.fromhex(tid_text if isinstance(tid_text, str) and len(tid_text) <= 32 else "?")
     except ValueError:
-        raise ServerError(address, f"transactionId {tid_text!r} is not hexadecimal") from None
+        from ..https import excerpt
+
+        raise ServerError(address, f"its transactionId {excerpt(tid_text)} is not 1 to 16 bytes in hex") from None
+    if not transaction_id:
+        raise ServerError(address, "its transactionId is empty")
     response, refused = es10.authenticate_server(ch, auth["serverSigned1"], auth["serverSignature1"],
                                                  auth["euiccCiPKIdToBeUsed"], auth["serverCertificate"], context)
     return Authentication(str(tid_text), transaction_id, response, refused, auth["serverCertificate"])

@@ -20,15 +20,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from .. import codec, es9p, es10
+from .. import codec, es9p, es10, interrupts
 from ..activation import ActivationCode, hash_cc
 from ..apdu import Channel
 from ..bpp import split_bpp
 from ..encoding import ICON_TYPES, PPR_BITS, PROFILE_CLASSES, bits_to_names, iccid_from_bytes
-from ..errors import Declined, InputError, LpaError, ResultError, ServerError
+from ..errors import Declined, InputError, Interrupted, LpaError, ResultError, ServerError
 from ..session import Session
 from .authentication import device_info, mutual_authentication
-from .notifications import Delivery, client_for, deliver
+from .notifications import INTERRUPTED, Delivery, client_for, deliver
 
 if TYPE_CHECKING:
     from ..https import HttpsClient
@@ -60,6 +60,11 @@ class DownloadResult:
     result: es10.InstallationResult
     deliveries: list[Delivery] = field(default_factory=list)
 
+    @property
+    def interrupted(self) -> bool:
+        """Ctrl-C kept the installation result on the eUICC (the profile's state is in :attr:`result`)."""
+        return any(d.error == INTERRUPTED for d in self.deliveries)
+
     def to_json(self) -> dict[str, Any]:
         error = self.result.error
         return {**self.offer.to_json(), "isdpAid": self.result.isdp_aid,
@@ -67,9 +72,9 @@ class DownloadResult:
                 "notifications": [d.to_json() for d in self.deliveries]}
 
 
-def offer_from(metadata: bytes, cc_required: bool) -> Offer:
-    """An :class:`Offer` from a StoreMetadataRequest (BF25)."""
-    value = codec.decode("StoreMetadataRequest", metadata)
+def offer_from(metadata: bytes, cc_required: bool, address: str) -> Offer:
+    """An :class:`Offer` from the StoreMetadataRequest (BF25) the SM-DP+ ``address`` sent."""
+    value = _server_data(address, "profileMetadata", "StoreMetadataRequest", metadata)
     number = value.get("profileClass", "operational")  # DEFAULT operational: the decoder gives the name
     return Offer(iccid=iccid_from_bytes(bytes(value["iccid"])), provider=value["serviceProviderName"],
                  name=value["profileName"],
@@ -83,38 +88,75 @@ def offer_from(metadata: bytes, cc_required: bool) -> Offer:
 def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer], bool],
              confirmation_code: Callable[[], str], imei: str | None = None, notify: bool = True,
              progress: Callable[[int, int], None] = lambda done, total: None) -> DownloadResult:
-    """Download and install the profile ``code`` names; deliver its installation result (``notify``)."""
+    """Download and install the profile ``code`` names; deliver its installation result (``notify``).
+
+    Ctrl-C (:mod:`lpa.interrupts`) stops at once while lpa waits for the SM-DP+ or the user, and
+    otherwise after the card's command in progress: before the first BPP piece the session is
+    cancelled on both sides (:class:`Interrupted` says whether the SM-DP+ accepted it); once the
+    pieces are being loaded lpa finishes, so that the card's result is known, and keeps the
+    install notification on the eUICC (the result's :attr:`DownloadResult.interrupted`).
+    """
     context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)}
     ch = session.channel
     address = code.smdp_address
-    with client_for(session) as client:
-        auth = mutual_authentication(ch, address, context, lambda challenge, info1: es9p.initiate_authentication(
-            client, address, challenge, info1))
+    with client_for(session) as client, interrupts.deferred() as gate:
+        def ask(function: Callable[..., Any], *args: Any) -> Any:
+            """An ES9+ call: lpa only waits for the SM-DP+, so Ctrl-C stops it at once."""
+            with gate.allowed(), session.waiting(f"waiting for the SM-DP+ {address}"):
+                return function(client, address, *args)
+
+        auth = mutual_authentication(ch, address, context, lambda challenge, info1: ask(
+            es9p.initiate_authentication, challenge, info1))
         transaction = _Transaction(ch, client, address, auth.tid_text, auth.transaction_id)
         if auth.refused is not None:
-            transaction.forward(es9p.authenticate_client, auth.response)
+            with gate.allowed():
+                transaction.forward(es9p.authenticate_client, auth.response)
             raise ResultError("AuthenticateServer", 0, auth.refused,
                               f"the eUICC refused the SM-DP+ {address}: {auth.refused}")
         with transaction.cancelling("undefinedReason"):
-            offered = es9p.authenticate_client(client, address, auth.tid_text, auth.response)
-            signed2 = codec.decode("SmdpSigned2", offered["smdpSigned2"])
-            offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]))
+            offered = ask(es9p.authenticate_client, auth.tid_text, auth.response)
+            signed2 = _server_data(address, "smdpSigned2", "SmdpSigned2", offered["smdpSigned2"])
+            offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]), address)
+            gate.check()
+            if es10.get_profiles_info(ch, iccid=offer.iccid, fields=("iccid",)):  # nothing sent to the card yet
+                transaction.cancel("undefinedReason")
+                raise InputError(f"profile {offer.iccid} is already on this eUICC; nothing was downloaded and the "
+                                 f"session is cancelled (`lpa list` shows it; `lpa delete {offer.iccid}` first "
+                                 "to install it again)")
         with transaction.cancelling("endUserRejection"):
-            if not consent(offer):
-                transaction.cancel("endUserRejection")
-                raise Declined(f"profile {offer.iccid} was not downloaded; the session is cancelled")
-            hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required else None
+            with gate.allowed():
+                if not consent(offer):
+                    transaction.cancel("endUserRejection")
+                    raise Declined(f"profile {offer.iccid} was not downloaded; the session is cancelled")
+                hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required \
+                    else None
         with transaction.cancelling("undefinedReason"):
             prepared, refused = es10.prepare_download(ch, offered["smdpSigned2"], offered["smdpSignature2"],
                                                       offered["smdpCertificate"], hashed)
             if refused is not None:
-                transaction.forward(es9p.get_bound_profile_package, prepared)
+                with gate.allowed():
+                    transaction.forward(es9p.get_bound_profile_package, prepared)
                 raise ResultError("PrepareDownload", 0, refused, f"the eUICC refused the download: {refused}")
-            bpp = es9p.get_bound_profile_package(client, address, auth.tid_text, prepared)
+            bpp = ask(es9p.get_bound_profile_package, auth.tid_text, prepared)
         with transaction.cancelling("loadBppExecutionError"):
-            pieces = split_bpp(bpp)
+            pieces = _server_data(address, "boundProfilePackage", "BoundProfilePackage", bpp)
+            gate.check()  # the last point where nothing of the profile is on the card
             result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
+        interrupted = gate.pending
+    if interrupted:
+        return DownloadResult(offer, result, [Delivery(result.metadata, False, error=INTERRUPTED)])
     return DownloadResult(offer, result, deliver(session, [result.metadata]) if notify else [])
+
+
+def _server_data(address: str, field: str, type_name: str, data: bytes) -> Any:
+    """The SM-DP+'s ``field``, decoded as ``type_name`` (split, for a BPP): a failure is the server's."""
+    try:
+        if type_name == "BoundProfilePackage":
+            return split_bpp(data)
+        return codec.decode(type_name, data, source=f"its {field}")
+    except LpaError as error:
+        raise ServerError(address, f"its {field} is not a valid {type_name} ({error})"
+                          if type_name == "BoundProfilePackage" else str(error)) from None
 
 
 def activation_without_code(session: Session, *, event: str | None = None, smds: str | None = None,
@@ -128,14 +170,21 @@ def activation_without_code(session: Session, *, event: str | None = None, smds:
     """
     from .discovery import discover
 
+    asked = "the SM-DS"
     if smds is None:  # one read gives the default SM-DP+ and the root SM-DS
         addresses = es10.get_euicc_configured_addresses(session.channel)
         if event is None and addresses.default_dp_address:
             say(f"asking the default SM-DP+ {addresses.default_dp_address}")
             return ActivationCode(addresses.default_dp_address, "")
-        smds = addresses.root_ds_address or None
-    with session.waiting(f"asking the SM-DS {smds or '(root)'}"):
-        events = discover(session, smds, imei=imei)
+        smds, asked = addresses.root_ds_address or None, "the eUICC's root SM-DS"
+        if event is None:
+            say(f"no default SM-DP+ on this eUICC: asking its root SM-DS {smds}")
+    try:
+        with session.waiting(f"asking {asked} {smds or ''}".rstrip()):
+            events = discover(session, smds, imei=imei)
+    except ServerError as error:
+        raise ServerError(error.address, f"{error.reason} ({asked}, asked for a profile to download; "
+                                         "give an activation code)") from None
     listing = "; ".join(f"{i}: {e.event_id} at {e.address}" for i, e in enumerate(events, 1))
     if event is not None:
         chosen = [e for i, e in enumerate(events, 1) if event in (str(i), e.event_id)]
@@ -185,22 +234,32 @@ class _Transaction:
         except ServerError:
             pass  # expected: the SM-DP+ answers the refusal with a failure
 
-    def cancel(self, reason: str) -> None:
-        """ES10b.CancelSession, then ES9+ cancelSession with the eUICC's signed answer; best effort."""
+    def cancel(self, reason: str) -> str:
+        """ES10b.CancelSession, then ES9+ cancelSession with the eUICC's signed answer; best effort.
+
+        What became of the session, in words (for the line Ctrl-C ends with)."""
         if not self.open:
-            return
+            return "the session had ended"
         self.open = False
         try:
             answer = es10.cancel_session(self.ch, self.transaction_id, reason)
+        except LpaError as error:
+            return f"the eUICC did not cancel the session ({error})"
+        try:
             es9p.cancel_session(self.client, self.address, self.tid_text, answer)
-        except LpaError:
-            pass  # the cancel is a courtesy: the original error is what the user needs to see
+        except ServerError as error:  # the cancel is a courtesy: the original error is what the user needs to see
+            return f"the session is cancelled on the eUICC ({reason}); the SM-DP+ did not accept the cancel " \
+                   f"({error})"
+        return f"the session is cancelled on the eUICC and at the SM-DP+ {self.address} ({reason})"
 
     @contextmanager
     def cancelling(self, reason: str) -> Iterator[None]:
-        """Cancel the session with ``reason`` when the block fails (Ctrl-C: endUserRejection)."""
+        """Cancel the session with ``reason`` when the block fails; Ctrl-C cancels it (endUserRejection)
+        and ends as :class:`Interrupted`, saying what became of it."""
         try:
             yield
-        except BaseException as error:
-            self.cancel("endUserRejection" if isinstance(error, KeyboardInterrupt) else reason)
+        except KeyboardInterrupt:
+            raise Interrupted(f"nothing was installed; {self.cancel('endUserRejection')}") from None
+        except BaseException:
+            self.cancel(reason)
             raise

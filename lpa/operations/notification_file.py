@@ -38,7 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .. import es10
+from ..encoding import parse_json
 from ..errors import InputError, LpaError, ServerError
+from ..paths import read_regular
 from ..session import Session
 
 if TYPE_CHECKING:
@@ -102,16 +104,10 @@ class Export:
 def read(path: str | Path) -> Export:
     """Read and validate an export file; InputError names the first defect."""
     path = Path(path)
+    raw = read_regular(path, MAX_FILE, "a notification export")
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_FILE + 1)
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
-    if len(raw) > MAX_FILE:
-        raise InputError(f"{path} is larger than {MAX_FILE} bytes: not a notification export")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+        data = parse_json(raw)
+    except ValueError as error:
         raise InputError(f"{path} is damaged or truncated, not a notification export ({error})") from None
     try:
         return _parse(data)
@@ -136,7 +132,7 @@ def _parse(data: object) -> Export:
     numbers = [e.metadata.seq_number for e in entries]
     if len(set(numbers)) != len(numbers):
         raise ValueError("a sequence number is listed twice")
-    return Export(eid, tuple(key_ids), _text(data, "exportedAt"), entries)
+    return Export(eid, tuple(key_ids), _timestamp(_text(data, "exportedAt"), "exportedAt"), entries)
 
 
 def _entry(item: object, index: int) -> Entry:
@@ -147,13 +143,18 @@ def _entry(item: object, index: int) -> Entry:
     except binascii.Error:
         raise ValueError(f"notification #{index + 1}: pendingNotification is not base64") from None
     metadata = es10.pending_metadata(der)
-    if metadata.to_json() != {k: item.get(k) for k in metadata.to_json()}:
+    said = metadata.to_json()  # compared as JSON text: true is not 1, nor 1.0
+    if json.dumps(said, sort_keys=True) != json.dumps({k: item.get(k) for k in said}, sort_keys=True):
         raise ValueError(f"notification #{index + 1} (seqNumber {item.get('seqNumber')!r}) does not say what its "
                          "signed bytes say: the file was changed")
     acknowledged, error = item.get("acknowledgedAt"), item.get("lastError")
     for name, value in (("acknowledgedAt", acknowledged), ("lastError", error)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"notification #{index + 1}: {name} is not text")
+    if acknowledged is not None:
+        _timestamp(acknowledged, f"notification #{index + 1}: acknowledgedAt")
+    if error is not None and len(error) > 1000:
+        raise ValueError(f"notification #{index + 1}: lastError is longer than 1000 characters")
     return Entry(es10.PendingNotification(metadata, der), acknowledged, error)
 
 
@@ -164,8 +165,21 @@ def _text(data: dict[str, object], key: str) -> str:
     return value
 
 
+#: How the file writes a moment: UTC, to the second.
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime(_TIME_FORMAT)
+
+
+def _timestamp(value: str, name: str) -> str:
+    """``value`` if it is a moment as :func:`now` writes it; else ValueError naming ``name``."""
+    try:
+        datetime.strptime(value, _TIME_FORMAT)
+    except ValueError:
+        raise ValueError(f"{name} {value[:40]!r} is not a time as YYYY-MM-DDTHH:MM:SSZ") from None
+    return value
 
 
 # -- the three steps -----------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from .. import es10
+from .. import es10, interrupts
 from ..errors import InputError, LpaError, ServerError
 from ..es10 import NotificationMetadata, Profile
 from ..session import NotifySettings, Session
@@ -96,9 +96,10 @@ def deliver(session: Session, notifications: list[NotificationMetadata], *, keep
     results: list[Delivery] = []
     try:
         if notifications:
-            with client_for(session) as client:
+            with client_for(session) as client, interrupts.deferred() as gate:
                 for metadata in notifications:
-                    result = _deliver_one(session, client, metadata, keep)
+                    gate.check()  # Ctrl-C stops between notifications, or while waiting for an SM-DP+
+                    result = _deliver_one(session, client, metadata, keep, gate)
                     results.append(result)
                     if progress is not None:
                         progress(len(results), len(notifications), result)
@@ -111,23 +112,21 @@ def deliver(session: Session, notifications: list[NotificationMetadata], *, keep
     return results + [Delivery(n, False, error=reason) for n in notifications[len(results):]]
 
 
-def _deliver_one(session: Session, client: HttpsClient, metadata: NotificationMetadata, keep: bool) -> Delivery:
+def _deliver_one(session: Session, client: HttpsClient, metadata: NotificationMetadata, keep: bool,
+                 gate: interrupts.Gate) -> Delivery:
     from .. import es9p
 
     signed = es10.retrieve_notifications_list(session.channel, metadata.seq_number)
     if not signed:
         return Delivery(metadata, False, error="the eUICC no longer has it")
     try:
-        with session.waiting(f"sending notification {metadata.seq_number} to {metadata.address}"):
+        with gate.allowed(), session.waiting(f"sending notification {metadata.seq_number} to {metadata.address}"):
             es9p.handle_notification(client, metadata.address, signed[0].der)
     except ServerError as error:
         return Delivery(metadata, False, error=error.reason)
     if keep:
         return Delivery(metadata, True)
-    try:
-        es10.remove_notification_from_list(session.channel, metadata.seq_number)
-    except KeyboardInterrupt:
-        return Delivery(metadata, True, error=INTERRUPTED)  # sent again next time: a duplicate, not a loss
+    es10.remove_notification_from_list(session.channel, metadata.seq_number)  # Ctrl-C waits for it (the gate)
     return Delivery(metadata, True, removed=True)
 
 

@@ -123,7 +123,7 @@ def delete(session: Session, identifier: str, *, force: bool = False, reset: boo
     deletable; if it answers False, Declined is raised and nothing is
     sent.
     """
-    target = find_profile(session, identifier, nickname=False)
+    target = find_profile(session, identifier)
     if "ppr2" in (target.policy_rules or ()):
         raise InputError(f"profile {target.label} may not be deleted: its profile policy rules (PPR2) forbid it")
     expected = [(target, "delete")]
@@ -142,12 +142,14 @@ def delete(session: Session, identifier: str, *, force: bool = False, reset: boo
     return _after_change(session, OperationResult("delete", target), expected, reset, notify)
 
 
-def set_nickname(session: Session, iccid: str, nickname: str) -> Profile:
-    """Set (or, with "", clear) a profile's nickname (ES10c.SetNickname)."""
-    check_iccid(iccid)
+def set_nickname(session: Session, identifier: str, nickname: str) -> Profile:
+    """Set (or, with "", clear) the nickname of the profile ``identifier`` names (ICCID, ISD-P AID or its
+    nickname now) (ES10c.SetNickname, which takes the ICCID)."""
     check_nickname(nickname)
-    target = find_profile(session, iccid, nickname=False)
-    es10.set_nickname(session.channel, iccid, nickname)
+    target = find_profile(session, identifier)
+    if target.iccid is None:
+        raise InputError(f"the eUICC names no ICCID for profile {target.label}; SetNickname needs one")
+    es10.set_nickname(session.channel, target.iccid, nickname)
     return target
 
 

@@ -30,9 +30,9 @@ def refused(lpa, sim_state, *args):
     (["disable", CONTOSO], f"profile {CONTOSO} is not enabled"),
     (["delete", "--yes", FABRIKAM],
      f"profile {FABRIKAM} may not be deleted: its profile policy rules (PPR2) forbid it"),
-    (["delete", "--yes", "work"], "'work' is neither an ICCID (18-20 digits) nor an ISD-P AID (hex)"),
+    (["delete", "--yes", "work"], f"profile {NORTHWIND} is enabled; disable it first (lpa disable {NORTHWIND}) or use --force"),
     (["delete", "--yes", "89000000000000000001"],
-     "no profile with ICCID or ISD-P AID 89000000000000000001 on this eUICC; `lpa list` shows the profiles"),
+     "no profile with ICCID, ISD-P AID or nickname 89000000000000000001 on this eUICC; `lpa list` shows the profiles"),
     (["enable", "A0000005591010FFFFFFFF8900009900"],
      "no profile with ICCID, ISD-P AID or nickname A0000005591010FFFFFFFF8900009900 on this eUICC; "
      "`lpa list` shows the profiles"),

@@ -61,7 +61,7 @@ def test_without_a_remembered_list_the_card_is_asked_and_remembered(state_path):
     assert [value for value, _ in found] == ICCIDS
     assert found[0][1] == "Northwind Unlimited (enabled), nickname work"
     assert cache_file(device).exists()
-    assert complete("bash", ["--sim", "--sim-state", str(state_path), "nickname"]) == ICCIDS
+    assert complete("bash", ["--sim", "--sim-state", str(state_path), "nickname"]) == [ICCIDS[0], "work", *ICCIDS[1:]]
 
 
 def test_an_old_or_damaged_cache_is_not_used(state_path):

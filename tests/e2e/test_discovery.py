@@ -238,7 +238,7 @@ def test_an_alternative_smds_that_fails_after_answering_is_an_error_not_an_event
     alternative.discovery.initiate_authentication = lambda payload: {**answer(payload), "transactionId": "XYZ"}
     root = servers(Event("CASCADE", alternative.address))
     result = lpa("discover", "--smds", root.address)
-    assert result.exit_code == 5 and "transactionId 'XYZ' is not hexadecimal" in result.output
+    assert result.exit_code == 5 and "its transactionId XYZ is not 1 to 16 bytes in hex" in result.output
 
 
 def test_only_a_certificate_with_the_dsauth_policy_is_an_smds(smdpp, servers):

@@ -1,6 +1,8 @@
 """`lpa download` end to end: the simulated eUICC, the test SM-DP+ serving the TS.48 test profiles."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpers import TEST_CI, TS48_ICCID, TS48_PROFILE, json_data
@@ -89,13 +91,17 @@ def test_a_corrupted_segment_gives_the_euiccs_error_result_delivered_to_the_smdp
     smdpp.fault = "corrupt-segment"
     result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
     assert result.exit_code == 3
-    assert result.output.splitlines()[-1] == "not installed: the eUICC answered scp03tSecurityError (loadProfileElements)"
+    assert result.output.splitlines()[-1] == "lpa: not installed: the eUICC answered scp03tSecurityError " \
+        f"(loadProfileElements); notified {smdpp.address}; ask the operator whether to try again or for a new " \
+        "activation code"
     assert sim_state().find(iccid=ICCID) is None
     assert [a.operation for a in smdpp.accepted] == ["install"]  # the error result, signed, reached the SM-DP+
     smdpp.accepted.clear()
     failed = lpa("--json", "download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
     assert failed.exit_code == 3
-    data = json_data(failed)
+    payload = json.loads(failed.output)
+    assert payload["ok"] is False and payload["error"]["code"] == 3  # ok is false exactly when the exit is not 0
+    data = payload["data"]
     assert data["iccid"] == ICCID and data["isdpAid"] is None
     assert data["error"] == {"bppCommandId": "loadProfileElements", "errorReason": "scp03tSecurityError"}
     assert [n["delivered"] for n in data["notifications"]] == [True]
@@ -206,7 +212,7 @@ def test_an_offer_in_words(fields, shown):
 
     metadata = codec.encode("StoreMetadataRequest", {"iccid": bytes.fromhex("98" + "00" * 9),
                                                      "serviceProviderName": "Op", "profileName": "P", **fields})
-    offer = offer_from(metadata, True)
+    offer = offer_from(metadata, True, "smdp.example.com")
     assert (offer.profile_class, offer.icon_type) == shown and offer.confirmation_code_required
     assert offer.iccid == "89000000000000000000" and offer.policy_rules == ()
 
@@ -234,7 +240,7 @@ def test_a_transaction_id_that_is_not_hexadecimal_is_refused(state_path):
     from lpa.sim.bridges.inprocess import SimulatedTransport
 
     with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
-        with pytest.raises(ServerError, match="transactionId 'XYZ' is not hexadecimal"):
+        with pytest.raises(ServerError, match="its transactionId XYZ is not 1 to 16 bytes in hex"):
             mutual_authentication(ch, "smdp.example", {}, lambda challenge, info1: {"transactionId": "XYZ"})
 
 

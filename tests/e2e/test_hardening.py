@@ -224,6 +224,15 @@ def test_parallel_commands_lose_nothing(lpa, state_path, sim_state):
     (lambda data: data["profiles"][0].update(iccid=12), "profiles[0].iccid"),
     (lambda data: data.update(next_seq_number="x"), "next_seq_number"),
     (lambda data: data["notifications"].extend([data["notifications"][0]] * 2), "sequence number"),
+    (lambda data: data["notifications"][0].update(operation="explode"), "notifications[0].operation is not one of"),
+    (lambda data: data["profiles"][0].update(policy_rules=["ppr9"]), "profiles[0].policy_rules is not a list of"),
+    (lambda data: data["profiles"][0].update(policy_rules=[{}]), "profiles[0].policy_rules is not a list of"),
+    (lambda data: data["profiles"][0].update(notify={"reboot": "x.example"}), "profiles[0].notify is not operations"),
+    (lambda data: data["profiles"][0].update(name="N" * 65), "profiles[0].name is longer than 64 bytes"),
+    (lambda data: data["profiles"][0].update(profile_class="vip"), "profiles[0].profile_class is not one of"),
+    (lambda data: data["profiles"][0].update(iccid="89"), "profiles[0].iccid is not an ICCID"),
+    (lambda data: data.update(eid=json.loads("[" * 40 + "0" + "]" * 40)),
+     "nested deeper than 32 levels"),
 ])
 def test_a_damaged_state_file_is_refused_with_a_clear_error(lpa, state_path, change, message):
     lpa("disable", "--no-notify", "work")  # one notification

@@ -200,6 +200,13 @@ def test_send_uses_tls_verification_against_the_cards_cis(lpa, smdpp, deleted, t
     (lambda d: d.update(exportedAt=None), "exportedAt is not text"),
     (lambda d: d["notifications"][0].update(lastError=[]), "lastError is not text"),
     (lambda d: d.pop("version"), "version None; this lpa reads version 1"),
+    (lambda d: d["notifications"][0].update(seqNumber=True), "does not say what its signed bytes say"),
+    (lambda d: d["notifications"][0].update(seqNumber=float(d["notifications"][0]["seqNumber"])),
+     "does not say what its signed bytes say"),  # booleans and 1.0 are not the number the card signed
+    (lambda d: d["notifications"][0].update(acknowledgedAt="x"), "acknowledgedAt 'x' is not a time"),
+    (lambda d: d.update(exportedAt="yesterday"), "exportedAt 'yesterday' is not a time"),
+    (lambda d: d.update(eid=json.loads("[" * 40 + "0" + "]" * 40)),
+     "nested deeper than 32 levels"),
 ])
 def test_every_field_of_the_file_is_checked(lpa, deleted, tmp_path, change, message):
     path = tmp_path / "n.json"
@@ -221,6 +228,8 @@ def test_a_file_larger_than_4_mib_is_not_read(tmp_path):
 
 def test_an_unreadable_file_is_one_line(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
+        read(tmp_path / "missing.json")
+    with pytest.raises(InputError, match="is a directory, not a notification export; give a regular file"):
         read(tmp_path)
 
 
@@ -255,3 +264,13 @@ def test_the_library_sends_each_notification_once_unless_asked_again(lpa, smdpp,
         assert [s.delivered for s in send(path, client)] == [True, True]
         assert send(path, client) == []
         assert len(send(path, client, again=True)) == 2
+
+
+def test_send_refused_by_the_smdp_ends_with_a_line_saying_what_to_do(lpa, smdpp, deleted, tmp_path):
+    path = tmp_path / "n.json"
+    lpa("notifications", "export", str(path))
+    smdpp.fault = "failed-status"
+    result = send_file(lpa, path)
+    assert result.exit_code == 5
+    assert result.output.splitlines()[-1] == (f"lpa: {smdpp.address}: 2 of 2 notification(s) not delivered; "
+                                              "they are kept: send them again later")

@@ -64,7 +64,7 @@ def test_a_file_that_is_not_an_image_is_refused(lpa, tmp_path):
     path = tmp_path / "code.txt"
     path.write_text("LPA:1$a.example$X")
     result = lpa("download", "--qr", str(path), "--yes")
-    assert result.exit_code == 2 and "not a readable image" in result.output
+    assert result.exit_code == 2 and "not an image lpa can read (PNG, JPEG, GIF, BMP, WebP), or damaged" in result.output
 
 
 def test_without_the_qr_extra_the_user_is_told_what_to_install(lpa, tmp_path, monkeypatch):

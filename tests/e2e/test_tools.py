@@ -1,4 +1,5 @@
-"""The on-demand tools run and report: scripts/fuzz.py (fuzzing campaign) and bench/run.py (benchmark)."""
+"""The on-demand tools run and report: scripts/fuzz.py (fuzzing campaign), scripts/hostile.py (hostile servers and
+files) and bench/run.py (benchmark)."""
 from __future__ import annotations
 
 import importlib.util
@@ -21,15 +22,20 @@ def run(script: str, *args: str, env: dict[str, str] | None = None) -> subproces
                           timeout=300, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
-def test_the_fuzz_script_reports_inputs_tried_and_failed_per_target(tmp_path):
-    result = run("scripts/fuzz.py", "--inputs", "2600", "--workers", "2", "--seed", "7",
-                 "--failures", str(tmp_path / "failures.txt"))
+def clean_report(script: str, failures: Path, *args: str) -> list[str]:
+    """The lines of a campaign's report that found nothing (exit 0, no failures written)."""
+    result = run(script, *args, "--failures", str(failures))
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
+    assert not failures.exists()
+    return result.stdout.splitlines()
+
+
+def test_the_fuzz_script_reports_inputs_tried_and_failed_per_target(tmp_path):
+    lines = clean_report("scripts/fuzz.py", tmp_path / "failures.txt", "--inputs", "2600", "--workers", "2",
+                         "--seed", "7")
     assert lines[0] == "fuzzing 13 targets with 2600 inputs, 2 workers, seed 7"
     assert "GetProfilesInfo                   200       0" in lines
     assert lines[-1].split()[:3] == ["total", "2600", "0"]
-    assert not (tmp_path / "failures.txt").exists()
 
 
 def test_the_fuzz_script_counts_a_crashing_decoder_as_failed(monkeypatch):
@@ -44,6 +50,27 @@ def test_the_fuzz_script_counts_a_crashing_decoder_as_failed(monkeypatch):
     tried, failed, failures = fuzz.campaign((1, 130, 5.0))
     assert tried["GetEID"] == 10 and failed["GetEID"] == 10 and sum(failed.values()) == 10
     assert failures[0].startswith("GetEID: KeyError: 'decoder bug' on ")
+
+
+def test_the_hostile_script_reports_tried_and_failed_per_target(tmp_path):
+    lines = clean_report("scripts/hostile.py", tmp_path / "failures", "--answers", "10", "--files", "8", "--seed", "22")
+    assert lines[0] == "hostile campaign: 10 server answers, 8 files, seed 22"
+    assert "getBoundProfilePackage       2       0" in lines and "image                        2       0" in lines
+    assert lines[-1].split()[:3] == ["total", "18", "0"]
+
+
+def test_the_hostile_script_writes_each_failing_input(tmp_path):
+    """A regression the campaign must see: the JSON nesting bound removed."""
+    code = (f"import json, runpy, sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); import lpa.https; "
+            "lpa.https.parse_json = json.loads; "
+            f"sys.argv = ['hostile.py', '--answers', '60', '--files', '0', '--seed', '3', '--failures', "
+            f"{str(tmp_path / 'failures')!r}]; runpy.run_path({str(ROOT / 'scripts' / 'hostile.py')!r}, "
+            "run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 1 and "failing inputs written to" in result.stdout
+    written = [path.read_text() for path in (tmp_path / "failures").iterdir()]
+    assert written and all("input: " in text and "problem: " in text for text in written)
+    assert any("nest" in text and "RecursionError" in text for text in written)
 
 
 FAKE_LPAC = """#!/bin/sh

@@ -27,10 +27,15 @@ try:
 except ImportError:  # Windows: no locking between processes
     fcntl = None  # type: ignore[assignment]
 
-from ...paths import state_dir
+from ...encoding import ICON_TYPES, OPERATIONS, PPR_BITS, PROFILE_CLASSES, parse_json
+from ...errors import InputError
+from ...paths import read_regular, state_dir
 from ..pki.testpki import TEST_EID
 
 STATE_VERSION = 1
+
+#: The largest state file read: a few profiles and notifications take a few kB.
+MAX_STATE = 16 * 1024 * 1024
 
 #: A 16x16 PNG (a green square), the icon of the seeded operational profile.
 SEED_ICON = base64.b64decode(
@@ -157,6 +162,7 @@ class SimState:
                 _check_types(kind, item, f"{name}[{index}].")
             data[name] = [kind(**item) for item in items]
         state = cls(**data)
+        _check_values(state)
         enabled = [p.iccid for p in state.profiles if p.state == "enabled"]
         if len(enabled) > 1:
             raise ValueError(f"{len(enabled)} profiles are enabled ({', '.join(enabled)}); at most one may be")
@@ -180,6 +186,52 @@ def _check_types(kind: type, data: dict[str, Any], where: str, skip: tuple[str, 
         allowed = tuple(_TYPES[part.strip().split("[")[0]] for part in str(declared[key]).split("|"))
         if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
             raise ValueError(f"{where}{key} is {type(value).__name__}, not {declared[key]}")
+
+
+def _check_values(state: SimState) -> None:
+    """Every value means something to the card: names from the SGP.22 lists, digits and hex where the card
+    encodes them, text within the sizes of the ASN.1 (SGP.22 5.7.15, 2.4a); ValueError names the first not."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(what)
+
+    def texts(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+    def hex_text(value: str, most: int) -> bool:
+        return len(value) % 2 == 0 and len(value) <= 2 * most and all(c in "0123456789abcdefABCDEF" for c in value)
+
+    need(state.eid.isascii() and state.eid.isdigit() and len(state.eid) == 32, "eid is not 32 digits")
+    for name in ("next_seq_number", "next_isdp", "memory"):
+        need(0 <= getattr(state, name) < 2**31, f"{name} is not a number from 0 to 2^31")
+    need(state.next_isdp < 0x1000000, "next_isdp is larger than an ISD-P AID holds")
+    need(texts(state.trusted_cis), "trusted_cis is not a list of PEM texts")
+    need(state.identity is None or all(isinstance(v, str) for v in state.identity.values()),
+         "identity is not PEM texts")
+    for i, p in enumerate(state.profiles):
+        where = f"profiles[{i}]"
+        need(p.iccid.isascii() and p.iccid.isalnum() and 18 <= len(p.iccid) <= 20, f"{where}.iccid is not an ICCID")
+        need(hex_text(p.isdp_aid, 16) and len(p.isdp_aid) >= 10, f"{where}.isdp_aid is not an AID in hex")
+        for name, most in (("provider", 32), ("name", 64), ("nickname", 64), ("smdp_address", 255)):
+            value = getattr(p, name)
+            need(value is None or len(value.encode("utf-8", "surrogatepass")) <= most,
+                 f"{where}.{name} is longer than {most} bytes")
+        need(p.profile_class in PROFILE_CLASSES, f"{where}.profile_class is not one of {', '.join(PROFILE_CLASSES)}")
+        need(p.state in ("enabled", "disabled"), f"{where}.state is not enabled or disabled")
+        need(p.icon_type is None or p.icon_type in ICON_TYPES, f"{where}.icon_type is not one of {', '.join(ICON_TYPES)}")
+        need(texts(p.policy_rules) and set(p.policy_rules) <= set(PPR_BITS),
+             f"{where}.policy_rules is not a list of {', '.join(PPR_BITS)}")
+        need(all(op in OPERATIONS and isinstance(a, str) for op, a in p.notify.items()),
+             f"{where}.notify is not operations ({', '.join(OPERATIONS)}) to addresses")
+        need(0 <= p.size < 2**31, f"{where}.size is not a number of bytes")
+    for i, n in enumerate(state.notifications):
+        where = f"notifications[{i}]"
+        need(n.operation in OPERATIONS, f"{where}.operation is not one of {', '.join(OPERATIONS)}")
+        need(0 <= n.seq_number < 2**31, f"{where}.seq_number is not a number from 0 to 2^31")
+        need(n.iccid.isascii() and n.iccid.isalnum() and len(n.iccid) <= 20, f"{where}.iccid is not an ICCID")
+        need(hex_text(n.isdp_aid, 16) and hex_text(n.transaction_id, 16), f"{where} has an AID or transaction ID "
+                                                                           "that is not hex")
+        need(len(n.address.encode("utf-8", "surrogatepass")) <= 255, f"{where}.address is longer than 255 bytes")
 
 
 def seeded() -> SimState:
@@ -213,6 +265,27 @@ def seeded() -> SimState:
     return state
 
 
+def _wait_for_lock(file: Any, path: Path) -> None:
+    """Take the lock of ``file``; on a terminal, say so while another process holds it."""
+    import sys
+
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    shown = sys.stderr.isatty()
+    if shown:
+        sys.stderr.write(f"\rwaiting for the simulated eUICC {path} (another lpa is using it) ...")
+        sys.stderr.flush()
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX)
+    finally:
+        if shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
 class StateFile:
     """The state file of one simulated eUICC."""
 
@@ -225,9 +298,11 @@ class StateFile:
     def locked(self) -> Iterator[None]:
         """Hold the state exclusively (other processes wait); re-entrant for this object."""
         if self._lock_depth == 0 and fcntl is not None:
+            if self.path.exists() and not self.path.is_file():  # no lock file beside /dev/zero
+                raise InputError(f"{self.path} is not a regular file, not a simulator state; give a regular file")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock_file = open(self.path.with_name(self.path.name + ".lock"), "a")
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            _wait_for_lock(self._lock_file, self.path)
         self._lock_depth += 1
         try:
             yield
@@ -248,9 +323,10 @@ class StateFile:
     def load(self) -> SimState:
         """Read the state; seed and write it on first use."""
         try:
-            with open(self.path, encoding="utf-8") as f:
-                return SimState.from_json(json.load(f))
-        except FileNotFoundError:
+            return SimState.from_json(parse_json(read_regular(self.path, MAX_STATE, "a simulator state")))
+        except InputError:
+            if self.path.exists() or self.path.is_symlink():
+                raise
             with self.locked():
                 if self.path.exists():  # another process seeded it meanwhile
                     return self.load()

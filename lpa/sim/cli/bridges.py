@@ -36,13 +36,17 @@ def serve(ctx: click.Context, port: int, protocol: str, atr: str | None, latency
         bridge.connect()
     except ConnectionError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"simulated eUICC ({protocol.upper().replace('T', 'T=')}, ATR {bridge.card.atr.hex().upper()}) "
-               f"inserted in vpcd reader on port {port} ({bridge.card.state_file.path}); Ctrl-C removes it", err=True)
+    atr_hex = bridge.card.atr.hex().upper()
+    ctx.obj.emit({"protocol": protocol, "atr": atr_hex, "port": port, "file": str(bridge.card.state_file.path)},
+                 lambda: click.echo(f"simulated eUICC ({protocol.upper().replace('T', 'T=')}, ATR {atr_hex}) inserted "
+                                    f"in vpcd reader on port {port} ({bridge.card.state_file.path}); Ctrl-C removes "
+                                    "it", err=True))
     try:
         bridge.serve()
     except KeyboardInterrupt:
         bridge.stop()
-    click.echo("card removed", err=True)
+    if not ctx.obj.json:
+        click.echo("card removed", err=True)
 
 
 @click.command()
@@ -66,7 +70,8 @@ def modem(ctx: click.Context, **quirks: Any) -> None:
     from ..bridges.modem import ModemQuirks, SimulatedModem
 
     with SimulatedModem(open_state_file(ctx, lock=False), ModemQuirks(**quirks)) as running:
-        click.echo(f"simulated modem on {running.port} (lpa --device at:{running.port} list); Ctrl-C stops it")
+        ctx.obj.emit({"port": running.port}, lambda: click.echo(
+            f"simulated modem on {running.port} (lpa --device at:{running.port} list); Ctrl-C stops it"))
         try:
             while True:
                 time.sleep(1)

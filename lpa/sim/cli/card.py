@@ -67,7 +67,9 @@ def reset(ctx: click.Context, euicc_cert: str | None, eum_cert: str | None, euic
     state = seeded()
     _apply_identity(state, _identity_from(euicc_cert, eum_cert, euicc_key))
     state_file.save(state)
-    click.echo(f"simulated eUICC {state.eid} reset ({len(state.profiles)} profiles) in {state_file.path}")
+    ctx.obj.emit({"eidValue": state.eid, "profiles": len(state.profiles), "file": str(state_file.path)},
+                 lambda: click.echo(f"simulated eUICC {state.eid} reset ({len(state.profiles)} profiles) "
+                                    f"in {state_file.path}"))
 
 
 @click.command()
@@ -94,12 +96,19 @@ def identity(ctx: click.Context, euicc_cert: str | None, eum_cert: str | None, e
     if texts or builtin or forget_cis or added:
         state_file.save(state)
     current = Identity.from_state(state.identity)
-    click.echo(f"EID:       {current.eid}")
-    click.echo(f"eUICC:     {current.euicc_cert.subject.rfc4514_string()}")
-    click.echo(f"EUM:       {current.eum_cert.subject.rfc4514_string()}")
-    click.echo(f"CI key id: {current.ci_key_id.hex()}")
-    for pem in state.trusted_cis:
-        click.echo(f"trusts CI: {_ci_key_id(pem).hex()}")
+    data = {"eidValue": current.eid, "euiccCertificate": current.euicc_cert.subject.rfc4514_string(),
+            "eumCertificate": current.eum_cert.subject.rfc4514_string(), "ciKeyId": current.ci_key_id.hex(),
+            "trustedCis": [_ci_key_id(pem).hex() for pem in state.trusted_cis]}
+
+    def human() -> None:
+        click.echo(f"EID:       {data['eidValue']}")
+        click.echo(f"eUICC:     {data['euiccCertificate']}")
+        click.echo(f"EUM:       {data['eumCertificate']}")
+        click.echo(f"CI key id: {data['ciKeyId']}")
+        for key_id in data["trustedCis"]:
+            click.echo(f"trusts CI: {key_id}")
+
+    ctx.obj.emit(data, human)
 
 
 def _read_ci(path: str) -> str:
@@ -197,7 +206,8 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
     assert notification is not None  # install always notifies
     Isdr(state).sign_notification(notification)
     state_file.save(state)
-    click.echo(f"added {iccid} ({profile.state}, ISD-P {profile.isdp_aid})")
+    ctx.obj.emit({"iccid": iccid, "profileState": profile.state, "isdpAid": profile.isdp_aid},
+                 lambda: click.echo(f"added {iccid} ({profile.state}, ISD-P {profile.isdp_aid})"))
 
 
 @click.command()
@@ -235,7 +245,8 @@ def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, **cha
     Quirks.from_json(current)
     state.quirks = current
     state_file.save(state)
-    click.echo(", ".join(f"{k}={v}" for k, v in sorted(current.items())) or "no quirks: a well-behaved eUICC")
+    ctx.obj.emit(dict(sorted(current.items())), lambda: click.echo(
+        ", ".join(f"{k}={v}" for k, v in sorted(current.items())) or "no quirks: a well-behaved eUICC"))
 
 
 COMMANDS = (reset, identity, add_profile, quirks)

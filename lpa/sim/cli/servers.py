@@ -25,7 +25,8 @@ def _pair(text: str) -> tuple[str, str]:
 @click.option("--default-order", "orders", multiple=True, metavar="EID=MATCHING_ID",
               help="Hold this profile for the eUICC EID (* for any) in the default SM-DP+ flow, where "
               "`lpa download` sends an empty matching ID (repeatable).")
-def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: bool,
+@click.pass_context
+def smdpp(ctx: click.Context, host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: bool,
           orders: tuple[str, ...]) -> None:
     """Run the test SM-DP+ (ES9+ downloads of the TS.48 test profiles, and handleNotification,
     verifying signatures) until interrupted.
@@ -55,19 +56,28 @@ def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: 
             server.close()
             raise click.BadParameter(f"no profile {', '.join(sorted(unknown))}; one of "
                                      f"{', '.join(server.download.profiles)}", param_hint="--default-order")
-    click.echo(f"test SM-DP+ on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
-    if server.download:
-        for matching_id in server.download.profiles:
-            required = "$$1" if matching_id in server.download.confirmation_codes else ""  # the ccRequired flag
-            click.echo(f"  lpa download 'LPA:1${server.address}${matching_id}{required}'")
-        for eid, matching_id in server.download.default_orders.items():
-            click.echo(f"  {matching_id} for {'any eUICC' if eid == '*' else eid}: lpa default-smdp "
-                       f"{server.address}; lpa download")
+    commands = [(matching_id, _lpa("download", f"LPA:1${server.address}${matching_id}"
+                                   + ("$$1" if matching_id in server.download.confirmation_codes else "")))
+                for matching_id in server.download.profiles] if server.download else []  # $$1: ccRequired
+    held = [(matching_id, eid, f"{_lpa('default-smdp', server.address)}; {_lpa('download')}")
+              for eid, matching_id in (server.download.default_orders.items() if server.download else ())]
+
+    def human() -> None:
+        click.echo(f"test SM-DP+ on https://{server.address} (trusted with --ca-file {PKI_DIR / 'ci-cert.pem'}); "
+                   "with the simulated eUICC:")
+        for _, command in commands:
+            click.echo(f"  {command}")
+        for matching_id, eid, command in held:
+            click.echo(f"  {matching_id} for {'any eUICC' if eid == '*' else eid}: {command}")
+
+    ctx.obj.emit({"address": server.address, "caFile": str(PKI_DIR / "ci-cert.pem"),
+                  "downloads": [{"matchingId": m, "command": c} for m, c in commands],
+                  "defaultOrders": [{"matchingId": m, "eid": e, "command": c} for m, e, c in held]}, human)
     seen = 0
     try:
         while True:
             time.sleep(0.2)
-            for accepted in server.accepted[seen:]:
+            for accepted in server.accepted[seen:] if not ctx.obj.json else ():
                 click.echo(f"accepted notification {accepted.seq_number} {accepted.operation} "
                            f"{accepted.iccid} from eUICC {accepted.eid} (signature verified)")
             seen = len(server.accepted)
@@ -87,7 +97,8 @@ def smdpp(host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: 
 @click.option("--fault", metavar="MODE", help="Misbehave: ds-bad-signature, ds-unknown-ci, ds-expired, "
               "fail-initiateAuthentication, fail-authenticateClient, bad-events, and the transport faults of "
               "`lpa sim smdpp` (http500, slow, reset, no-tls, ...).")
-def smds(host: str, port: int, events: tuple[str, ...], eid: str, fault: str | None) -> None:
+@click.pass_context
+def smds(ctx: click.Context, host: str, port: int, events: tuple[str, ...], eid: str, fault: str | None) -> None:
     """Run a test SM-DS (ES11 event retrieval, on the ES11 and the ES9+ paths) until interrupted.
 
     Its TLS and CERT.DSauth are from the lpa test CI: give lpa
@@ -106,19 +117,30 @@ def smds(host: str, port: int, events: tuple[str, ...], eid: str, fault: str | N
     server = TestSmds(host=host, port=port, fault=fault).start()
     assert server.discovery is not None
     server.discovery.events = [Event(*_pair(e), eid=eid) for e in events]
-    click.echo(f"test SM-DS on https://{server.address} (trust it with --ca-file {PKI_DIR / 'ci-cert.pem'})")
-    click.echo(f"  lpa discover --smds {server.address}")
+    command = _lpa("discover", "--smds", server.address)
+    ctx.obj.emit({"address": server.address, "caFile": str(PKI_DIR / "ci-cert.pem"), "command": command},
+                 lambda: click.echo(f"test SM-DS on https://{server.address} (trusted with --ca-file "
+                                    f"{PKI_DIR / 'ci-cert.pem'}); with the simulated eUICC:\n  {command}"))
     seen = 0
     try:
         while True:
             time.sleep(0.2)
-            for asked in server.discovery.retrieved[seen:]:
+            for asked in server.discovery.retrieved[seen:] if not ctx.obj.json else ():
                 click.echo(f"events asked for by eUICC {asked}")
             seen = len(server.discovery.retrieved)
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+
+
+def _lpa(*args: str) -> str:
+    """A command line that works as printed: the simulated eUICC, trusting the test CI."""
+    import shlex
+
+    from ..pki.testpki import PKI_DIR
+
+    return shlex.join(["lpa", "--sim", "--ca-file", str(PKI_DIR / "ci-cert.pem"), *args])
 
 
 COMMANDS = (smdpp, smds)
