@@ -12,6 +12,7 @@ from typing import Any, Callable
 from .. import es10
 from ..apdu import Channel
 from ..errors import InputError, ServerError
+from .offer import server_signed1_difference
 
 #: TAC sent in deviceInfo when no IMEI is given: lpac's default, accepted by a commercial SM-DP+
 #: (docs/servers.md, "Device info").
@@ -57,6 +58,9 @@ def mutual_authentication(ch: Channel, address: str, context: dict[str, Any],
         transaction_id = bytes.fromhex(str(tid_text))
     except ValueError:
         raise ServerError(address, f"transactionId {tid_text!r} is not hexadecimal") from None
+    difference = server_signed1_difference(auth["serverSigned1"], transaction_id, address)
+    if difference is not None:
+        raise ServerError(address, f"{difference}; nothing was sent to the eUICC")
     response, refused = es10.authenticate_server(ch, auth["serverSigned1"], auth["serverSignature1"],
                                                  auth["euiccCiPKIdToBeUsed"], auth["serverCertificate"], context)
     return Authentication(str(tid_text), transaction_id, response, refused, auth["serverCertificate"])

@@ -28,6 +28,7 @@ from ..encoding import ICON_TYPES, PPR_BITS, PROFILE_CLASSES, bits_to_names, icc
 from ..errors import Declined, InputError, LpaError, ResultError, ServerError
 from ..session import Session
 from .authentication import device_info, mutual_authentication
+from .offer import metadata_difference, package_metadata, rules_not_allowed
 from .notifications import Delivery, client_for, deliver
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
              confirmation_code: Callable[[], str], imei: str | None = None, notify: bool = True,
              progress: Callable[[int, int], None] = lambda done, total: None) -> DownloadResult:
     """Download and install the profile ``code`` names; deliver its installation result (``notify``)."""
-    context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)}
+    # the default SM-DP+ flow leaves matchingId out, as lpac does (download-notes 1.5: absent, not empty)
+    context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)} if code.matching_id else \
+        {"deviceInfo": device_info(imei)}
     ch = session.channel
     address = code.smdp_address
     with client_for(session) as client:
@@ -99,10 +102,15 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
             offered = es9p.authenticate_client(client, address, auth.tid_text, auth.response)
             signed2 = codec.decode("SmdpSigned2", offered["smdpSigned2"])
             offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]))
+            refused_rules = rules_not_allowed(offered["profileMetadata"], es10.get_rat(ch))
+            if refused_rules:
+                outcome = transaction.cancel("pprNotAllowed")
+                raise ResultError("GetRAT", 0, "pprNotAllowed", f"profile {offer.iccid} has policy rules this eUICC "
+                                  f"does not allow ({', '.join(refused_rules)}); not downloaded, {outcome}")
         with transaction.cancelling("endUserRejection"):
             if not consent(offer):
-                transaction.cancel("endUserRejection")
-                raise Declined(f"profile {offer.iccid} was not downloaded; the session is cancelled")
+                outcome = transaction.cancel("endUserRejection")
+                raise Declined(f"profile {offer.iccid} was not downloaded; {outcome}")
             hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required else None
         with transaction.cancelling("undefinedReason"):
             prepared, refused = es10.prepare_download(ch, offered["smdpSigned2"], offered["smdpSignature2"],
@@ -111,6 +119,12 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
                 transaction.forward(es9p.get_bound_profile_package, prepared)
                 raise ResultError("PrepareDownload", 0, refused, f"the eUICC refused the download: {refused}")
             bpp = es9p.get_bound_profile_package(client, address, auth.tid_text, prepared)
+            difference = metadata_difference(offered["profileMetadata"],
+                                             package_metadata(codec.decode("BoundProfilePackage", bpp)))
+            if difference is not None:
+                outcome = transaction.cancel("metadataMismatch")
+                raise ServerError(address, f"the profile package is not the profile offered: {difference}; "
+                                  f"nothing installed, {outcome}")
         with transaction.cancelling("loadBppExecutionError"):
             pieces = split_bpp(bpp)
             result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
@@ -185,16 +199,21 @@ class _Transaction:
         except ServerError:
             pass  # expected: the SM-DP+ answers the refusal with a failure
 
-    def cancel(self, reason: str) -> None:
-        """ES10b.CancelSession, then ES9+ cancelSession with the eUICC's signed answer; best effort."""
+    def cancel(self, reason: str) -> str:
+        """ES10b.CancelSession, then ES9+ cancelSession with the eUICC's signed answer; best effort.
+        What came of it, in words (what the eUICC and the SM-DP+ answered)."""
         if not self.open:
-            return
+            return "the session was already ended"
         self.open = False
         try:
             answer = es10.cancel_session(self.ch, self.transaction_id, reason)
+        except LpaError as error:  # the cancel is a courtesy: the original error is what the user needs to see
+            return f"the eUICC did not cancel the session ({error})"
+        try:
             es9p.cancel_session(self.client, self.address, self.tid_text, answer)
-        except LpaError:
-            pass  # the cancel is a courtesy: the original error is what the user needs to see
+        except LpaError as error:
+            return f"the eUICC cancelled the session but the SM-DP+ refused the cancel ({error})"
+        return "the session is cancelled"
 
     @contextmanager
     def cancelling(self, reason: str) -> Iterator[None]:
