@@ -336,3 +336,24 @@ def test_a_cancel_signed_by_another_key_is_refused_and_lpa_says_so(lpa, smdpp, s
 def test_sim_quirks_refuses_an_unknown_fault(lpa):
     result = lpa("sim", "quirks", "--fault", "no-such-fault")
     assert result.exit_code == 2 and "not one of bad-euicc-signature1" in result.output
+
+
+def test_the_test_smdpp_logs_each_session_step(lpa, smdpp, monkeypatch):
+    """What `lpa sim smdpp` prints: initiate, authenticate, offer, BPP sent, PIR verified; a refusal and a cancel
+    with their reasons."""
+    steps: list[str] = []
+    smdpp.download.log = steps.append
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
+    tid = steps[0].split(":")[0]
+    assert [step.split(": ", 1)[1].split(" (")[0].split(",")[0] for step in steps] == [
+        "initiateAuthentication", "authenticateClient", f"offered {PROFILE}", "BPP sent",
+        "ProfileInstallationResult verified"]
+    assert all(step.startswith(tid) for step in steps)
+    steps.clear()
+    monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
+    lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
+    assert steps[-1].endswith("cancelled by the eUICC, endUserRejection")
+    smdpp.fault = "forged-dppb"
+    lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert steps[-1].startswith("getBoundProfilePackage refused (8.1/6.1): the eUICC refused the download (code 1)")
+
