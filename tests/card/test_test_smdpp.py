@@ -118,3 +118,100 @@ def codec_pe(type_name: str, data: bytes) -> dict:
     from lpa.sim.card.profile_elements import module
 
     return module().decode(type_name, data)
+
+
+# -- authenticateClient: the eUICC's chain, EID range and signature over this session ------------
+
+
+def initiated(service: DownloadService, **changes: object) -> dict:
+    from lpa.sim.pki.certificates import key_id
+
+    info1 = codec.encode("EUICCInfo1", {"svn": b"\x02\x02\x00",
+                                        "euiccCiPKIdListForVerification": [key_id(service.ci.cert)],
+                                        "euiccCiPKIdListForSigning": [key_id(service.ci.cert)]})
+    payload = {"euiccChallenge": base64.b64encode(bytes(16)).decode(), "euiccInfo1": base64.b64encode(info1).decode(),
+               "smdpAddress": service.address, **changes}
+    return service.call("initiateAuthentication", payload)
+
+
+def client_payload(service: DownloadService, identity: Identity | None = None, *, other_session: bool = False) -> dict:
+    """authenticateClient's request as an eUICC with ``identity`` (default: the test eUICC) would send it."""
+    from cryptography.hazmat.primitives import serialization
+
+    identity = identity or Identity.builtin()
+    answer = initiated(service)
+    signed1 = codec.decode("ServerSigned1", base64.b64decode(answer["serverSigned1"]))
+    context = codec.encode("CtxParams1", ("ctxParamsForCommonAuthentication", {
+        "matchingId": TS48_PROFILE, "deviceInfo": {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}}))
+    euicc_signed1 = codec.encode("EuiccSigned1View", {
+        "transactionId": os.urandom(16) if other_session else bytes(signed1["transactionId"]),
+        "serverAddress": service.address, "serverChallenge": bytes(signed1["serverChallenge"]),
+        "euiccInfo2": b"\xbf\x22\x00", "ctxParams1": context})
+    der = lambda cert: cert.public_bytes(serialization.Encoding.DER)  # noqa: E731
+    response = codec.encode("AuthenticateServerResponseView", ("authenticateResponseOk", {
+        "euiccSigned1": euicc_signed1, "euiccSignature1": identity.sign(euicc_signed1),
+        "euiccCertificate": der(identity.euicc_cert), "eumCertificate": der(identity.eum_cert)}))
+    return {"transactionId": answer["transactionId"], "authenticateServerResponse": base64.b64encode(response).decode()}
+
+
+def identity_under(eum_ci: str, euicc_eum: str, ein: str | None = "89049032") -> Identity:
+    """A test eUICC whose EUM is signed by the CI or by another key, and whose certificate by the EUM or not."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from lpa.sim.pki import testpki
+
+    ci = testpki.load(testpki.PKI_DIR, "ci")
+    forged = lambda issued: testpki.Issued(issued.cert, ec.generate_private_key(ec.SECP256R1()))  # noqa: E731
+    eum = testpki.make_eum(ci if eum_ci == "ci" else forged(ci), ein)
+    euicc = testpki.make_euicc(eum if euicc_eum == "eum" else forged(eum), testpki.TEST_EID)
+    return Identity(euicc.cert, eum.cert, euicc.key)
+
+
+def test_a_genuine_euicc_is_authenticated(service):
+    answer = service.call("authenticateClient", client_payload(service))
+    assert answer["transactionId"] and answer["profileMetadata"]
+
+
+@pytest.mark.parametrize("identity, message", [
+    (lambda: identity_under("other", "eum"), "the EUM certificate is not signed by the CI"),
+    (lambda: identity_under("ci", "other"), "the eUICC certificate is not signed by the EUM"),
+    (lambda: identity_under("ci", "eum", ein=None), "no permitted EINs in the EUM certificate"),
+    (lambda: identity_under("ci", "eum", ein="89001012"), "outside its EUM's permitted range 89001012"),
+])
+def test_an_euicc_outside_the_chain_or_the_eums_range_is_refused(service, identity, message):
+    with pytest.raises(ServerRefused, match=re.escape(message)):
+        service.call("authenticateClient", client_payload(service, identity()))
+
+
+def test_a_signature_for_another_session_is_refused(service):
+    with pytest.raises(ServerRefused, match="euiccSigned1 is not for this session"):
+        service.call("authenticateClient", client_payload(service, other_session=True))
+
+
+def test_an_unknown_transaction_and_a_request_that_is_not_base64_are_refused(service):
+    with pytest.raises(ServerRefused, match="unknown transactionId"):
+        service.call("authenticateClient", {**client_payload(service), "transactionId": "00" * 16})
+    with pytest.raises(ServerRefused, match="authenticateServerResponse missing or not base64"):
+        service.call("authenticateClient", {**client_payload(service), "authenticateServerResponse": "*"})
+
+
+def test_the_euiccs_refusal_ends_the_session(service):
+    answer = initiated(service)
+    tid = bytes.fromhex(answer["transactionId"])
+    refusal = codec.encode("AuthenticateServerResponseView", ("authenticateResponseError", {
+        "transactionId": tid, "authenticateErrorCode": 2}))
+    with pytest.raises(ServerRefused, match=r"the eUICC refused this server \(code 2\)"):
+        service.call("authenticateClient", {"transactionId": answer["transactionId"],
+                                            "authenticateServerResponse": base64.b64encode(refusal).decode()})
+    assert tid not in service.sessions
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"smdpAddress": "evil.example"}, "this server is 127.0.0.1:1, not evil.example"),
+    ({"euiccInfo1": base64.b64encode(codec.encode("EUICCInfo1", {
+        "svn": b"\x02\x02\x00", "euiccCiPKIdListForVerification": [bytes(20)],
+        "euiccCiPKIdListForSigning": [bytes(20)]})).decode()}, "none of the CIs the eUICC trusts"),
+])
+def test_initiate_authentication_for_another_server_or_ci_is_refused(service, changes, message):
+    with pytest.raises(ServerRefused, match=re.escape(message)):
+        initiated(service, **changes)

@@ -116,17 +116,18 @@ def make_ci(name: str = "lpa Test CI - NOT FOR PRODUCTION") -> Issued:
     return _issue(_name(C="ZZ", O="lpa test PKI", CN=name), None, ROLE_CI, ca=True)
 
 
-def make_eum(ci: Issued, ein: str = TEST_EIN) -> Issued:
+def make_eum(ci: Issued, ein: str | None = TEST_EIN) -> Issued:
     """An EUM certificate that may certify the EIDs starting with ``ein``.
 
     As SGP.22 4.5.2 asks of EUM certificates: a critical nameConstraints
     whose permitted directoryName holds the EUM's organisation and the EIN
-    as serialNumber (what an SM-DP+ checks an eUICC's EID against).
+    as serialNumber (what an SM-DP+ checks an eUICC's EID against). ``ein``
+    None leaves it out, as this test PKI once did (an SM-DP+ refuses that).
     """
-    permitted = x509.DirectoryName(_name(O=TEST_EUM_ORGANISATION, serialNumber=ein))
+    permitted = x509.DirectoryName(_name(O=TEST_EUM_ORGANISATION, serialNumber=ein)) if ein is not None else None
     return _issue(_name(C="ZZ", O=TEST_EUM_ORGANISATION, CN="lpa Test EUM - NOT FOR PRODUCTION"), ci, ROLE_EUM,
                   ca=True, extensions=[(x509.NameConstraints(permitted_subtrees=[permitted], excluded_subtrees=None),
-                                        True)])
+                                        True)] if permitted is not None else [])
 
 
 def make_euicc(eum: Issued, eid: str) -> Issued:
