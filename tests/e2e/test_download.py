@@ -289,6 +289,8 @@ def test_what_a_card_or_lpa_must_refuse_of_the_smdp_ends_the_download_cleanly(lp
     assert sim_state().find(iccid=ICCID) is None and sim_state().find(iccid="89674523018967452301") is None
     assert [reason for _, reason in smdpp.download.cancelled] == ([cancelled] if cancelled is not None else [])
     assert [a.operation for a in smdpp.accepted] == (["install"] if "not installed" in message else [])
+    if fault == "header-iccid-mismatch":  # after StoreMetadata, the error result names the profile
+        assert smdpp.accepted[0].iccid == ICCID
     smdpp.fault = None
     assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0  # the card is fine after
 

@@ -35,9 +35,11 @@ _CONTAINERS = {0xA0: (CONFIGURE_ISDP, 0x87), 0xA1: (STORE_METADATA, 0x88), 0xA2:
 class BppFailure(Exception):
     """The BPP fails: answer the ProfileInstallationResult with this errorResult (and simaResponse)."""
 
-    def __init__(self, command: int, reason: int, sima_response: bytes | None = None) -> None:
+    def __init__(self, command: int, reason: int, sima_response: bytes | None = None, iccid: str = "") -> None:
         super().__init__(f"bppCommandId {command}, errorReason {reason}")
         self.command, self.reason, self.sima_response = command, reason, sima_response
+        #: The profile's ICCID once StoreMetadata was processed (the result's notificationMetadata names it).
+        self.iccid = iccid
 
 
 def start_loading(state: DownloadState, piece: bytes, eid: bytes) -> None:
@@ -175,15 +177,15 @@ class Installation:
         metadata = codec.decode("StoreMetadataRequest", parts.get(0xA1, b""))
         iccid = iccid_from_bytes(bytes(metadata["iccid"]))
         if self.state.find(iccid=iccid):
-            raise BppFailure(STORE_METADATA, REASON_ICCID_EXISTS)
+            raise BppFailure(STORE_METADATA, REASON_ICCID_EXISTS, iccid=iccid)
         package = parts.get(0xA3, b"")
         if len(package) > self.state.free_memory():
-            raise BppFailure(LOAD_PROFILE_ELEMENTS, REASON_NO_MEMORY)
+            raise BppFailure(LOAD_PROFILE_ELEMENTS, REASON_NO_MEMORY, iccid=iccid)
         try:
             sima_response = check_package(package, iccid)
         except Refused as refused:
             raise BppFailure(LOAD_PROFILE_ELEMENTS, REASON_DATA_MISMATCH if refused.mismatch else REASON_PE_PROCESSING,
-                             refused.sima_response) from None
+                             refused.sima_response, iccid) from None
         notify: dict[str, str] = {}
         for entry in metadata.get("notificationConfigurationInfo", []):
             for operation in operation_names(entry["profileManagementOperation"]):
@@ -207,7 +209,8 @@ class Installation:
         session = self.download.session
         assert session is not None
         notification = SimNotification(self.state.next_seq_number, "install", session.server_address,
-                                        profile.iccid if profile else "", profile.isdp_aid if profile else "",
+                                        profile.iccid if profile else failure.iccid if failure else "",
+                                        profile.isdp_aid if profile else "",
                                         session.transaction_id.hex())
         self.state.next_seq_number += 1
         if profile is not None:
