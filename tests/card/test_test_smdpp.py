@@ -215,3 +215,21 @@ def test_the_euiccs_refusal_ends_the_session(service):
 def test_initiate_authentication_for_another_server_or_ci_is_refused(service, changes, message):
     with pytest.raises(ServerRefused, match=re.escape(message)):
         initiated(service, **changes)
+
+
+@pytest.mark.parametrize("certificate", [lambda s: s._faulty["forged-dpauth"].cert, lambda s: s.forged_dppb.cert])
+def test_a_forged_certificate_names_the_ci_and_its_key_identifier_but_is_not_signed_by_it(service, certificate):
+    """forged-dpauth, forged-dppb: what a card must catch by the signature, not by the names."""
+    from cryptography import x509
+
+    from lpa.sim.pki.certificates import issued_by, key_id
+
+    cert = certificate(service)
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    assert aki == key_id(service.ci.cert) and cert.issuer == service.ci.cert.subject
+    assert not issued_by(cert, service.ci.cert)
+
+
+def test_a_session_has_a_16_byte_transaction_id_and_server_challenge(service):
+    signed1 = codec.decode("ServerSigned1", base64.b64decode(initiated(service)["serverSigned1"]))
+    assert len(signed1["transactionId"]) == len(signed1["serverChallenge"]) == 16
