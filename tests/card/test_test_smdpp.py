@@ -134,15 +134,18 @@ def initiated(service: DownloadService, **changes: object) -> dict:
     return service.call("initiateAuthentication", payload)
 
 
-def client_payload(service: DownloadService, identity: Identity | None = None, *, other_session: bool = False) -> dict:
+def client_payload(service: DownloadService, identity: Identity | None = None, *, other_session: bool = False,
+                   matching_id: str | None = TS48_PROFILE) -> dict:
     """authenticateClient's request as an eUICC with ``identity`` (default: the test eUICC) would send it."""
     from cryptography.hazmat.primitives import serialization
 
     identity = identity or Identity.builtin()
     answer = initiated(service)
     signed1 = codec.decode("ServerSigned1", base64.b64decode(answer["serverSigned1"]))
-    context = codec.encode("CtxParams1", ("ctxParamsForCommonAuthentication", {
-        "matchingId": TS48_PROFILE, "deviceInfo": {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}}))
+    common: dict = {"deviceInfo": {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}}
+    if matching_id is not None:
+        common["matchingId"] = matching_id
+    context = codec.encode("CtxParams1", ("ctxParamsForCommonAuthentication", common))
     euicc_signed1 = codec.encode("EuiccSigned1View", {
         "transactionId": os.urandom(16) if other_session else bytes(signed1["transactionId"]),
         "serverAddress": service.address, "serverChallenge": bytes(signed1["serverChallenge"]),
@@ -233,3 +236,69 @@ def test_a_forged_certificate_names_the_ci_and_its_key_identifier_but_is_not_sig
 def test_a_session_has_a_16_byte_transaction_id_and_server_challenge(service):
     signed1 = codec.decode("ServerSigned1", base64.b64decode(initiated(service)["serverSigned1"]))
     assert len(signed1["transactionId"]) == len(signed1["serverChallenge"]) == 16
+
+
+# -- getBoundProfilePackage: what the eUICC signed in PrepareDownload -----------------------------
+
+
+def bpp_request(service: DownloadService, *, signed_tid: bytes | None = None, hash_cc: bytes | None = None,
+                authenticate: bool = True) -> dict:
+    """getBoundProfilePackage's request after a successful authenticateClient, as the test eUICC would sign it."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    payload = client_payload(service)
+    if authenticate:
+        service.call("authenticateClient", payload)
+    tid = bytes.fromhex(payload["transactionId"])
+    otpk = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(Encoding.X962,
+                                                                            PublicFormat.UncompressedPoint)
+    signed2 = {"transactionId": signed_tid or tid, "euiccOtpk": otpk}
+    if hash_cc is not None:
+        signed2["hashCc"] = hash_cc
+    raw = codec.encode("EUICCSigned2", signed2)
+    signature = Identity.builtin().sign(raw + codec.encode("SignatureElement", service.sessions[tid].smdp_signature2))
+    answer = codec.encode("PrepareDownloadResponseView", ("downloadResponseOk", {
+        "euiccSigned2": raw, "euiccSignature2": signature}))
+    return {"transactionId": payload["transactionId"], "prepareDownloadResponse": base64.b64encode(answer).decode()}
+
+
+def test_a_bpp_is_bound_for_an_euicc_that_signed_this_session(service):
+    bpp = codec.decode("BoundProfilePackage", base64.b64decode(
+        service.call("getBoundProfilePackage", bpp_request(service))["boundProfilePackage"]))
+    assert "secondSequenceOf87" not in bpp
+
+
+def test_in_ppk_mode_the_bpp_carries_replace_session_keys():
+    ppk = DownloadService("127.0.0.1:1", ppk_mode=True)
+    bpp = codec.decode("BoundProfilePackage", base64.b64decode(
+        ppk.call("getBoundProfilePackage", bpp_request(ppk))["boundProfilePackage"]))
+    assert len(bpp["secondSequenceOf87"]) == 1
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"authenticate": False}, "authenticateClient has not succeeded for this transactionId"),
+    ({"signed_tid": bytes(16)}, "euiccSigned2 is not for this session"),
+])
+def test_a_bpp_is_refused_before_authentication_or_for_another_session(service, changes, message):
+    with pytest.raises(ServerRefused, match=message):
+        service.call("getBoundProfilePackage", bpp_request(service, **changes))
+
+
+def test_an_order_with_a_confirmation_code_needs_its_hash():
+    coded = DownloadService("127.0.0.1:1", confirmation_codes={TS48_PROFILE: "1234"})
+    with pytest.raises(ServerRefused, match="confirmation code missing"):
+        coded.call("getBoundProfilePackage", bpp_request(coded))
+    with pytest.raises(ServerRefused, match="confirmation code refused"):
+        coded.call("getBoundProfilePackage", bpp_request(coded, hash_cc=bytes(32)))
+
+
+def test_a_default_order_for_this_eid_is_found_without_a_matching_id():
+    from lpa.sim.pki.testpki import TEST_EID
+
+    orders = DownloadService("127.0.0.1:1", default_orders={TEST_EID: TS48_PROFILE})
+    payload = client_payload(orders, matching_id=None)
+    assert orders.call("authenticateClient", payload)["profileMetadata"]
+    other = DownloadService("127.0.0.1:1", default_orders={"89049032000001000000000000000999": TS48_PROFILE})
+    with pytest.raises(ServerRefused, match="no pending order for eUICC"):
+        other.call("authenticateClient", client_payload(other, matching_id=None))
