@@ -302,3 +302,12 @@ def test_a_default_order_for_this_eid_is_found_without_a_matching_id():
     other = DownloadService("127.0.0.1:1", default_orders={"89049032000001000000000000000999": TS48_PROFILE})
     with pytest.raises(ServerRefused, match="no pending order for eUICC"):
         other.call("authenticateClient", client_payload(other, matching_id=None))
+
+
+def test_a_cancel_the_euicc_refused_is_refused(service):
+    tid = os.urandom(16)
+    service.sessions[tid] = Session(tid, euicc_certificate=Identity.builtin().euicc_cert)
+    answer = codec.encode("CancelSessionResponseView", ("cancelSessionResponseError", 5))
+    with pytest.raises(ServerRefused, match="the eUICC did not cancel the session"):
+        service.call("cancelSession", {"transactionId": tid.hex(),
+                                       "cancelSessionResponse": base64.b64encode(answer).decode()})

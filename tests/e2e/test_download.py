@@ -359,3 +359,12 @@ def test_the_test_smdpp_logs_each_session_step(lpa, smdpp, monkeypatch):
     lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
     assert steps[-1].startswith("getBoundProfilePackage refused (8.1/6.1): the eUICC refused the download (code 1)")
 
+
+
+def test_the_installation_result_is_verified_with_the_sessions_euicc_certificate(lpa, smdpp, sim_state):
+    """Not with the certificates the SM-DP+ keeps for other servers' sessions (here: none that fits)."""
+    from lpa.sim.pki import testpki
+
+    smdpp.euicc_certs = [testpki.make_euicc(testpki.load(testpki.PKI_DIR, "eum"), testpki.TEST_EID).cert]
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
+    assert [(a.operation, a.iccid) for a in smdpp.accepted] == [("install", ICCID)]

@@ -356,3 +356,15 @@ def test_the_test_smdpps_own_scp03t_protects_segments_as_the_vectors_say(name):
     sender.sent = inputs["block_counter"] - 1  # the segment before this one
     assert sender.segment(int(inputs["tag"], 16), h(inputs["plaintext"])).hex().upper() == outputs["segment"]
     assert sender.chaining.hex().upper() == outputs["mcv_after"]
+
+
+@pytest.mark.parametrize("size", [119, 120, 121, 300])
+def test_the_test_smdpps_segments_open_on_the_card_at_every_length_form(size):
+    """A segment of 127, 128 and 129 bytes crosses DER's one-byte length: both sides must agree."""
+    from lpa.sim.servers.scp03t import Keys, Sender
+
+    keys = Keys(bytes(16), bytes(range(16)), bytes(range(16, 32)))
+    plaintext = bytes(range(size % 256)) * (size // 256) + bytes(size % 256)
+    sender, card = Sender(keys), SecureChannel(SessionKeys(keys.initial_mcv, keys.enc, keys.mac))
+    for tag in (0x88, 0x86):
+        assert card.unprotect(sender.segment(tag, plaintext)) == plaintext
