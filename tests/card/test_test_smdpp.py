@@ -109,9 +109,10 @@ def test_an_element_that_does_not_decode_is_refused_at_its_offset_after_the_last
     assert status["status"] == 5 and 0 < status["offset"] < cut and status["identification"] > 1
 
 
-def test_an_empty_package_is_refused():
-    with pytest.raises(Refused):
+def test_an_empty_package_is_refused_at_offset_0():
+    with pytest.raises(Refused) as refused:
         check_package(b"", TS48_ICCID)
+    assert codec_pe("EUICCResponse", refused.value.sima_response)["peStatus"] == [{"status": 5, "offset": 0}]
 
 
 def codec_pe(type_name: str, data: bytes) -> dict:
