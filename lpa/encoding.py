@@ -34,6 +34,10 @@ RSP_CAPABILITY = ("additionalProfile", "crlSupport", "rpmSupport", "testProfileS
 #: PprIds bit numbers (SGP.22 2.4a / ASN.1 PprIds).
 PPR_BITS = {"pprUpdateControl": 0, "ppr1": 1, "ppr2": 2}
 
+#: CancelSessionReason (SGP.22 5.7.14).
+CANCEL_REASONS = {"endUserRejection": 0, "postponed": 1, "timeout": 2, "pprNotAllowed": 3, "metadataMismatch": 4,
+                  "loadBppExecutionError": 5, "undefinedReason": 127}
+
 #: EuiccMemoryResetRequest resetOptions, by bit (SGP.22 5.7.19).
 RESET_OPTIONS = ("deleteOperationalProfiles", "deleteFieldLoadedTestProfiles", "resetDefaultSmdpAddress")
 

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from .. import codec
 from ..encoding import (
+    CANCEL_REASONS,
     PPR_BITS,
     RSP_CAPABILITY,
     UICC_CAPABILITY,
@@ -260,11 +261,6 @@ def installation_result(der: bytes, note: codec.Note | None = None) -> Installat
     return InstallationResult(der, metadata, error=(
         BPP_COMMANDS[command] if 0 <= command < len(BPP_COMMANDS) else str(command),
         BPP_ERRORS.get(result["errorReason"], str(result["errorReason"]))))
-
-
-#: CancelSessionReason (SGP.22 5.7.14).
-CANCEL_REASONS = {"endUserRejection": 0, "postponed": 1, "timeout": 2, "pprNotAllowed": 3, "metadataMismatch": 4,
-                  "loadBppExecutionError": 5, "undefinedReason": 127}
 
 
 def cancel_session(ch: StoreData, transaction_id: bytes, reason: str) -> bytes:

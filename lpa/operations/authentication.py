@@ -12,6 +12,7 @@ from typing import Any, Callable
 from .. import es10
 from ..apdu import Channel
 from ..errors import InputError, ServerError
+from .offer import server_signed1_difference
 
 #: TAC sent in deviceInfo when no IMEI is given: lpac's default, accepted by a commercial SM-DP+
 #: (docs/servers.md, "Device info").
@@ -61,6 +62,9 @@ def mutual_authentication(ch: Channel, address: str, context: dict[str, Any],
         raise ServerError(address, f"its transactionId {excerpt(tid_text)} is not 1 to 16 bytes in hex") from None
     if not transaction_id:
         raise ServerError(address, "its transactionId is empty")
+    difference = server_signed1_difference(auth["serverSigned1"], transaction_id, address)
+    if difference is not None:
+        raise ServerError(address, f"{difference}; nothing was sent to the eUICC")
     response, refused = es10.authenticate_server(ch, auth["serverSigned1"], auth["serverSignature1"],
                                                  auth["euiccCiPKIdToBeUsed"], auth["serverCertificate"], context)
     return Authentication(str(tid_text), transaction_id, response, refused, auth["serverCertificate"])

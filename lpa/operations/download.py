@@ -29,6 +29,7 @@ from ..errors import Declined, InputError, Interrupted, LpaError, ResultError, S
 from ..session import Session
 from .authentication import device_info, mutual_authentication
 from .notifications import INTERRUPTED, Delivery, client_for, deliver
+from .offer import metadata_difference, package_metadata, rules_not_allowed
 
 if TYPE_CHECKING:
     from ..https import HttpsClient
@@ -96,7 +97,9 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
     pieces are being loaded lpa finishes, so that the card's result is known, and keeps the
     install notification on the eUICC (the result's :attr:`DownloadResult.interrupted`).
     """
-    context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)}
+    # the default SM-DP+ flow leaves matchingId out, as lpac does (download-notes 1.5: absent, not empty)
+    context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)} if code.matching_id else \
+        {"deviceInfo": device_info(imei)}
     ch = session.channel
     address = code.smdp_address
     with client_for(session) as client, interrupts.deferred() as gate:
@@ -123,11 +126,16 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
                 raise InputError(f"profile {offer.iccid} is already on this eUICC; nothing was downloaded and the "
                                  f"session is cancelled (`lpa list` shows it; `lpa delete {offer.iccid}` first "
                                  "to install it again)")
+            refused_rules = rules_not_allowed(offered["profileMetadata"], es10.get_rat(ch))
+            if refused_rules:
+                outcome = transaction.cancel("pprNotAllowed")
+                raise ResultError("GetRAT", 0, "pprNotAllowed", f"profile {offer.iccid} has policy rules this eUICC "
+                                  f"does not allow ({', '.join(refused_rules)}); not downloaded, {outcome}")
         with transaction.cancelling("endUserRejection"):
             with gate.allowed():
                 if not consent(offer):
-                    transaction.cancel("endUserRejection")
-                    raise Declined(f"profile {offer.iccid} was not downloaded; the session is cancelled")
+                    outcome = transaction.cancel("endUserRejection")
+                    raise Declined(f"profile {offer.iccid} was not downloaded; {outcome}")
                 hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required \
                     else None
         with transaction.cancelling("undefinedReason"):
@@ -138,8 +146,14 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
                     transaction.forward(es9p.get_bound_profile_package, prepared)
                 raise ResultError("PrepareDownload", 0, refused, f"the eUICC refused the download: {refused}")
             bpp = ask(es9p.get_bound_profile_package, auth.tid_text, prepared)
+            package = _server_data(address, "boundProfilePackage", "BoundProfilePackage", bpp)
+            difference = metadata_difference(offered["profileMetadata"], package_metadata(package))
+            if difference is not None:
+                outcome = transaction.cancel("metadataMismatch")
+                raise ServerError(address, f"the profile package is not the profile offered: {difference}; "
+                                  f"nothing installed, {outcome}")
         with transaction.cancelling("loadBppExecutionError"):
-            pieces = _server_data(address, "boundProfilePackage", "BoundProfilePackage", bpp)
+            pieces = split_bpp(bpp)  # decoded above: whatever fails here is lpa's
             gate.check()  # the last point where nothing of the profile is on the card
             result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
         interrupted = gate.pending
@@ -149,14 +163,11 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
 
 
 def _server_data(address: str, field: str, type_name: str, data: bytes) -> Any:
-    """The SM-DP+'s ``field``, decoded as ``type_name`` (split, for a BPP): a failure is the server's."""
+    """The SM-DP+'s ``field``, decoded as ``type_name``: a failure is the server's."""
     try:
-        if type_name == "BoundProfilePackage":
-            return split_bpp(data)
         return codec.decode(type_name, data, source=f"its {field}")
     except LpaError as error:
-        raise ServerError(address, f"its {field} is not a valid {type_name} ({error})"
-                          if type_name == "BoundProfilePackage" else str(error)) from None
+        raise ServerError(address, str(error)) from None
 
 
 def activation_without_code(session: Session, *, event: str | None = None, smds: str | None = None,

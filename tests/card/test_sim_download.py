@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from helpers import TEST_PROFILE
+from helpers import TEST_PROFILE, TS48_PROFILE
 from lpa import codec, es10
 from lpa.apdu import open_isdr
 from lpa.sim.bridges.inprocess import SimulatedTransport
@@ -183,7 +183,11 @@ def vector_card(state_path, *, keep_test_profile: bool = False):
     return isdr, [bytes.fromhex(p) for p in case["outputs"]["sbpp_segments"]], state
 
 
-def test_the_euicc_installs_the_profile_of_a_bpp_pysim_built(state_path):
+def test_the_euicc_opens_every_piece_of_a_bpp_pysim_built_and_checks_its_profile_header(state_path):
+    """The vector's pieces open with its keys to the end; its package's ProfileHeader holds the ICCID
+    nibble-swapped (the bytes of StoreMetadata's Iccid), where TS.48 profiles hold the digits in order, so the
+    card reports installFailedDueToDataMismatch, signed and kept as the install notification, and installs
+    nothing."""
     from lpa.sim.pki.identity import Identity
 
     isdr, pieces, state = vector_card(state_path)
@@ -192,15 +196,12 @@ def test_the_euicc_installs_the_profile_of_a_bpp_pysim_built(state_path):
     pir = codec.decode("ProfileInstallationResultView", answers[-1])
     data = bytes(pir["profileInstallationResultData"])
     assert verify_rs(Identity.builtin().euicc_cert.public_key(), data, bytes(pir["euiccSignPIR"]))
-    result = codec.decode("ProfileInstallationResultData", data)
-    kind, success = result["finalResult"]
-    installed = state.find(iccid=TEST_PROFILE)
-    assert kind == "successResult" and bytes(success["aid"]).hex().upper() == installed.isdp_aid
-    assert (installed.provider, installed.name, installed.state) == ("Vector SP", "Vector Profile", "disabled")
-    assert installed.notify == {"enable": "smdp.example.com", "disable": "smdp.example.com",
-                                "delete": "smdp.example.com"}
-    [notification] = [n for n in state.notifications if n.iccid == TEST_PROFILE]
-    assert notification.operation == "install" and notification.signed  # the PIR, kept byte for byte
+    kind, error = codec.decode("ProfileInstallationResultData", data)["finalResult"]
+    assert (kind, error["bppCommandId"], error["errorReason"]) == ("errorResult", 5, 13)  # loadProfileElements
+    # the header's PEStatus: bad-values, at offset 0, the installation aborted
+    assert error["simaResponse"] == bytes.fromhex("300CA008300680010383010081" "00")
+    assert state.find(iccid=TEST_PROFILE) is None
+    [notification] = [n for n in state.notifications if n.operation == "install"]
     import base64
 
     assert base64.b64decode(notification.signed) == answers[-1]
@@ -265,8 +266,10 @@ def test_a_whole_download_on_the_card_through_the_apdu_layer(state_path, dpauth,
         "profileClass": 2, "notificationConfigurationInfo": [
             {"profileManagementOperation": names_to_bits(["install", "delete"], OPERATIONS),
              "notificationAddress": "127.0.0.1:8443"}]})
-    profile_package = bytes.fromhex("A01A800102810103830A") + iccid_to_bytes(iccid) + bytes.fromhex(
-        "A50481008400A600AA05A003810102") + bytes(2000)  # over two 86 segments
+    from lpa.sim.servers.profile_package import ts48_profiles, with_header_iccid
+
+    # a TS.48 package (over two 86 segments) whose ProfileHeader names this ICCID, in digit order
+    profile_package = with_header_iccid(ts48_profiles()[TS48_PROFILE], iccid)
     with SimulatedTransport(state_path) as transport, open_isdr(transport, mss=120) as ch:
         _, ok = authenticate_server(ch, dpauth)
         (kind, prepared), _ = prepare_download(ch, dppb, bytes(ok["euiccSignature1"]))
@@ -323,9 +326,9 @@ def test_after_replace_session_keys_the_86s_are_under_the_ppks_with_the_counter_
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
     from lpa.sim.servers.bpp_builder import build_bpp
-    from lpa.sim.card.bsp import SessionKeys
+    from lpa.sim.servers.scp03t import Keys
 
-    ppk = SessionKeys(bytes(range(16)), bytes(range(16, 32)), bytes(range(32, 48)))
+    ppk = Keys(bytes(range(16)), bytes(range(16, 32)), bytes(range(32, 48)))
     euicc_otpk = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     package = bytes(range(256)) * 5
@@ -336,9 +339,9 @@ def test_after_replace_session_keys_the_86s_are_under_the_ppks_with_the_counter_
     assert len(bpp["secondSequenceOf87"]) == 1
     first = bytes(bpp["sequenceOf86"][0])  # the value of the first 86: ciphertext, 8-byte MAC
     body, mac = first[:-8], first[-8:]
-    check = cmac.CMAC(algorithms.AES(ppk.s_mac))
+    check = cmac.CMAC(algorithms.AES(ppk.mac))
     check.update(ppk.initial_mcv + b"\x86\x82" + len(first).to_bytes(2, "big") + body)
     assert check.finalize()[:8] == mac
-    icv = Cipher(algorithms.AES(ppk.s_enc), modes.ECB()).encryptor().update((1).to_bytes(16, "big"))
-    plain = Cipher(algorithms.AES(ppk.s_enc), modes.CBC(icv)).decryptor().update(body)
+    icv = Cipher(algorithms.AES(ppk.enc), modes.ECB()).encryptor().update((1).to_bytes(16, "big"))
+    plain = Cipher(algorithms.AES(ppk.enc), modes.CBC(icv)).decryptor().update(body)
     assert plain[:1007] == package[:1007] and plain[1007:] == b"\x80"

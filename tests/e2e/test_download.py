@@ -72,7 +72,7 @@ def test_an_unknown_matching_id_is_the_smdps_refusal_in_words(lpa, smdpp, sim_st
     ("dp-expired", 3, "invalidCertificate", None),
     ("dp-bad-signature2", 3, "the eUICC refused the download: invalidSignature", None),
     ("fail-initiateAuthentication", 5, "test fault at initiateAuthentication", None),
-    ("fail-authenticateClient", 5, "test fault at authenticateClient", 127),
+    ("fail-authenticateClient", 5, "test fault at authenticateClient", None),  # no eUICC certificate: cancel refused
     ("fail-getBoundProfilePackage", 5, "test fault at getBoundProfilePackage", 127),
     ("drop-bpp", 5, "connection closed by the server before the answer was complete", 127),
 ])
@@ -111,7 +111,10 @@ def test_a_failing_cancel_at_the_smdp_still_ends_the_session_on_the_card(lpa, sm
     monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
     smdpp.fault = "fail-cancelSession"
     declined = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
-    assert declined.exit_code == 1 and "the session is cancelled" in declined.output
+    assert declined.exit_code == 1 and "at the SM-DP+" not in declined.output
+    assert "the session is cancelled on the eUICC (endUserRejection); the SM-DP+ did not accept the cancel" \
+        in declined.output
+    assert "test fault at cancelSession" in declined.output
     smdpp.fault = None
     assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
 
@@ -269,3 +272,107 @@ def test_smdp_and_matching_id_download_without_a_terminal_and_no_confirmation_co
     result = lpa("download", "--smdp", smdpp.address, "--matching-id", PROFILE, "--yes")
     assert result.exit_code == 0, result.output
     assert sim_state().find(iccid=ICCID) is not None
+
+
+@pytest.mark.parametrize("fault,code,message,cancelled", [
+    ("forged-dpauth", 3, "the eUICC refused the SM-DP+", None),  # invalidCertificate: AKI right, signature not
+    ("forged-dppb", 3, "the eUICC refused the download: invalidCertificate", None),
+    ("bad-smdp-sign", 3, "not installed: the eUICC answered invalidSignature (initialiseSecureChannel)", None),
+    ("bpp-wrong-transaction", 3, "not installed: the eUICC answered invalidTransactionId (initialiseSecureChannel)",
+     None),
+    ("bad-padding", 3, "not installed: the eUICC answered scp03tStructureError (loadProfileElements)", None),
+    ("header-iccid-mismatch", 3,
+     "not installed: the eUICC answered installFailedDueToDataMismatch (loadProfileElements)", None),
+    ("metadata-mismatch", 5, "the profile package is not the profile offered: the package's ICCID is", 4),
+])
+def test_what_a_card_or_lpa_must_refuse_of_the_smdp_ends_the_download_cleanly(lpa, smdpp, sim_state, fault, code,
+                                                                              message, cancelled):
+    """`lpa sim smdpp --fault`: each ends with one line, nothing installed, the session cancelled where one is
+    open (metadataMismatch), the eUICC's error result delivered where it gave one."""
+    smdpp.fault = fault
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert result.exit_code == code and message in result.output, result.output
+    assert len([line for line in result.output.splitlines() if not line.startswith(("GSMA TS.48", "Evil Corp"))]) == 1
+    assert sim_state().find(iccid=ICCID) is None and sim_state().find(iccid="89674523018967452301") is None
+    assert [reason for _, reason in smdpp.download.cancelled] == ([cancelled] if cancelled is not None else [])
+    assert [a.operation for a in smdpp.accepted] == (["install"] if "not installed" in message else [])
+    if fault == "header-iccid-mismatch":  # after StoreMetadata, the error result names the profile
+        assert smdpp.accepted[0].iccid == ICCID
+    smdpp.fault = None
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0  # the card is fine after
+
+
+@pytest.mark.parametrize("fault,message,cancelled", [
+    ("bad-euicc-signature1", "euiccSignature1 does not verify", 127),
+    ("bad-euicc-signature2", "euiccSignature2 does not verify", 127),
+    ("eid-outside-eum-range", "outside its EUM's permitted range 89049032", None),  # no certificate to trust
+])
+def test_an_euicc_that_signs_or_certifies_wrongly_is_refused_by_the_smdp(lpa, smdpp, sim_state, fault, message,
+                                                                        cancelled):
+    """`lpa sim quirks --fault`: the test SM-DP+ refuses, lpa ends with its reason, nothing installed, the session
+    cancelled (the eUICC's certificate chains to the CI, so the SM-DP+ verifies the cancel with it)."""
+    assert lpa("sim", "quirks", "--fault", fault).exit_code == 0
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert result.exit_code == 5 and message in result.output, result.output
+    assert sim_state().find(iccid=ICCID) is None
+    assert [reason for _, reason in smdpp.download.cancelled] == ([cancelled] if cancelled is not None else [])
+    assert "no quirks" in lpa("sim", "quirks", "--clear").output
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
+
+
+def test_a_pir_the_euicc_signed_wrongly_is_refused_and_stays_on_the_card(lpa, smdpp, sim_state):
+    """bad-pir-signature: the profile is on the card (the card says so), but the SM-DP+ verifies the result with
+    the session's eUICC certificate and refuses it; the notification is kept for a later delivery."""
+    lpa("sim", "quirks", "--fault", "bad-pir-signature")
+    steps: list[str] = []
+    smdpp.download.log = steps.append
+    result = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert f"notification 1 for {smdpp.address} is kept on the eUICC (HTTP 400" in result.output
+    assert smdpp.accepted == [] and steps[-1].endswith("ProfileInstallationResult refused: euiccSignPIR does not verify")
+    assert [n.operation for n in sim_state().notifications if n.iccid == ICCID] == ["install"]
+
+
+def test_a_cancel_signed_by_another_key_is_refused_and_lpa_says_so(lpa, smdpp, sim_state, monkeypatch):
+    monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
+    lpa("sim", "quirks", "--fault", "foreign-cancel")
+    declined = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
+    assert declined.exit_code == 1 and "at the SM-DP+" not in declined.output
+    assert "the SM-DP+ did not accept the cancel" in declined.output and \
+        "euiccCancelSessionSignature does not verify" in declined.output
+    assert smdpp.download.cancelled == [] and sim_state().find(iccid=ICCID) is None
+
+
+def test_sim_quirks_refuses_an_unknown_fault(lpa):
+    result = lpa("sim", "quirks", "--fault", "no-such-fault")
+    assert result.exit_code == 2 and "not one of bad-euicc-signature1" in result.output
+
+
+def test_the_test_smdpp_logs_each_session_step(lpa, smdpp, monkeypatch):
+    """What `lpa sim smdpp` prints: initiate, authenticate, offer, BPP sent, PIR verified; a refusal and a cancel
+    with their reasons."""
+    steps: list[str] = []
+    smdpp.download.log = steps.append
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
+    tid = steps[0].split(":")[0]
+    assert [step.split(": ", 1)[1].split(" (")[0].split(",")[0] for step in steps] == [
+        "initiateAuthentication", "authenticateClient", f"offered {PROFILE}", "BPP sent",
+        "ProfileInstallationResult verified"]
+    assert all(step.startswith(tid) for step in steps)
+    assert lpa("delete", "--yes", ICCID).exit_code == 0  # else lpa cancels before consent: already on the eUICC
+    steps.clear()
+    monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
+    lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
+    assert steps[-1].endswith("cancelled by the eUICC, endUserRejection")
+    smdpp.fault = "forged-dppb"
+    lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert steps[-1].startswith("getBoundProfilePackage refused (8.1/6.1): the eUICC refused the download (code 1)")
+
+
+
+def test_the_installation_result_is_verified_with_the_sessions_euicc_certificate(lpa, smdpp, sim_state):
+    """Not with the certificates the SM-DP+ keeps for other servers' sessions (here: none that fits)."""
+    from lpa.sim.pki import testpki
+
+    smdpp.euicc_certs = [testpki.make_euicc(testpki.load(testpki.PKI_DIR, "eum"), testpki.TEST_EID).cert]
+    assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
+    assert [(a.operation, a.iccid) for a in smdpp.accepted] == [("install", ICCID)]

@@ -335,3 +335,36 @@ def test_the_test_smdp_builds_the_bpp_pysim_built():
                     store_metadata=h(inputs["store_metadata_request"]), profile_package=h(inputs["upp"]),
                     host_id=h(inputs["host_id"]), smdp_one_time_key=key("smdp_otsk"), deterministic=True)
     assert bpp == h(outputs["bpp"])  # byte for byte, smdpSign (RFC 6979) included
+
+
+def test_the_test_smdpps_own_scp03t_derives_the_vectors_keys():
+    """lpa/sim/servers/scp03t.py, written apart from the card's: the KDF's key order pinned by the vector."""
+    from lpa.sim.servers.scp03t import session_keys
+
+    inputs, outputs = case("kdf-hostid16")
+    keys = session_keys(h(inputs["shared_secret"]), h(inputs["host_id"]), h(inputs["eid"]))
+    assert (keys.initial_mcv + keys.enc + keys.mac).hex().upper() == outputs["kdf_output_48"]
+
+
+@pytest.mark.parametrize("name", ["seg-87-configureisdp", "seg-88-storemetadata", "seg-86-1"])
+def test_the_test_smdpps_own_scp03t_protects_segments_as_the_vectors_say(name):
+    """The block counter (the vector's block_counter) and the MAC chaining, on the SM-DP+'s side."""
+    from lpa.sim.servers.scp03t import Keys, Sender
+
+    inputs, outputs = case(name)
+    sender = Sender(Keys(h(inputs["mcv_in"]), h(inputs["s_enc"]), h(inputs["s_mac"])))
+    sender.sent = inputs["block_counter"] - 1  # the segment before this one
+    assert sender.segment(int(inputs["tag"], 16), h(inputs["plaintext"])).hex().upper() == outputs["segment"]
+    assert sender.chaining.hex().upper() == outputs["mcv_after"]
+
+
+@pytest.mark.parametrize("size", [119, 120, 121, 300])
+def test_the_test_smdpps_segments_open_on_the_card_at_every_length_form(size):
+    """A segment of 127, 128 and 129 bytes crosses DER's one-byte length: both sides must agree."""
+    from lpa.sim.servers.scp03t import Keys, Sender
+
+    keys = Keys(bytes(16), bytes(range(16)), bytes(range(16, 32)))
+    plaintext = bytes(range(size % 256)) * (size // 256) + bytes(size % 256)
+    sender, card = Sender(keys), SecureChannel(SessionKeys(keys.initial_mcv, keys.enc, keys.mac))
+    for tag in (0x88, 0x86):
+        assert card.unprotect(sender.segment(tag, plaintext)) == plaintext

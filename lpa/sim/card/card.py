@@ -23,7 +23,7 @@ logical channels, a segment size limit, 6Cxx, short GET RESPONSE chunks).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .download_state import DownloadState
@@ -84,6 +84,8 @@ class Quirks:
     wrong_le_6c: bool = False
     #: Largest chunk a GET RESPONSE returns (real cards: up to 256).
     chunk: int = 256
+    #: Ways of signing or certifying wrongly (:data:`lpa.sim.card.faults.FAULTS`).
+    faults: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Quirks":

@@ -17,6 +17,7 @@ from ..pki.certificates import key_id
 from ..pki.testpki import TEST_SMDP_OID
 from .authentication import authenticate_server, prepare_download
 from .download_state import DownloadState
+from .faults import foreign_signature, spoil
 from .state import SimState
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Es10b:
 
     state: SimState
     download: DownloadState
+    faults: list[str]
 
     if TYPE_CHECKING:
         @property
@@ -87,8 +89,11 @@ class Es10b:
 
     def authenticate_server(self, request: dict) -> tuple:
         """ES10b.AuthenticateServer (SGP.22 5.7.13), see :mod:`lpa.sim.card.authentication`."""
-        return authenticate_server(self.download, request, self.trusted_cis(), self.identity.ci_key_id,
-                                   codec.encode("EUICCInfo2", self.get_euicc_info2({})), self.identity)
+        kind, response = authenticate_server(self.download, request, self.trusted_cis(), self.identity.ci_key_id,
+                                             codec.encode("EUICCInfo2", self.get_euicc_info2({})), self.identity)
+        if kind == "authenticateResponseOk" and "bad-euicc-signature1" in self.faults:
+            response["euiccSignature1"] = spoil(response["euiccSignature1"])
+        return kind, response
 
     def get_rat(self, request: dict) -> dict:
         """ES10b.GetRAT (SGP.22 5.7.22): any operator may set PPR1 and PPR2, without consent.
@@ -104,7 +109,10 @@ class Es10b:
 
     def prepare_download(self, request: dict) -> tuple:
         """ES10b.PrepareDownload (SGP.22 5.7.5), see :mod:`lpa.sim.card.authentication`."""
-        return prepare_download(self.download, request, self.identity)
+        kind, response = prepare_download(self.download, request, self.identity)
+        if kind == "downloadResponseOk" and "bad-euicc-signature2" in self.faults:
+            response["euiccSignature2"] = spoil(response["euiccSignature2"])
+        return kind, response
 
     def cancel_session(self, request: dict) -> tuple:
         """ES10b.CancelSession (SGP.22 5.7.14): end the download session with that transaction ID.
@@ -118,7 +126,8 @@ class Es10b:
             return ("cancelSessionResponseError", 5)
         signed = {"transactionId": session.transaction_id, "smdpOid": session.smdp_oid or TEST_SMDP_OID,
                   "reason": request["reason"]}
-        signature = self.identity.sign(codec.encode("EuiccCancelSessionSigned", signed))
+        tbs = codec.encode("EuiccCancelSessionSigned", signed)
+        signature = foreign_signature(tbs) if "foreign-cancel" in self.faults else self.identity.sign(tbs)
         self.download.session = self.download.loading = None
         return ("cancelSessionResponseOk", {"euiccCancelSessionSigned": signed,
                                             "euiccCancelSessionSignature": signature})

@@ -13,6 +13,7 @@ from ...errors import LpaError, ProtocolError
 from ..pki.signatures import verify_rs
 from ..pki.testpki import TEST_SMDP_OID
 from .download_state import DownloadState, Loading
+from .faults import spoil
 from .state import SimNotification, SimProfile, SimState
 from .tlv import header, signature_tlv
 
@@ -24,9 +25,7 @@ INITIALISE, CONFIGURE_ISDP, STORE_METADATA, REPLACE_SESSION_KEYS, LOAD_PROFILE_E
 #: ErrorReason values the simulated eUICC gives.
 REASON_INVALID_SIGNATURE, REASON_INVALID_TRANSACTION, REASON_CRT, REASON_REMOTE_OP = 2, 3, 4, 5
 REASON_STRUCTURE, REASON_SECURITY, REASON_ICCID_EXISTS, REASON_NO_MEMORY = 7, 8, 9, 10
-
-#: simaResponse of a successful install: one EUICCResponse, PEStatus ok (real cards' answer).
-SIMA_OK = bytes.fromhex("3007A0053003800100")
+REASON_PE_PROCESSING, REASON_DATA_MISMATCH = 12, 13
 
 #: The containers after BF23, their BppCommandId, and the segment tag they hold.
 _CONTAINERS = {0xA0: (CONFIGURE_ISDP, 0x87), 0xA1: (STORE_METADATA, 0x88), 0xA2: (REPLACE_SESSION_KEYS, 0x87),
@@ -34,11 +33,13 @@ _CONTAINERS = {0xA0: (CONFIGURE_ISDP, 0x87), 0xA1: (STORE_METADATA, 0x88), 0xA2:
 
 
 class BppFailure(Exception):
-    """The BPP fails: answer the ProfileInstallationResult with this errorResult."""
+    """The BPP fails: answer the ProfileInstallationResult with this errorResult (and simaResponse)."""
 
-    def __init__(self, command: int, reason: int) -> None:
+    def __init__(self, command: int, reason: int, sima_response: bytes | None = None, iccid: str = "") -> None:
         super().__init__(f"bppCommandId {command}, errorReason {reason}")
-        self.command, self.reason = command, reason
+        self.command, self.reason, self.sima_response = command, reason, sima_response
+        #: The profile's ICCID once StoreMetadata was processed (the result's notificationMetadata names it).
+        self.iccid = iccid
 
 
 def start_loading(state: DownloadState, piece: bytes, eid: bytes) -> None:
@@ -136,6 +137,7 @@ class Installation:
     download: DownloadState
     changed: bool
     _metadata: Callable[[SimNotification], dict]
+    faults: list[str]
 
     if TYPE_CHECKING:
         @property
@@ -157,25 +159,33 @@ class Installation:
             parts = load_piece(self.download, piece)
             if parts is None:
                 return b""
-            profile = self._install(parts)
+            profile, sima_response = self._install(parts)
         except BppFailure as failure:
             return self._installation_result(None, failure)
         except LpaError:  # a part that does not decode
             command = CONFIGURE_ISDP if self.download.loading and self.download.loading.container == 0xA0 else \
                 STORE_METADATA
             return self._installation_result(None, BppFailure(command, REASON_STRUCTURE))
-        return self._installation_result(profile, None)
+        return self._installation_result(profile, None, sima_response)
 
-    def _install(self, parts: dict[int, bytes]) -> SimProfile:
-        """Create the profile a complete BPP describes (disabled), or raise BppFailure."""
+    def _install(self, parts: dict[int, bytes]) -> tuple[SimProfile, bytes]:
+        """Create the profile a complete BPP describes (disabled), or raise BppFailure; the profile and the
+        simaResponse of its elements."""
+        from .profile_elements import Refused, check_package
+
         codec.decode("ConfigureISDPRequest", parts.get(0xA0, b""))
         metadata = codec.decode("StoreMetadataRequest", parts.get(0xA1, b""))
         iccid = iccid_from_bytes(bytes(metadata["iccid"]))
         if self.state.find(iccid=iccid):
-            raise BppFailure(STORE_METADATA, REASON_ICCID_EXISTS)
+            raise BppFailure(STORE_METADATA, REASON_ICCID_EXISTS, iccid=iccid)
         package = parts.get(0xA3, b"")
         if len(package) > self.state.free_memory():
-            raise BppFailure(LOAD_PROFILE_ELEMENTS, REASON_NO_MEMORY)
+            raise BppFailure(LOAD_PROFILE_ELEMENTS, REASON_NO_MEMORY, iccid=iccid)
+        try:
+            sima_response = check_package(package, iccid)
+        except Refused as refused:
+            raise BppFailure(LOAD_PROFILE_ELEMENTS, REASON_DATA_MISMATCH if refused.mismatch else REASON_PE_PROCESSING,
+                             refused.sima_response, iccid) from None
         notify: dict[str, str] = {}
         for entry in metadata.get("notificationConfigurationInfo", []):
             for operation in operation_names(entry["profileManagementOperation"]):
@@ -191,26 +201,31 @@ class Installation:
             policy_rules=bits_to_names(metadata["profilePolicyRules"], PPR_BITS) if "profilePolicyRules" in metadata
             else [], size=len(package))
         self.state.profiles.append(profile)
-        return profile
+        return profile, sima_response
 
-    def _installation_result(self, profile: SimProfile | None, failure: BppFailure | None) -> bytes:
+    def _installation_result(self, profile: SimProfile | None, failure: BppFailure | None,
+                             sima_response: bytes = b"") -> bytes:
         """The signed ProfileInstallationResult (SGP.22 5.7.6), recorded as the install notification."""
         session = self.download.session
         assert session is not None
         notification = SimNotification(self.state.next_seq_number, "install", session.server_address,
-                                        profile.iccid if profile else "", profile.isdp_aid if profile else "",
+                                        profile.iccid if profile else failure.iccid if failure else "",
+                                        profile.isdp_aid if profile else "",
                                         session.transaction_id.hex())
         self.state.next_seq_number += 1
         if profile is not None:
-            result: tuple = ("successResult", {"aid": bytes.fromhex(profile.isdp_aid), "simaResponse": SIMA_OK})
+            result: tuple = ("successResult", {"aid": bytes.fromhex(profile.isdp_aid), "simaResponse": sima_response})
         else:
             assert failure is not None
-            result = ("errorResult", {"bppCommandId": failure.command, "errorReason": failure.reason})
+            error = {"bppCommandId": failure.command, "errorReason": failure.reason}
+            result = ("errorResult", error if failure.sima_response is None else
+                      {**error, "simaResponse": failure.sima_response})
         data = codec.encode("ProfileInstallationResultData", {
             "transactionId": session.transaction_id, "notificationMetadata": self._metadata(notification),
             "smdpOid": session.smdp_oid or TEST_SMDP_OID, "finalResult": result})
         pir = codec.encode("ProfileInstallationResultView",
-                           {"profileInstallationResultData": data, "euiccSignPIR": self.identity.sign(data)})
+                           {"profileInstallationResultData": data, "euiccSignPIR": spoil(self.identity.sign(data))
+                            if "bad-pir-signature" in self.faults else self.identity.sign(data)})
         notification.signed = base64.b64encode(pir).decode()
         self.state.notifications.append(notification)
         self.download.session = self.download.loading = None  # the session is over, whatever the result

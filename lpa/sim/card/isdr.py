@@ -46,6 +46,8 @@ class Isdr(Es10a, Es10b, Es10c, Notifications, Installation):
         ``download`` is the card's download state (challenge, session), kept by the caller across
         reloads of the state file."""
         self.state = state
+        #: The card's faults (:mod:`.faults`), set as quirks.
+        self.faults: list[str] = list(state.quirks.get("faults", []))
         self.download = download or DownloadState()
         self._load_identity = identity or self._state_identity
         self._identity: Identity | None = None
@@ -82,6 +84,10 @@ class Isdr(Es10a, Es10b, Es10c, Notifications, Installation):
     def _state_identity(self) -> Identity:
         from ..pki.identity import Identity
 
+        if "eid-outside-eum-range" in self.faults:
+            from .faults import outside_identity
+
+            return outside_identity()
         return Identity.from_state(self.state.identity)
 
     @property

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ... import codec
 from ...encoding import iccid_to_bytes, operation_bits, operation_name
 from ..pki.testpki import TEST_SMDP_OID
-from .install import SIMA_OK
+from .profile_elements import SIMA_OK
 from .state import SimNotification, SimProfile, SimState
 
 if TYPE_CHECKING:

@@ -221,14 +221,25 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
 @click.option("--segment-error", metavar="SW", help="Status word for a refused block (default 6700).")
 @click.option("--wrong-le-6c/--no-wrong-le-6c", default=None, help="Answer a wrong Le with 6Cxx first.")
 @click.option("--chunk", type=click.IntRange(1, 256), help="Largest GET RESPONSE chunk (long 61xx chains).")
-@click.option("--clear", is_flag=True, help="Back to a well-behaved card.")
+@click.option("--fault", "faults", multiple=True, metavar="NAME",
+              help="Sign or certify wrongly, for trying servers (repeatable): bad-euicc-signature1, "
+              "bad-euicc-signature2, bad-pir-signature, eid-outside-eum-range, foreign-cancel.")
+@click.option("--clear", is_flag=True, help="Back to a well-behaved card (no quirks, no faults).")
 @click.pass_context
-def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, **changes: Any) -> None:
-    """Make the simulated eUICC behave like particular real cards (see hardware-notes.md)."""
+def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, faults: tuple[str, ...],
+           **changes: Any) -> None:
+    """Make the simulated eUICC behave like particular real cards (see hardware-notes.md), or misbehave
+    (--fault)."""
     from ..card.card import Quirks
+    from ..card.faults import FAULTS
 
+    unknown = [name for name in faults if name not in FAULTS]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}: not one of {', '.join(FAULTS)}", param_hint="--fault")
     state_file, state = load_state(ctx)
     current = {} if clear else dict(state.quirks)
+    if faults:
+        current["faults"] = sorted(set(current.get("faults", [])) | set(faults))
     if logical_channels is not None:
         current["no_logical_channels"] = not logical_channels
     for name, value in changes.items():

@@ -18,13 +18,15 @@ def _pair(text: str) -> tuple[str, str]:
               "(and answers other servers "
               "give: accept-200-empty, accept-200-json); for downloads dp-bad-signature, "
               "dp-unknown-ci, dp-expired, fail-initiateAuthentication, fail-authenticateClient, "
-              "fail-getBoundProfilePackage, fail-cancelSession, corrupt-segment, drop-bpp.")
+              "fail-getBoundProfilePackage, fail-cancelSession, corrupt-segment, drop-bpp; and what a card or lpa "
+              "must refuse: forged-dpauth, forged-dppb, bad-smdp-sign, bpp-wrong-transaction, bad-padding, "
+              "metadata-mismatch, header-iccid-mismatch. Each session step is logged.")
 @click.option("--confirmation-code", "codes", multiple=True, metavar="MATCHING_ID=CODE",
               help="Require this confirmation code for this matching ID's download (repeatable).")
 @click.option("--ppk", is_flag=True, help="Protect profile data with Profile Protection Keys (ReplaceSessionKeys).")
 @click.option("--default-order", "orders", multiple=True, metavar="EID=MATCHING_ID",
               help="Hold this profile for the eUICC EID (* for any) in the default SM-DP+ flow, where "
-              "`lpa download` sends an empty matching ID (repeatable).")
+              "`lpa download` sends no matching ID (repeatable).")
 @click.pass_context
 def smdpp(ctx: click.Context, host: str, port: int, fault: str | None, codes: tuple[str, ...], ppk: bool,
           orders: tuple[str, ...]) -> None:
@@ -51,6 +53,7 @@ def smdpp(ctx: click.Context, host: str, port: int, fault: str | None, codes: tu
         server.download.confirmation_codes.update(_pair(code) for code in codes)
         server.download.default_orders.update(_pair(order) for order in orders)
         server.download.ppk_mode = ppk
+        server.download.log = lambda line: click.echo(f"session {line}")
         unknown = set(server.download.default_orders.values()) - set(server.download.profiles)
         if unknown:
             server.close()

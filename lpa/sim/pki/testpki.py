@@ -9,7 +9,8 @@ eUICC. Nothing here is trusted by lpa unless given with --ca-file.
 
 Regenerate the shipped files (lpa/sim/pki/) with::
 
-    python -m lpa.sim.pki.testpki
+    python -m lpa.sim.pki.testpki            # keeps the CI, remakes the rest
+    python -m lpa.sim.pki.testpki --new-ci   # remakes the CI too
 """
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ ROLE_CI, ROLE_EUICC, ROLE_EUM, ROLE_DP_TLS = (f"2.23.146.1.2.1.{n}" for n in (0,
 
 #: EID of the simulated eUICC (32 digits, check digits per GSMA: EID mod 97 == 1).
 TEST_EID = "89049032000001000000000000000074"
+#: The EIN the test EUM may certify EIDs under (its nameConstraints; pySim's test EUM has the same).
+TEST_EIN = TEST_EID[:8]
+#: The test EUM's organisation, in its subject and in its permitted directoryName.
+TEST_EUM_ORGANISATION = "lpa test EUM"
 
 _NOT_BEFORE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 _NOT_AFTER = datetime.datetime(2056, 1, 1, tzinfo=datetime.timezone.utc)
@@ -111,20 +116,23 @@ def make_ci(name: str = "lpa Test CI - NOT FOR PRODUCTION") -> Issued:
     return _issue(_name(C="ZZ", O="lpa test PKI", CN=name), None, ROLE_CI, ca=True)
 
 
-def make_eum(ci: Issued) -> Issued:
-    """An EUM certificate.
+def make_eum(ci: Issued, ein: str | None = TEST_EIN) -> Issued:
+    """An EUM certificate that may certify the EIDs starting with ``ein``.
 
-    Real EUM certificates restrict their EID range with a nameConstraints
-    directoryName holding an EID prefix as serialNumber; standard X.509
-    verifiers (OpenSSL, cryptography) read that as a whole-RDN match and
-    reject the eUICC certificate, so the test EUM leaves it out.
+    As SGP.22 4.5.2 asks of EUM certificates: a critical nameConstraints
+    whose permitted directoryName holds the EUM's organisation and the EIN
+    as serialNumber (what an SM-DP+ checks an eUICC's EID against). ``ein``
+    None leaves it out, as this test PKI once did (an SM-DP+ refuses that).
     """
-    return _issue(_name(C="ZZ", O="lpa test EUM", CN="lpa Test EUM - NOT FOR PRODUCTION"), ci, ROLE_EUM, ca=True)
+    permitted = x509.DirectoryName(_name(O=TEST_EUM_ORGANISATION, serialNumber=ein)) if ein is not None else None
+    return _issue(_name(C="ZZ", O=TEST_EUM_ORGANISATION, CN="lpa Test EUM - NOT FOR PRODUCTION"), ci, ROLE_EUM,
+                  ca=True, extensions=[(x509.NameConstraints(permitted_subtrees=[permitted], excluded_subtrees=None),
+                                        True)] if permitted is not None else [])
 
 
 def make_euicc(eum: Issued, eid: str) -> Issued:
     """An eUICC certificate with subject serialNumber = ``eid``."""
-    return _issue(_name(O="lpa test EUM", serialNumber=eid, CN="lpa Test eUICC"), eum, ROLE_EUICC, ca=False)
+    return _issue(_name(O=TEST_EUM_ORGANISATION, serialNumber=eid, CN="lpa Test eUICC"), eum, ROLE_EUICC, ca=False)
 
 
 def make_tls(ci: Issued, hosts: list[str], not_after: datetime.datetime = _NOT_AFTER) -> Issued:
@@ -159,9 +167,17 @@ def make_dp(ci: Issued, policy: str, oid: str = TEST_SMDP_OID, expired: bool = F
                   not_after=_NOT_BEFORE + datetime.timedelta(days=1) if expired else _NOT_AFTER)
 
 
-def write_pki(folder: Path = PKI_DIR, eid: str = TEST_EID) -> None:
-    """Generate the whole test PKI into ``folder`` as PEM files."""
-    ci = make_ci()
+def load(folder: Path, stem: str) -> Issued:
+    """A certificate and key of the test PKI, ``<stem>-cert.pem`` and ``<stem>-key.pem`` in ``folder``."""
+    key = serialization.load_pem_private_key((folder / f"{stem}-key.pem").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)  # the test PKI's keys are EC keys (make_* above)
+    return Issued(x509.load_pem_x509_certificate((folder / f"{stem}-cert.pem").read_bytes()), key)
+
+
+def write_pki(folder: Path = PKI_DIR, eid: str = TEST_EID, new_ci: bool = False) -> None:
+    """Generate the test PKI into ``folder`` as PEM files; the CI already there is kept (its key
+    identifier is what certs/ and the tests name) unless ``new_ci``."""
+    ci = load(folder, "ci") if not new_ci and (folder / "ci-cert.pem").exists() else make_ci()
     eum = make_eum(ci)
     files = {
         "ci": ci,
@@ -176,5 +192,7 @@ def write_pki(folder: Path = PKI_DIR, eid: str = TEST_EID) -> None:
 
 
 if __name__ == "__main__":
-    write_pki()
+    import sys
+
+    write_pki(new_ci="--new-ci" in sys.argv[1:])
     print(f"test PKI written to {PKI_DIR}")

@@ -12,7 +12,7 @@ import base64
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, Callable, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ... import codec
 from ..pki import testpki
-from ..pki.certificates import POLICIES, issued_by, key_id
+from ..pki.certificates import POLICIES, eid, eum_eid_prefix, issued_by, key_id
 from ..pki.signatures import sign_rs, verify_rs
 
 
@@ -75,6 +75,8 @@ class MutualAuthentication:
     sessions: dict[bytes, Session] = field(default_factory=dict)
     #: A fault (the subclass's FAULTS), set by the server before each call.
     fault: str | None = None
+    #: Where each session step is told (``lpa sim smdpp`` prints them).
+    log: Callable[[str], None] = field(default=lambda line: None)
 
     #: "dp" or "ds": the certificate role (CERT.DPauth or CERT.DSauth) and the prefix of its faults.
     role: ClassVar[str] = "dp"
@@ -84,15 +86,17 @@ class MutualAuthentication:
     functions: ClassVar[dict[str, str]] = {"initiateAuthentication": "initiate_authentication"}
 
     def __post_init__(self) -> None:
-        pki = Path(testpki.PKI_DIR)
-        # The project's own test CI key: an EC key (testpki makes it).
-        ci_key = cast(ec.EllipticCurvePrivateKey,
-                      serialization.load_pem_private_key((pki / "ci-key.pem").read_bytes(), None))
-        self.ci = testpki.Issued(x509.load_pem_x509_certificate((pki / "ci-cert.pem").read_bytes()), ci_key)
+        self.ci = testpki.load(Path(testpki.PKI_DIR), "ci")
         policy = POLICIES[f"{self.role}auth"]
         self.auth = testpki.make_dp(self.ci, policy)
         self._faulty = {f"{self.role}-unknown-ci": testpki.make_dp(testpki.make_ci("Unknown Test CI"), policy),
-                        f"{self.role}-expired": testpki.make_dp(self.ci, policy, expired=True)}
+                        f"{self.role}-expired": testpki.make_dp(self.ci, policy, expired=True),
+                        f"forged-{self.role}auth": testpki.make_dp(self.forged_ci(), policy)}
+
+    def forged_ci(self) -> testpki.Issued:
+        """The CI's certificate with another key: what it signs names the CI and its key identifier
+        (authorityKeyIdentifier) but does not verify with the CI's key."""
+        return testpki.Issued(self.ci.cert, ec.generate_private_key(ec.SECP256R1()))
 
     def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Run a function by its ES9+/ES11 name, or fail as the fault says."""
@@ -111,6 +115,7 @@ class MutualAuthentication:
             raise Refused("8.8.2", "3.1", "none of the CIs the eUICC trusts signed this server's certificates")
         session = Session(os.urandom(16), server_challenge=os.urandom(16))
         self.sessions[session.transaction_id] = session
+        self.log(f"{session.transaction_id.hex().upper()}: initiateAuthentication")
         signed1 = codec.encode("ServerSigned1", {"transactionId": session.transaction_id, "euiccChallenge": challenge,
                                                  "serverAddress": self.address,
                                                  "serverChallenge": session.server_challenge})
@@ -146,6 +151,12 @@ class MutualAuthentication:
             raise Refused("8.1.2", "6.1", "the EUM certificate is not signed by the CI")
         if not issued_by(euicc, eum):
             raise Refused("8.1.3", "6.1", "the eUICC certificate is not signed by the EUM")
+        ein = eum_eid_prefix(eum)
+        if ein is None:
+            raise Refused("8.1.2", "6.1", "no permitted EINs in the EUM certificate (nameConstraints)")
+        if not (eid(euicc) or "").startswith(ein):
+            raise Refused("8.1.3", "6.1", f"the eUICC's EID {eid(euicc)} is outside its EUM's permitted range {ein}")
+        session.euicc_certificate = euicc  # a genuine eUICC's: what its cancel is verified with
         signed1 = bytes(response["euiccSigned1"])
         if not verify_rs(euicc.public_key(), signed1, response["euiccSignature1"]):  # type: ignore[arg-type]
             raise Refused("8.1", "6.1", "euiccSignature1 does not verify")
@@ -154,4 +165,5 @@ class MutualAuthentication:
                 bytes(fields["serverChallenge"]) != session.server_challenge:
             raise Refused("8.1", "6.1", "euiccSigned1 is not for this session")
         _, context = codec.decode("CtxParams1", bytes(fields["ctxParams1"]))
+        self.log(f"{session.transaction_id.hex().upper()}: authenticateClient, eUICC {eid(euicc)}")
         return Client(session, euicc, context, bytes(response["euiccSignature1"]))

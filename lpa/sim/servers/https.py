@@ -219,6 +219,7 @@ class Handler(BaseHTTPRequestHandler):
             result = service.call(function, payload)
             status: dict[str, Any] = {"status": "Executed-Success"}
         except Refused as refused:
+            service.log(f"{function} refused ({refused.subject}/{refused.reason}): {refused.message}")
             result, status = {}, {"status": "Failed", "statusCodeData": {
                 "subjectCode": refused.subject, "reasonCode": refused.reason, "message": refused.message}}
         except (ValueError, LpaError) as error:

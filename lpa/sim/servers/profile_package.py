@@ -1,44 +1,42 @@
 """Unprotected profile packages (TCA eUICC Profile Package, SGP.22 2.5.2): their ProfileHeader.
 
 The test SM-DP+ serves the TS.48 test profiles in ``ts48/`` beside this
-module, and reads their ICCID here. The TCA ASN.1 module (PE_Definitions) is
-compiled with asn1tools when first needed, apart from the SGP.22 module
-(both define UICCCapability).
+module, and reads their ICCID here, with the PE_Definitions module the
+simulated eUICC installs them with (:mod:`lpa.sim.card.profile_elements`).
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ...encoding import iccid_from_bytes
+from ..card.profile_elements import header_iccid, module
 
 FOLDER = Path(__file__).with_name("ts48")
 
 
-@lru_cache(maxsize=1)
-def _module() -> Any:
-    import asn1tools
-
-    return asn1tools.compile_files([str(FOLDER / "PE_Definitions-3.3.1.asn")], "ber")
-
-
-def header(package: bytes) -> dict[str, Any]:
-    """The ProfileHeader, the package's first ProfileElement; ValueError if it is not one."""
+def _header(package: bytes) -> tuple[dict[str, Any], int]:
+    """The ProfileHeader, the package's first ProfileElement, and its length; ValueError if it is not one."""
     import asn1tools
 
     try:
-        (kind, value), _ = _module().types["ProfileElement"].decode_with_length(package)
+        (kind, value), length = module().types["ProfileElement"].decode_with_length(package)
     except (asn1tools.Error, ValueError, IndexError, TypeError) as error:
         raise ValueError(f"not a profile package: {error}") from None
     if kind != "header":
         raise ValueError(f"a profile package starts with its header, not {kind}")
-    return value
+    return value, length
 
 
 def iccid(package: bytes) -> str:
     """The ICCID the ProfileHeader names (it reads in digit order there, unlike SGP.22's Iccid)."""
-    return iccid_from_bytes(bytes(b << 4 & 0xF0 | b >> 4 for b in bytes(header(package)["iccid"])))
+    return header_iccid(_header(package)[0])
+
+
+def with_header_iccid(package: bytes, iccid: str) -> bytes:
+    """``package`` with its ProfileHeader naming ``iccid`` instead (digit order, F padded)."""
+    header, length = _header(package)
+    header["iccid"] = bytes.fromhex(iccid.ljust(20, "F"))
+    return bytes(module().encode("ProfileElement", ("header", header))) + package[length:]
 
 
 def ts48_profiles() -> dict[str, bytes]:

@@ -80,7 +80,8 @@ class TestSmdpp(FaultServer):
 
     #: CI certificates the eUICC chains must end at (default: the lpa test CI).
     trusted_cis: list[x509.Certificate] = field(default_factory=list)
-    #: eUICC certificates to verify ProfileInstallationResults with (default: the test eUICC).
+    #: eUICC certificates to verify ProfileInstallationResults of other servers' sessions with (default: the
+    #: test eUICC); one of this server's sessions is verified with that session's eUICC certificate only.
     euicc_certs: list[x509.Certificate] = field(default_factory=list)
     accepted: list[Accepted] = field(default_factory=list)
     #: The download functions (made at the first start, when the address is known).
@@ -140,11 +141,17 @@ class TestSmdpp(FaultServer):
         else:
             view = codec.decode("ProfileInstallationResultView", der)
             signed = bytes(view["profileInstallationResultData"])
-            signer = next((c for c in self.euicc_certs if _verifies(c, signed, view["euiccSignPIR"])), None)
+            transaction_id = bytes(value["profileInstallationResultData"]["transactionId"])
+            session = self.download.installation_result(transaction_id) if self.download else None
+            known = [session.euicc_certificate] if session and session.euicc_certificate else self.euicc_certs
+            signer = next((c for c in known if _verifies(c, signed, view["euiccSignPIR"])), None)
             if signer is None:
-                raise Rejected("euiccSignPIR does not verify with any known eUICC certificate")
+                self._log(transaction_id, "ProfileInstallationResult refused: euiccSignPIR does not verify")
+                raise Rejected("euiccSignPIR does not verify with "
+                               + ("this session's eUICC certificate" if session else "any known eUICC certificate"))
             euicc_cert = signer
             metadata = value["profileInstallationResultData"]["notificationMetadata"]
+            self._log(transaction_id, f"ProfileInstallationResult verified ({value['profileInstallationResultData']['finalResult'][0]})")
         accepted = Accepted(
             seq_number=metadata["seqNumber"],
             operation=operation_name(metadata["profileManagementOperation"]),
@@ -156,6 +163,10 @@ class TestSmdpp(FaultServer):
         with self._lock:
             self.accepted.append(accepted)
         return accepted
+
+    def _log(self, transaction_id: bytes, line: str) -> None:
+        if self.download:
+            self.download.log(f"{transaction_id.hex().upper()}: {line}")
 
     def _verify_chain(self, euicc_der: bytes, eum_der: bytes) -> x509.Certificate:
         try:

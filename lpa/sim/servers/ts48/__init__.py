@@ -1,3 +1,2 @@
-"""GSMA TS.48 generic eUICC test profiles (unprotected profile packages) that the test SM-DP+ serves,
-and the TCA profile package ASN.1 module (PE_Definitions) to read their headers. Public test data,
-copied from shared/reference/ts48."""
+"""GSMA TS.48 generic eUICC test profiles (unprotected profile packages) that the test SM-DP+ serves.
+Public test data, copied from shared/reference/ts48."""
