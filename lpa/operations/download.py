@@ -114,7 +114,8 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
         with transaction.cancelling("loadBppExecutionError"):
             pieces = split_bpp(bpp)
             result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
-    return DownloadResult(offer, result, deliver(session, [result.metadata]) if notify else [])
+        # on the connection of the four ES9+ exchanges: no second TLS handshake
+        return DownloadResult(offer, result, deliver(session, [result.metadata], client=client) if notify else [])
 
 
 def activation_without_code(session: Session, *, event: str | None = None, smds: str | None = None,

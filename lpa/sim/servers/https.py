@@ -67,6 +67,8 @@ class FaultServer:
     fault: str | None = None
     #: Every request seen: (path, headers dict, body bytes).
     requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    #: Connections accepted: one TLS handshake each (bench/run.py counts them).
+    connections: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -123,6 +125,7 @@ class FaultServer:
 
             def get_request(self) -> tuple[socket.socket, Any]:
                 sock, peer = super().get_request()
+                owner.connections += 1
                 if owner.fault in _NOT_TLS:
                     return sock, peer
                 context = owner._contexts.get(owner.fault, owner._contexts[None])
