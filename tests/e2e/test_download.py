@@ -263,3 +263,14 @@ def test_smdp_and_matching_id_download_without_a_terminal_and_no_confirmation_co
     result = lpa("download", "--smdp", smdpp.address, "--matching-id", PROFILE, "--yes")
     assert result.exit_code == 0, result.output
     assert sim_state().find(iccid=ICCID) is not None
+
+
+def test_a_download_is_one_tls_connection_and_255_byte_blocks_on_a_reader(lpa, smdpp):
+    traced = lpa("-v", "download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert traced.exit_code == 0, traced.output
+    # the three ES9+ exchanges of the download and the install notification, on one TLS connection
+    assert [path.rsplit("/", 1)[1] for path, _, _ in smdpp.requests] == [
+        "initiateAuthentication", "authenticateClient", "getBoundProfilePackage", "handleNotification"]
+    assert smdpp.connections == 1
+    # every STORE DATA block that more blocks follow carries ISO 7816's short-APDU maximum
+    assert {line[10:12] for line in traced.output.splitlines() if line.startswith("> 80E211")} == {"FF"}
