@@ -1,24 +1,35 @@
 #!/usr/bin/env python3
-"""Benchmark lpa as a user runs it: a new process per command, through pcscd and vpcd.
+"""Benchmark lpa as a user runs it: a new process per command, through pcscd and vpcd, and through a modem.
 
-    .venv/bin/python bench/run.py [--latency 0,15] [--runs 5]
+    .venv/bin/python bench/run.py [--latency 0,15] [--runs 5] [--only download] [--no-modem]
 
 lpa is installed for the run as a user installs it (a regular, not an
 editable, install in a throw-away virtual environment that takes its
 dependencies from this one), and byte-compiled as pip does. The simulated
 eUICC sits in vpcd's reader "Virtual PCD 00 00" (pcscd is started for the
 run when it is not running, which needs root) and waits --latency
-milliseconds before each answer, as a USB reader and a real card would.
-For each operation it prints the APDUs exchanged, their bytes each way,
-the median CPU time (user + system) and wall time of --runs runs, and the
-peak memory (RSS); when lpac is installed (on PATH, or $LPAC names it) the
-same operations run with lpac against the same card, with the ratios.
+milliseconds before each answer, as a USB reader and a real card would;
+a second simulated eUICC sits behind the simulated AT modem of `lpa sim
+modem`, which waits as long before each answer line. For each operation
+it prints the APDUs exchanged, their bytes each way, the HTTPS requests
+and TLS handshakes the test SM-DP+ saw, the AT command lines (modem rows),
+the median CPU time (user + system) and wall time of --runs runs, the CPU
+time above the floor, and the peak memory (RSS of the command's process);
+when lpac is installed (on PATH, or $LPAC names it) the same operations
+run with lpac against the same card through pcscd, with the ratios.
+
+The floor is a new process of the same virtual environment that imports
+click and the PC/SC binding (smartcard.scard) and nothing else: what any
+command of a Python LPA on pyscard and click costs before it does anything.
 
 Operations: `lpa --help`; `info`; `list`; `list --icons`; `enable` (of a
 disabled profile, without notifications; alternately two profiles);
 `delete` of a fresh profile, its notification delivered to the test SM-DP+
 on 127.0.0.1; `notifications process` of 20 pending notifications for one
-SM-DP+ (lpac: `notification process -a -r`).
+SM-DP+ (lpac: `notification process -a -r`); `download` of each TS.48 test
+profile from the test SM-DP+ (lpac: `profile download -s ADDRESS -m
+MATCHING-ID`, which does not verify the SM-DP+'s TLS certificate), the
+install notification delivered.
 """
 from __future__ import annotations
 
@@ -36,14 +47,20 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
+from lpa.sim.bridges.modem import ModemQuirks, SimulatedModem
 from lpa.sim.bridges.pcscd import PcscdUnavailable, VirtualCard, running_pcscd, virtual_readers
 from lpa.sim.card.state import StateFile
 from lpa.sim.pki.testpki import PKI_DIR
+from lpa.sim.servers import ts48
 from lpa.sim.servers.smdpp import TestSmdpp
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_CI = str(Path(PKI_DIR) / "ci-cert.pem")
 PENDING = 20
+#: The TS.48 test profiles the test SM-DP+ serves, by matching ID (their file names).
+PROFILES = sorted(path.stem for path in Path(ts48.__file__).parent.glob("*.der"))
+#: Counted by :class:`Meter`, reported as the difference over one run.
+COUNTERS = ("apdus", "to_card", "from_card", "https", "tls", "at_lines")
 
 
 @dataclass
@@ -51,6 +68,9 @@ class Figures:
     apdus: int | None = None
     to_card: int | None = None
     from_card: int | None = None
+    https: int | None = None
+    tls: int | None = None
+    at_lines: int | None = None
     cpu: float | None = None
     wall: float | None = None
     rss_mb: float | None = None
@@ -103,14 +123,35 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Completed
     return subprocess.CompletedProcess(argv, code, process.stdout, process.stderr), cpu, rss, wall
 
 
-def measure(card: VirtualCard | None, command: Command, runs: int, env: dict[str, str],
+class Meter:
+    """What crossed the card interface, the SM-DP+'s socket and the modem's AT port so far."""
+
+    def __init__(self, smdpp: TestSmdpp, card: VirtualCard | None = None, modem: SimulatedModem | None = None):
+        self.smdpp, self.card, self.modem = smdpp, card, modem
+
+    def __call__(self) -> dict[str, int]:
+        counts = {"https": len(self.smdpp.requests), "tls": self.smdpp.connections}
+        if self.card is not None:
+            bridge = self.card.bridge
+            counts.update(apdus=bridge.apdus, to_card=bridge.bytes_to_card, from_card=bridge.bytes_from_card)
+        if self.modem is not None:
+            commands = [line[2:] for line in self.modem.log if line.startswith("> ")]
+            apdus = [line.split(",")[-1].strip('"') for line in commands if line.startswith(("AT+CGLA=", "AT+CSIM="))]
+            answers = [line.split(",")[-1].strip('"') for line in self.modem.log
+                       if line.startswith(("< +CGLA:", "< +CSIM:"))]
+            counts.update(at_lines=len(commands), apdus=len(apdus), to_card=sum(len(a) // 2 for a in apdus),
+                          from_card=sum(len(a) // 2 for a in answers))
+        return counts
+
+
+def measure(meter: Meter | None, command: Command, runs: int, env: dict[str, str],
             succeeded: Callable[[subprocess.CompletedProcess], bool] = lambda p: p.returncode == 0) -> Figures:
     """Run ``command`` ``runs`` times (after one warm-up run); medians of CPU and wall time."""
     cpus, walls, rss = [], [], 0
     figures = Figures()
     for run in range(-1, runs):
         command.before(run)
-        counters = (card.bridge.apdus, card.bridge.bytes_to_card, card.bridge.bytes_from_card) if card else None
+        counters = meter() if meter else {}
         cpu = wall = 0.0
         for argv in command.argv(run):
             done, seconds, peak, elapsed = run_once(argv, env)
@@ -124,10 +165,9 @@ def measure(card: VirtualCard | None, command: Command, runs: int, env: dict[str
             continue
         cpus.append(cpu)
         walls.append(wall)
-        if card and counters:
-            figures.apdus = card.bridge.apdus - counters[0]
-            figures.to_card = card.bridge.bytes_to_card - counters[1]
-            figures.from_card = card.bridge.bytes_from_card - counters[2]
+        if meter:
+            for name, count in meter().items():
+                setattr(figures, name, count - counters[name])
     figures.cpu, figures.wall, figures.rss_mb = statistics.median(cpus), statistics.median(walls), rss / 1024
     return figures
 
@@ -143,10 +183,9 @@ def lpac_ok(process: subprocess.CompletedProcess) -> bool:
 class Bench:
     """The card, the SM-DP+ and the commands of each operation for lpa and for lpac."""
 
-    def __init__(self, state: Path, card: VirtualCard, smdpp: TestSmdpp, lpa: str, lpac: str | None,
-                 env: dict[str, str]) -> None:
-        self.state, self.card, self.smdpp, self.lpa, self.lpac, self.env = state, card, smdpp, lpa, lpac, env
-        self.reader = ["--reader", card.reader]
+    def __init__(self, state: Path, device: list[str], smdpp: TestSmdpp, lpa: str, lpac: str | None) -> None:
+        self.state, self.smdpp, self.lpa, self.lpac = state, smdpp, lpa, lpac
+        self.reader = device
         self.serial = 0
         self.initial = state.read_bytes()
 
@@ -232,6 +271,13 @@ class Bench:
              Command(lambda run: [[lpac, "notification", "process", "-a", "-r"]],
                      lambda run: self.pending(PENDING))),
         ]
+        for profile in PROFILES:
+            code = f"LPA:1${self.smdpp.address}${profile}"
+            ops.append((f"download {profile}",
+                        Command(lambda run, code=code: [[lpa, *reader, "--ca-file", TEST_CI, "download", "--yes",
+                                                         code]], lambda run: self.restore()),
+                        Command(lambda run, profile=profile: [[lpac, "profile", "download", "-s", self.smdpp.address,
+                                                               "-m", profile]], lambda run: self.restore())))
         return [(name, ours, theirs if lpac else None) for name, ours, theirs in ops]
 
 
@@ -239,6 +285,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--latency", default="0,15", help="per-APDU latencies in ms, comma-separated (default 0,15)")
     parser.add_argument("--runs", type=int, default=5, help="runs per figure; the median is shown (default 5)")
+    parser.add_argument("--only", metavar="TEXT", help="only the operations whose name contains TEXT")
+    parser.add_argument("--no-modem", action="store_true", help="skip the rows through the simulated modem")
     args = parser.parse_args()
     latencies = [float(ms) for ms in args.latency.split(",")]
     lpac = os.environ.get("LPAC") or shutil.which("lpac")
@@ -249,48 +297,69 @@ def main() -> int:
         env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
         env.update(XDG_CACHE_HOME=str(home / "cache"), XDG_STATE_HOME=str(home / "state"),
                    XDG_CONFIG_HOME=str(home / "config"))
-        state = home / "card.json"
+        python = str(Path(lpa).parent / "python")
+        floor = measure(None, Command(lambda run: [[python, "-c", "import click, smartcard.scard"]]), args.runs, env)
         rows: list[tuple[str, str, Figures, Figures | None]] = []
+
+        def wanted(name: str) -> bool:
+            return args.only is None or args.only in name
+
         try:
-            with running_pcscd(), VirtualCard(state) as card, TestSmdpp() as smdpp:
+            with running_pcscd(), VirtualCard(home / "card.json") as card, TestSmdpp() as smdpp:
                 index = next(r.index for r in virtual_readers() if r.name == card.reader)
                 lpac_env = {**env, "LPAC_APDU": "pcsc", "LPAC_APDU_PCSC_DRV_NAME": card.reader,
                             "LPAC_APDU_PCSC_DRV_IFID": str(index)}
                 card.bridge.card.power_on()  # seeds the state file
-                bench = Bench(state, card, smdpp, lpa, lpac, env)
+                bench = Bench(home / "card.json", ["--reader", card.reader], smdpp, lpa, lpac)
+                meter = Meter(smdpp, card=card)
                 for ms in latencies:
                     card.bridge.latency = ms / 1000
                     for name, ours, theirs in bench.operations():
-                        if name == "--help" and ms != latencies[0]:
+                        if not wanted(name) or name == "--help" and ms != latencies[0]:
                             continue
                         bench.restore()
-                        mine = measure(card, ours, args.runs, env)
+                        mine = measure(meter, ours, args.runs, env)
                         bench.restore()
-                        other = measure(card, theirs, args.runs, lpac_env, lpac_ok) if theirs else None
+                        other = measure(meter, theirs, args.runs, lpac_env, lpac_ok) if theirs else None
                         rows.append((name, "-" if name == "--help" else f"{ms:g} ms", mine, other))
+                if not args.no_modem:
+                    modem_state = StateFile(home / "modem-card.json")
+                    for ms in latencies:
+                        with SimulatedModem(modem_state, ModemQuirks(slow=ms / 1000)) as modem:
+                            if ms == latencies[0]:  # the modem's card has just been seeded
+                                bench = Bench(modem_state.path, [], smdpp, lpa, None)
+                            bench.reader = ["--device", f"at:{modem.port}"]
+                            for name, ours, _ in bench.operations():
+                                if name not in ("--help", "list --icons") and wanted(name):
+                                    bench.restore()
+                                    rows.append((f"{name} (modem)", f"{ms:g} ms",
+                                                 measure(Meter(smdpp, modem=modem), ours, args.runs, env), None))
         except PcscdUnavailable as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1
-    _print(rows, args.runs, lpac)
+    _print(rows, floor, args.runs, lpac)
     return 0
 
 
-def _print(rows: list[tuple[str, str, Figures, Figures | None]], runs: int, lpac: str | None) -> None:
+def _print(rows: list[tuple[str, str, Figures, Figures | None]], floor: Figures, runs: int, lpac: str | None) -> None:
     def number(value: float | None, form: str = "{:.0f}") -> str:
         return "-" if value is None else form.format(value)
 
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value * 1000:.0f}"
 
-    header = ["operation", "latency", "APDUs", "to card", "from card", "CPU ms", "wall ms", "RSS MB"]
+    header = ["operation", "latency", "APDUs", "to card", "from card", "HTTPS", "TLS", "AT lines", "CPU ms",
+              "above floor", "wall ms", "RSS MB"]
     if lpac:
         header += ["lpac APDUs", "lpac CPU ms", "lpac wall ms", "lpa/lpac wall"]
     table = [header]
     for name, latency, mine, other in rows:
         if mine.failure:
-            line = [name, latency, "failed", "", "", "", "", ""]
+            line = [name, latency, "failed"] + [""] * (len(header) - 3 - (4 if lpac else 0))
         else:
-            line = [name, latency, number(mine.apdus), number(mine.to_card), number(mine.from_card), ms(mine.cpu),
+            above = None if mine.cpu is None or floor.cpu is None else mine.cpu - floor.cpu
+            line = [name, latency, number(mine.apdus), number(mine.to_card), number(mine.from_card),
+                    number(mine.https), number(mine.tls), number(mine.at_lines), ms(mine.cpu), ms(above),
                     ms(mine.wall), number(mine.rss_mb, "{:.1f}")]
         if lpac:
             if other is None or other.failure:
@@ -302,6 +371,8 @@ def _print(rows: list[tuple[str, str, Figures, Figures | None]], runs: int, lpac
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     print(f"lpa {version('lpa')} (regular install) through pcscd + vpcd, simulated eUICC (T=0), "
           f"median of {runs} runs, Python {sys.version.split()[0]}")
+    print(f"floor (a new process importing click and smartcard.scard): CPU {ms(floor.cpu)} ms, "
+          f"wall {ms(floor.wall)} ms, RSS {number(floor.rss_mb, '{:.1f}')} MB")
     for row in table:
         print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
     for name, _, mine, other in rows:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import es10
-from .apdu import DEFAULT_MSS, vendor_of
+from .apdu import vendor_of
 from .ci import ci_name
 from .devices import open_device
 from .errors import InputError, LpaError, ServerError, TransportError
@@ -181,7 +181,7 @@ class Environment:
 
 
 def diagnose(device: str, aids: tuple[bytes, ...], *, online: bool = False, env: Environment | None = None,
-             mss: int = DEFAULT_MSS, logical_channel: bool = False, ca_files: tuple[str, ...] = (),
+             mss: int | None = None, logical_channel: bool = False, ca_files: tuple[str, ...] = (),
              note: Callable[[str], None] = lambda message: None) -> Report:
     """Check what lpa needs to work with ``device`` (``KIND[:ARG]``, :mod:`lpa.devices`), in order:
     the PC/SC service, readers, modems, the card, trust anchors, the clock, and with ``online``
@@ -475,7 +475,7 @@ class CardFacts:
         return found
 
 
-def check_card(transport: Transport, aids: tuple[bytes, ...], *, mss: int = DEFAULT_MSS,
+def check_card(transport: Transport, aids: tuple[bytes, ...], *, mss: int | None = None,
                logical_channel: bool = False,
                note: Callable[[str], None] = lambda message: None) -> tuple[list[Finding], CardFacts | None]:
     """The eUICC: ISD-R selected (SGP.22 2.2.3), its SGP.22 version and free memory (ES10b.GetEUICCInfo,

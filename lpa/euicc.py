@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from . import es10
-from .apdu import DEFAULT_MSS, isdr_aids
+from .apdu import isdr_aids
 from .es10 import NotificationMetadata, Profile
 from .session import NotifySettings, Session
 
@@ -185,7 +185,7 @@ def open_euicc(
     sim_state: str | None = None,
     replay: str | None = None,
     aid: bytes | None = None,
-    mss: int = DEFAULT_MSS,
+    mss: int | None = None,
     notify: NotifySettings | None = None,
     trace: Callable[[str], None] | None = None,
     note: Callable[[str], None] = lambda message: None,

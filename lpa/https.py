@@ -177,9 +177,12 @@ class HttpsClient:
                        status_forcelist=_RETRIED_STATUS, allowed_methods=None, backoff_factor=backoff,
                        raise_on_status=False, raise_on_redirect=False, respect_retry_after_header=False)
         once = _Retry(total=0, read=False, redirect=0, raise_on_redirect=False, raise_on_status=False)
-        self._adapters = {True: _Adapter(context, retry), False: _Adapter(context, once)}
-        self.session.mount("https://", self._adapters[False])
-        self.session.mount("http://", self._adapters[False])
+        self._retries = {True: retry, False: once}
+        # one adapter, so one connection pool: a retried function (a notification) and one that is not
+        # (a download's) share the TLS connection; each request sets the retries it is allowed
+        self._adapter = _Adapter(context, once)
+        self.session.mount("https://", self._adapter)
+        self.session.mount("http://", self._adapter)
 
     def __enter__(self) -> "HttpsClient":
         return self
@@ -227,9 +230,8 @@ class HttpsClient:
         """
         url = f"{base_url(address)}/gsma/rsp2/{interface}/{function}"
         deadline = time.monotonic() + self.timeout
-        adapter = self._adapters[retried]
-        adapter.max_retries.deadline = deadline  # type: ignore[attr-defined]
-        self.session.mount(url, adapter)
+        self._adapter.max_retries = self._retries[retried]
+        self._adapter.max_retries.deadline = deadline
         content = bytearray()
         try:
             # requests hands a urllib3 Timeout on as it is (HTTPAdapter.send), though its types say float

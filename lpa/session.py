@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, ContextManager
 
 from . import es10
-from .apdu import DEFAULT_MSS, Channel, isdr_aids, open_isdr
+from .apdu import Channel, isdr_aids, open_isdr
 from .errors import InputError
 from .transport import Transport
 
@@ -56,7 +56,7 @@ class Session:
         transport: Transport,
         *,
         aid: bytes | None = None,
-        mss: int = DEFAULT_MSS,
+        mss: int | None = None,
         notify: NotifySettings | None = None,
         note: Callable[[str], None] = lambda message: None,
         logical_channel: bool = False,
@@ -67,7 +67,8 @@ class Session:
         self.logical_channel = logical_channel or transport.needs_logical_channel
         #: The ISD-R AIDs to try: the one given, else the known ones (the standard first).
         self.aids = isdr_aids(aid)
-        self.mss = mss
+        #: The STORE DATA segment size: the one given, else the transport's (SGP.22 5.7.2).
+        self.mss = mss or transport.segment_size
         self.notify_settings = notify or NotifySettings()
         self.note = note
         #: Wraps each wait on a server: called with a description, returns a context manager

@@ -42,7 +42,7 @@ class Settings:
     sim: bool
     sim_state: str | None
     aid: bytes | None
-    mss: int
+    mss: int | None
     logical_channel: bool
     modem_reset: bool
     ca_files: tuple[str, ...]
@@ -356,8 +356,9 @@ def interactive() -> bool:
               help="State file of the simulated eUICC (default ~/.local/state/lpa/sim-euicc.json).")
 @click.option("--aid", envvar="LPA_AID", metavar="HEX", callback=_parse_aid,
               help="ISD-R AID (default: the standard one, then those of known removable eUICCs).")
-@click.option("--mss", envvar="LPA_MSS", type=click.IntRange(6, 255), default=120, show_default=True,
-              help="STORE DATA segment size in bytes.")
+@click.option("--mss", envvar="LPA_MSS", type=click.IntRange(6, 255),
+              help="STORE DATA segment size in bytes (default: 255 on a PC/SC reader, 120 on a modem; "
+              "smaller after a card refuses a block as too long).")
 @click.option("--logical-channel", is_flag=True, envvar="LPA_LOGICAL_CHANNEL",
               help="Select the ISD-R on a logical channel (MANAGE CHANNEL) rather than the basic channel.")
 @click.option("--modem-reset", is_flag=True,

@@ -102,64 +102,66 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
         {"deviceInfo": device_info(imei)}
     ch = session.channel
     address = code.smdp_address
-    with client_for(session) as client, interrupts.deferred() as gate:
-        def ask(function: Callable[..., Any], *args: Any) -> Any:
-            """An ES9+ call: lpa only waits for the SM-DP+, so Ctrl-C stops it at once."""
-            with gate.allowed(), session.waiting(f"waiting for the SM-DP+ {address}"):
-                return function(client, address, *args)
+    with client_for(session) as client:
+        with interrupts.deferred() as gate:
+            def ask(function: Callable[..., Any], *args: Any) -> Any:
+                """An ES9+ call: lpa only waits for the SM-DP+, so Ctrl-C stops it at once."""
+                with gate.allowed(), session.waiting(f"waiting for the SM-DP+ {address}"):
+                    return function(client, address, *args)
 
-        auth = mutual_authentication(ch, address, context, lambda challenge, info1: ask(
-            es9p.initiate_authentication, challenge, info1))
-        transaction = _Transaction(ch, client, address, auth.tid_text, auth.transaction_id)
-        if auth.refused is not None:
-            with gate.allowed():
-                transaction.forward(es9p.authenticate_client, auth.response)
-            raise ResultError("AuthenticateServer", 0, auth.refused,
-                              f"the eUICC refused the SM-DP+ {address}: {auth.refused}")
-        with transaction.cancelling("undefinedReason"):
-            offered = ask(es9p.authenticate_client, auth.tid_text, auth.response)
-            signed2 = _server_data(address, "smdpSigned2", "SmdpSigned2", offered["smdpSigned2"])
-            offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]), address)
-            gate.check()
-            if es10.get_profiles_info(ch, iccid=offer.iccid, fields=("iccid",)):  # nothing sent to the card yet
-                transaction.cancel("undefinedReason")
-                raise InputError(f"profile {offer.iccid} is already on this eUICC; nothing was downloaded and the "
-                                 f"session is cancelled (`lpa list` shows it; `lpa delete {offer.iccid}` first "
-                                 "to install it again)")
-            refused_rules = rules_not_allowed(offered["profileMetadata"], es10.get_rat(ch))
-            if refused_rules:
-                outcome = transaction.cancel("pprNotAllowed")
-                raise ResultError("GetRAT", 0, "pprNotAllowed", f"profile {offer.iccid} has policy rules this eUICC "
-                                  f"does not allow ({', '.join(refused_rules)}); not downloaded, {outcome}")
-        with transaction.cancelling("endUserRejection"):
-            with gate.allowed():
-                if not consent(offer):
-                    outcome = transaction.cancel("endUserRejection")
-                    raise Declined(f"profile {offer.iccid} was not downloaded; {outcome}")
-                hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required \
-                    else None
-        with transaction.cancelling("undefinedReason"):
-            prepared, refused = es10.prepare_download(ch, offered["smdpSigned2"], offered["smdpSignature2"],
-                                                      offered["smdpCertificate"], hashed)
-            if refused is not None:
+            auth = mutual_authentication(ch, address, context, lambda challenge, info1: ask(
+                es9p.initiate_authentication, challenge, info1))
+            transaction = _Transaction(ch, client, address, auth.tid_text, auth.transaction_id)
+            if auth.refused is not None:
                 with gate.allowed():
-                    transaction.forward(es9p.get_bound_profile_package, prepared)
-                raise ResultError("PrepareDownload", 0, refused, f"the eUICC refused the download: {refused}")
-            bpp = ask(es9p.get_bound_profile_package, auth.tid_text, prepared)
-            package = _server_data(address, "boundProfilePackage", "BoundProfilePackage", bpp)
-            difference = metadata_difference(offered["profileMetadata"], package_metadata(package))
-            if difference is not None:
-                outcome = transaction.cancel("metadataMismatch")
-                raise ServerError(address, f"the profile package is not the profile offered: {difference}; "
-                                  f"nothing installed, {outcome}")
-        with transaction.cancelling("loadBppExecutionError"):
-            pieces = split_bpp(bpp)  # decoded above: whatever fails here is lpa's
-            gate.check()  # the last point where nothing of the profile is on the card
-            result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
-        interrupted = gate.pending
-    if interrupted:
-        return DownloadResult(offer, result, [Delivery(result.metadata, False, error=INTERRUPTED)])
-    return DownloadResult(offer, result, deliver(session, [result.metadata]) if notify else [])
+                    transaction.forward(es9p.authenticate_client, auth.response)
+                raise ResultError("AuthenticateServer", 0, auth.refused,
+                                  f"the eUICC refused the SM-DP+ {address}: {auth.refused}")
+            with transaction.cancelling("undefinedReason"):
+                offered = ask(es9p.authenticate_client, auth.tid_text, auth.response)
+                signed2 = _server_data(address, "smdpSigned2", "SmdpSigned2", offered["smdpSigned2"])
+                offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]), address)
+                gate.check()
+                if es10.get_profiles_info(ch, iccid=offer.iccid, fields=("iccid",)):  # nothing sent to the card yet
+                    transaction.cancel("undefinedReason")
+                    raise InputError(f"profile {offer.iccid} is already on this eUICC; nothing was downloaded and the "
+                                     f"session is cancelled (`lpa list` shows it; `lpa delete {offer.iccid}` first "
+                                     "to install it again)")
+                refused_rules = rules_not_allowed(offered["profileMetadata"], es10.get_rat(ch))
+                if refused_rules:
+                    outcome = transaction.cancel("pprNotAllowed")
+                    raise ResultError("GetRAT", 0, "pprNotAllowed", f"profile {offer.iccid} has policy rules "
+                                      f"this eUICC does not allow ({', '.join(refused_rules)}); not downloaded, {outcome}")
+            with transaction.cancelling("endUserRejection"):
+                with gate.allowed():
+                    if not consent(offer):
+                        outcome = transaction.cancel("endUserRejection")
+                        raise Declined(f"profile {offer.iccid} was not downloaded; {outcome}")
+                    hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required \
+                        else None
+            with transaction.cancelling("undefinedReason"):
+                prepared, refused = es10.prepare_download(ch, offered["smdpSigned2"], offered["smdpSignature2"],
+                                                          offered["smdpCertificate"], hashed)
+                if refused is not None:
+                    with gate.allowed():
+                        transaction.forward(es9p.get_bound_profile_package, prepared)
+                    raise ResultError("PrepareDownload", 0, refused, f"the eUICC refused the download: {refused}")
+                bpp = ask(es9p.get_bound_profile_package, auth.tid_text, prepared)
+                package = _server_data(address, "boundProfilePackage", "BoundProfilePackage", bpp)
+                difference = metadata_difference(offered["profileMetadata"], package_metadata(package))
+                if difference is not None:
+                    outcome = transaction.cancel("metadataMismatch")
+                    raise ServerError(address, f"the profile package is not the profile offered: {difference}; "
+                                      f"nothing installed, {outcome}")
+            with transaction.cancelling("loadBppExecutionError"):
+                pieces = split_bpp(bpp)  # decoded above: whatever fails here is lpa's
+                gate.check()  # the last point where nothing of the profile is on the card
+                result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
+            interrupted = gate.pending
+        if interrupted:
+            return DownloadResult(offer, result, [Delivery(result.metadata, False, error=INTERRUPTED)])
+        # on the connection of the four ES9+ exchanges: no second TLS handshake
+        return DownloadResult(offer, result, deliver(session, [result.metadata], client=client) if notify else [])
 
 
 def _server_data(address: str, field: str, type_name: str, data: bytes) -> Any:
@@ -173,8 +175,8 @@ def _server_data(address: str, field: str, type_name: str, data: bytes) -> Any:
 def activation_without_code(session: Session, *, event: str | None = None, smds: str | None = None,
                             imei: str | None = None, choose: Callable[[list[Event]], Event],
                             say: Callable[[str], None] = lambda message: None) -> ActivationCode:
-    """What to download when the user gives no activation code: the default SM-DP+ with an empty
-    matching ID (SGP.22 3.1.3), else an SM-DS event (SGP.22 3.6.2): the one ``event`` names (its
+    """What to download when the user gives no activation code: the default SM-DP+ with the
+    matching ID left out (SGP.22 3.1.3), else an SM-DS event (SGP.22 3.6.2): the one ``event`` names (its
     number in the listing or its ID), the only one, or the one ``choose`` picks of several.
 
     ``smds`` asks that SM-DS instead of the root one, and skips the default SM-DP+.

@@ -6,6 +6,7 @@ outcome of the notifications it concerns, which stay on the eUICC.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -87,16 +88,19 @@ def process(session: Session, seq_numbers: Iterable[int] | None = None, *, keep:
 
 
 def deliver(session: Session, notifications: list[NotificationMetadata], *, keep: bool = False,
-            progress: Progress | None = None) -> list[Delivery]:
+            progress: Progress | None = None, client: HttpsClient | None = None) -> list[Delivery]:
     """Send each notification (ES9+.HandleNotification); remove it after the SM-DP+ acknowledged it.
 
+    ``client`` is an open ES9+ client to use (a download's, whose TLS
+    connection the install notification reuses); else one is opened.
     Never raises: a failure of any kind (card, network, Ctrl-C) becomes
     the outcome of the notifications it concerns, which stay on the eUICC.
     """
     results: list[Delivery] = []
     try:
         if notifications:
-            with client_for(session) as client, interrupts.deferred() as gate:
+            with nullcontext(client) if client is not None else client_for(session) as client, \
+                    interrupts.deferred() as gate:
                 for metadata in notifications:
                     gate.check()  # Ctrl-C stops between notifications, or while waiting for an SM-DP+
                     result = _deliver_one(session, client, metadata, keep, gate)

@@ -5,7 +5,8 @@ status word; it knows nothing of ISD-Rs, STORE DATA chaining or SGP.22.
 What a device can and cannot do besides is stated by :class:`Transport`'s
 capabilities, which the APDU layer reads (never ``hasattr``): whether the
 device opens the ISD-R's logical channel itself, whether it keeps the
-basic channel for its own use, whether it can cycle the radio.
+basic channel for its own use, whether it can cycle the radio, and the
+STORE DATA segment it carries best.
 
 The drivers, one module each: :mod:`.pcsc` (a PC/SC reader), :mod:`.at`
 (a modem's AT port), :mod:`.replay` (a recording) and :mod:`.traced` (a
@@ -36,6 +37,11 @@ class Transport(Protocol):
     needs_logical_channel: bool = False
     #: :meth:`cycle_radio_on_reset` is available: the device can switch its radio off and on after a change.
     can_cycle_radio: bool = False
+    #: The STORE DATA segment (bytes of payload per block, 6-255) lpa starts with on this device unless told
+    #: (--mss): the fewer the blocks, the fewer the round trips. 120 (lpac's default) where longer ones are
+    #: reported to fail; a card refusing a block as too long (6700) makes lpa fall back (hardware-notes.md,
+    #: "Segment size").
+    segment_size: int = 120
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         """Send a command APDU; return (response data, status word)."""

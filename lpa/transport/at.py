@@ -93,6 +93,9 @@ class AtTransport(Transport):
     #: The modem uses the basic channel for its own SIM work: lpa must not select the ISD-R there.
     needs_logical_channel = True
     can_cycle_radio = True  # AT+CFUN=0, then 1
+    #: Each block is one AT+CGLA line of twice its length in hex: modems limit the line
+    #: (hardware-notes.md, "Segment size"), so lpac's 120 rather than a reader's 255.
+    segment_size = 120
 
     def __init__(self, port: str, baud: int = 115200, note: Callable[[str], None] = lambda line: None,
                  timeout: float = COMMAND_TIMEOUT) -> None:
@@ -153,7 +156,8 @@ class AtTransport(Transport):
                     return text
             if time.monotonic() > deadline:
                 raise TransportError(f"the modem did not answer {command} in time")
-            self._buffer += self._serial.read(4096)
+            # what has arrived, else wait for one byte: read(4096) would wait out the port's timeout on every line
+            self._buffer += self._serial.read(self._serial.in_waiting or 1)
 
     # -- the SIM -----------------------------------------------------------------------
 

@@ -95,6 +95,9 @@ def list_readers() -> list[ReaderStatus]:
 class PcscTransport(Transport):
     """The card in one PC/SC reader, held exclusively while connected."""
 
+    #: A reader carries any short APDU: 255 bytes of data (ISO/IEC 7816-4 5.1).
+    segment_size = 255
+
     def __init__(self, reader: str, exclusive: bool = True) -> None:
         self.name = reader
         self._share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED

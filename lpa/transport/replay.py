@@ -77,6 +77,10 @@ class ReplayTransport(Transport):
                 raise TransportError(f"{path}:{number}: not a recording line ({error})") from None
         self.position = 0
         self._diverged = False
+        #: The segment the recording was made with: its longest STORE DATA block that more blocks follow
+        #: (P1 11); 255 when every command was one block, which any segment size sends alike.
+        self.segment_size = max((command[4] for command, _ in self.steps if isinstance(command, bytes)
+                                 and len(command) > 5 and command[1] == 0xE2 and command[2] == 0x11), default=255)
 
     def _next(self, what: str) -> tuple[bytes | str, tuple[bytes, int] | None]:
         if self.position >= len(self.steps):

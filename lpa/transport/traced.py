@@ -21,6 +21,7 @@ class Traced(Transport):
         self.opens_channel = inner.opens_channel
         self.needs_logical_channel = inner.needs_logical_channel
         self.can_cycle_radio = inner.can_cycle_radio
+        self.segment_size = inner.segment_size
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         self.sink(f"> {apdu.hex().upper()}")

@@ -368,7 +368,6 @@ def test_the_test_smdpp_logs_each_session_step(lpa, smdpp, monkeypatch):
     assert steps[-1].startswith("getBoundProfilePackage refused (8.1/6.1): the eUICC refused the download (code 1)")
 
 
-
 def test_the_installation_result_is_verified_with_the_sessions_euicc_certificate(lpa, smdpp, sim_state):
     """Not with the certificates the SM-DP+ keeps for other servers' sessions (here: none that fits)."""
     from lpa.sim.pki import testpki
@@ -376,3 +375,14 @@ def test_the_installation_result_is_verified_with_the_sessions_euicc_certificate
     smdpp.euicc_certs = [testpki.make_euicc(testpki.load(testpki.PKI_DIR, "eum"), testpki.TEST_EID).cert]
     assert lpa("download", f"LPA:1${smdpp.address}${PROFILE}", "--yes").exit_code == 0
     assert [(a.operation, a.iccid) for a in smdpp.accepted] == [("install", ICCID)]
+
+
+def test_a_download_is_one_tls_connection_and_255_byte_blocks_on_a_reader(lpa, smdpp):
+    traced = lpa("-v", "download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert traced.exit_code == 0, traced.output
+    # the three ES9+ exchanges of the download and the install notification, on one TLS connection
+    assert [path.rsplit("/", 1)[1] for path, _, _ in smdpp.requests] == [
+        "initiateAuthentication", "authenticateClient", "getBoundProfilePackage", "handleNotification"]
+    assert smdpp.connections == 1
+    # every STORE DATA block that more blocks follow carries ISO 7816's short-APDU maximum
+    assert {line[10:12] for line in traced.output.splitlines() if line.startswith("> 80E211")} == {"FF"}

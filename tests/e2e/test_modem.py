@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import CONTOSO, NORTHWIND, TEST_CI, json_data
+from helpers import CONTOSO, NORTHWIND, TEST_CI, TS48_PROFILE, json_data
 from lpa.sim.bridges.modem import ModemQuirks, SimulatedModem
 from lpa.sim.card.state import StateFile
 
@@ -268,3 +268,16 @@ def test_a_ring_around_a_bare_session_id_is_not_taken_for_it(lpa, state_path):
         codes = [at(lpa, modem, "--json", "list").exit_code for _ in range(3)]  # each URC in turn lands there
     assert codes == [0, 0, 0]
     assert "< RING" in modem.log
+
+
+def test_a_modem_gets_120_byte_blocks_and_only_the_at_commands_an_operation_needs(lpa, modem, smdpp, sim_state):
+    assert at(lpa, modem, "list").exit_code == 0
+    commands = [line[2:] for line in modem.log if line.startswith("> ")]
+    assert [c.split("=")[0] for c in commands] == ["ATE0", "AT+CMEE", "AT+CCHO", "AT+CGLA", "AT+CCHC"]
+    modem.log.clear()
+    result = at(lpa, modem, "--timeout", "30", "download", f"LPA:1${smdpp.address}${TS48_PROFILE}", "--yes")
+    assert result.exit_code == 0, result.output
+    blocks = [bytes.fromhex(line.split(",")[-1].strip('"')) for line in modem.log if line.startswith("> AT+CGLA=")]
+    assert max(block[4] for block in blocks if block[1] == 0xE2) == 120  # one AT line each: lpac's segment
+    assert not [line for line in modem.log if line.startswith("> ") and "CGLA" not in line and "CCH" not in line
+                and line[2:] not in ("ATE0", "AT+CMEE=1")]

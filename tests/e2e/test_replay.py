@@ -127,3 +127,11 @@ def test_a_recording_that_cannot_be_written_is_refused_before_the_card_is_used(l
     result = lpa("--record", str(tmp_path / "no-such-dir" / "x.apdu"), "disable", "--no-notify", "work")
     assert result.exit_code == 4 and "cannot write the recording" in result.output
     assert sim_state() == before
+
+
+def test_a_recording_replays_with_the_segment_size_it_was_made_with(lpa, tmp_path):
+    recording = tmp_path / "small.apdu"
+    assert lpa("--mss", "32", "--record", str(recording), "nickname", NORTHWIND, "n" * 40).exit_code == 0
+    assert "> 80E21100" in recording.read_text()  # several blocks
+    result = lpa("--replay", str(recording), "nickname", NORTHWIND, "n" * 40, sim=False)
+    assert result.exit_code == 0, result.output

@@ -75,3 +75,17 @@ def test_list_and_info_on_a_reader_import_no_simulator_network_or_parser(state_p
             modules = imported("--reader", card.reader, command)
             assert "smartcard.scard" in modules and "asn1tools.codecs.ber" in modules
             assert heavy(modules) == [], command
+
+
+COMMANDS = ("info", "list-icons", "enable-by-aid", "disable-with-reset", "delete", "nickname-segmented",
+            "notifications-list")
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_card_command_imports_no_parser_network_or_simulator(name):
+    recording = Path(__file__).parents[1] / "recordings" / f"{name}.apdu"
+    args = next(line.split(":", 1)[1].split() for line in recording.read_text().splitlines()
+                if line.startswith("# args:"))
+    imported("--replay", str(recording), *args)  # the first run may compile the ASN.1 module
+    modules = imported("--replay", str(recording), *args)
+    assert "lpa.es10" in modules and heavy(modules) == []

@@ -90,7 +90,8 @@ def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [re.split(r"\s{2,}", line.strip()) for line in result.stdout.splitlines()]
     assert "(regular install)" in result.stdout.splitlines()[0]
-    header, rows = lines[1], {row[0]: dict(zip(lines[1], row)) for row in lines[2:]}
+    assert result.stdout.splitlines()[1].startswith("floor (a new process importing click and smartcard.scard): CPU")
+    header, rows = lines[2], {row[0]: dict(zip(lines[2], row)) for row in lines[3:]}
     assert header[-4:] == ["lpac APDUs", "lpac CPU ms", "lpac wall ms", "lpa/lpac wall"]
     assert (rows["list"]["APDUs"], rows["list"]["to card"], rows["list"]["from card"]) == ("4", "50", "317")
     assert rows["delete + notification"]["APDUs"] == "18"  # the EUM certificate carries its EID range (nameConstraints)
@@ -98,6 +99,11 @@ def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
     assert 0 < float(rows["list"]["CPU ms"]) <= float(rows["list"]["wall ms"]) + 5
     assert 5 < float(rows["list"]["RSS MB"]) < 100
     assert rows["list"]["lpac APDUs"] == "0" and float(rows["list"]["lpa/lpac wall"]) > 0  # the fake sends none
+    download = rows["download TS48V2-SAIP2-1-BERTLV-UNIQUE"]
+    assert (download["APDUs"], download["HTTPS"], download["TLS"]) == ("80", "4", "1")  # 255-byte blocks
+    modem = rows["download TS48V2-SAIP2-1-BERTLV-UNIQUE (modem)"]
+    assert (modem["APDUs"], modem["AT lines"]) == ("134", "138")  # 120-byte blocks, one AT+CGLA line each
+    assert rows["list (modem)"]["AT lines"] == "5"
     assert "failed" not in result.stdout and "skipped" not in result.stdout
 
 

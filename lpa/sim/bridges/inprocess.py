@@ -29,6 +29,7 @@ class SimulatedTransport:
     opens_channel = False
     needs_logical_channel = False
     can_cycle_radio = False
+    segment_size = 255  # a card in a reader
 
     def __init__(self, state_path: Path | str | None = None, protocol: str = "t0") -> None:
         state_file = StateFile(state_path)

@@ -73,6 +73,8 @@ class FaultServer(ABC):
     fault: str | None = None
     #: Every request seen: (path, headers dict, body bytes).
     requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    #: Connections accepted: one TLS handshake each (bench/run.py counts them).
+    connections: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -130,6 +132,7 @@ class FaultServer(ABC):
 
             def get_request(self) -> tuple[socket.socket, Any]:
                 sock, peer = super().get_request()
+                owner.connections += 1
                 if owner.fault in _NOT_TLS:
                     return sock, peer
                 context = owner._contexts.get(owner.fault, owner._contexts[None])
