@@ -314,7 +314,8 @@ def interactive() -> bool:
 
 @click.group(cls=MainGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]", shell_complete=_complete_device,
-              help="The card: pcsc[:READER], sim[:STATE FILE], replay:FILE or at:PORT[@BAUD] (a modem) "
+              help="The card: pcsc[:READER], sim[:STATE FILE], replay:FILE, or a modem: at:PORT[@BAUD], "
+              "qmi:/dev/cdc-wdmN[,slot=N][,proxy] or mbim:/dev/cdc-wdmN[,slot=N][,proxy] "
               "(default: pcsc, the only reader with an eUICC). --reader, --sim and --replay are short forms.")
 @click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX", shell_complete=_complete_reader,
               help="PC/SC reader: index, name or unique part of a name (--device pcsc:READER).")
