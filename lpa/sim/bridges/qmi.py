@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..card.card import Card
 from ..card.state import StateFile
-from .wdm import Connection, ControlDevice
+from .wdm import Connection, ControlDevice, fold
 
 CTL, UIM = 0x00, 0x0B
 ERROR_INTERNAL, ERROR_INVALID_SERVICE_TYPE, ERROR_DEVICE_NOT_READY = 3, 31, 52
@@ -187,7 +187,7 @@ class SimulatedQmiModem(ControlDevice):
         if opened[-2:] != b"\x90\x00":
             return _result(ERROR_INSUFFICIENT_RESOURCES)
         channel = opened[0]
-        selected = self._fold(bytes([_cla(0x00, channel), 0xA4, 0x04, 0x00, len(aid)]) + aid + b"\x00")
+        selected = fold(self.card, bytes([_cla(0x00, channel), 0xA4, 0x04, 0x00, len(aid)]) + aid + b"\x00")
         if selected[-2:] != b"\x90\x00":
             self.card.transmit(bytes([0x00, 0x70, 0x80, channel]))
             return _result(ERROR_SIM_FILE_NOT_FOUND) + _tlv(0x11, selected[-2:])
@@ -217,18 +217,9 @@ class SimulatedQmiModem(ControlDevice):
         channel = tlvs.get(0x10)
         if channel is not None and (len(channel) != 1 or channel[0] not in self._channels):
             return _result(ERROR_INVALID_ARGUMENT)
-        response = self._fold(apdu) if content == "euicc" else b"\x6e\x00"
+        response = fold(self.card, apdu) if content == "euicc" else b"\x6e\x00"
         return _result() + _tlv(0x10, struct.pack("<H", len(response)) + response)
 
-    def _fold(self, apdu: bytes) -> bytes:
-        """Send ``apdu``; run 61xx/GET RESPONSE as modems do; the whole answer + final SW."""
-        response = self.card.transmit(apdu)
-        data = b""
-        while response[-2] == 0x61:
-            data += response[:-2]
-            response = self.card.transmit(bytes([apdu[0] & 0x4F if apdu[0] & 0x40 else apdu[0] & 0x03,
-                                                 0xC0, 0, 0, response[-1]]))
-        return data + response
 
     def _card_status(self) -> bytes:
         """Card Status TLV: the primary/secondary session indexes, then each card (no applications listed)."""

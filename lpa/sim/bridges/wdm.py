@@ -14,6 +14,8 @@ import threading
 import tty
 from dataclasses import dataclass, field
 
+from ..card.card import Card
+
 
 @dataclass
 class Connection:
@@ -125,3 +127,14 @@ class ControlDevice:
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(5)
+
+
+def fold(card: Card, apdu: bytes) -> bytes:
+    """Send ``apdu`` to ``card``; run 61xx/GET RESPONSE on its channel as modems do; the whole answer + final SW."""
+    response = card.transmit(apdu)
+    data = b""
+    while response[-2] == 0x61:
+        data += response[:-2]
+        response = card.transmit(bytes([apdu[0] & 0x4F if apdu[0] & 0x40 else apdu[0] & 0x03,
+                                        0xC0, 0, 0, response[-1]]))
+    return data + response
