@@ -93,6 +93,9 @@ def describe(aids: tuple[bytes, ...], *, modems: bool = False) -> list[dict[str,
     from .readers import describe_readers
 
     found = describe_readers(aids)
+    for entry in found:
+        if len(entry.get("isdrAids", ())) > 1:  # type: ignore[arg-type]
+            entry["eids"] = _eids(str(entry["name"]), entry["isdrAids"])  # type: ignore[arg-type]
     if modems:
         from .transport.at import describe_modems
 
@@ -102,3 +105,21 @@ def describe(aids: tuple[bytes, ...], *, modems: bool = False) -> list[dict[str,
         found += qmi.describe_modems(start=len(found))
         found += mbim.describe_modems(start=len(found))
     return found
+
+
+def _eids(reader: str, aids: list[str]) -> list[str | None]:
+    """The EID (ES10c.GetEID) of each eUICC instance of the card in ``reader``, None where it fails."""
+    from . import es10
+    from .apdu import open_isdr
+    from .errors import LpaError
+    from .transport.pcsc import PcscTransport
+
+    eids: list[str | None] = []
+    with PcscTransport(reader) as transport:
+        for aid in aids:
+            try:
+                with open_isdr(transport, (bytes.fromhex(aid),)) as channel:
+                    eids.append(es10.get_eid(channel))
+            except LpaError:
+                eids.append(None)
+    return eids

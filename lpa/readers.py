@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .apdu import Channel
+from .apdu import Channel, list_isdrs
 from .errors import InputError, StatusWordError, TransportError
 from .transport import Transport
 from .transport.pcsc import PcscTransport, ReaderStatus, list_readers
@@ -103,7 +103,9 @@ def describe_readers(aids: tuple[bytes, ...]) -> list[dict[str, object]]:
                 entry.update(isEuicc=None, inUse=True, card="in use by another program")
             else:
                 with transport:
-                    is_euicc = _answers_isdr(transport, aids)
-                entry.update(isEuicc=is_euicc, card="eUICC" if is_euicc else "card without ISD-R (not an eUICC)")
+                    found = list_isdrs(transport, aids)
+                card = "card without ISD-R (not an eUICC)" if not found else "eUICC" if len(found) == 1 else \
+                    f"eUICC with {len(found)} instances (--euicc 0-{len(found) - 1})"
+                entry.update(isEuicc=bool(found), card=card, isdrAids=[aid.hex().upper() for aid in found])
         described.append(entry)
     return described

@@ -43,6 +43,7 @@ class Settings:
     sim: bool
     sim_state: str | None
     aid: bytes | None
+    euicc: int | None
     mss: int
     logical_channel: bool
     modem_reset: bool
@@ -71,7 +72,7 @@ class Settings:
             click.get_current_context().call_on_close(recorder.close)
             sinks.append(recorder)
         euicc = open_euicc(
-            device=self.device, aid=self.aid, mss=self.mss,
+            device=self.device, aid=self.aid, euicc=self.euicc, mss=self.mss,
             notify=NotifySettings(ca_files=self.ca_files, timeout=self.timeout),
             trace=_fan_out(sinks) if sinks else None, note=note, logical_channel=self.logical_channel,
         )
@@ -323,7 +324,11 @@ def interactive() -> bool:
 @click.option("--sim-state", envvar="LPA_SIM_STATE", metavar="PATH", type=click.Path(dir_okay=False),
               help="State file of the simulated eUICC (default ~/.local/state/lpa/sim-euicc.json).")
 @click.option("--aid", envvar="LPA_AID", metavar="HEX", callback=_parse_aid,
-              help="ISD-R AID (default: the standard one, then those of known removable eUICCs).")
+              help="ISD-R AID (default: the standard one, then those of known removable eUICCs, then any "
+              "the card finds by partial SELECT).")
+@click.option("--euicc", envvar="LPA_EUICC", type=click.IntRange(0, 7), metavar="N",
+              help="On a card holding several eUICC instances (ISD-Rs), use the Nth, counted from 0 "
+              "(`lpa readers` lists them).")
 @click.option("--mss", envvar="LPA_MSS", type=click.IntRange(6, 255), default=120, show_default=True,
               help="STORE DATA segment size in bytes.")
 @click.option("--logical-channel", is_flag=True, envvar="LPA_LOGICAL_CHANNEL",

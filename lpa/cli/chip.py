@@ -42,6 +42,9 @@ def info(ctx: click.Context) -> None:
         rows = [
             ("EID", data["eidValue"]),
             ("ISD-R AID", f"{data['isdrAid']} ({data['isdrVendor']})"),
+            ("eUICC instances", None if len(data["isdrAids"]) < 2 else
+             [f"--euicc {n}: {aid}{' (this one)' if aid == data['isdrAid'] else ''}"
+              for n, aid in enumerate(data["isdrAids"])]),
             ("SGP.22 version", info2.get("svn")),
             ("Firmware version", info2.get("euiccFirmwareVer")),
             ("Profile package version", info2.get("profileVersion")),

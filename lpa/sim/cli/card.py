@@ -202,6 +202,10 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
 
 @click.command()
 @click.option("--isdr-aid", metavar="HEX", help="Answer at this ISD-R AID only (e.g. a 5ber's).")
+@click.option("--second-isdr-aid", metavar="HEX", help="A second eUICC instance at this ISD-R AID (as an eSTK.me): "
+              "its own EID and profiles, in the state file's sibling NAME.second.json.")
+@click.option("--partial-select/--no-partial-select", default=None,
+              help="Answer SELECT by a partial AID (first and next occurrence), as ISO/IEC 7816-4 allows (default).")
 @click.option("--logical-channels/--no-logical-channels", default=None,
               help="Refuse MANAGE CHANNEL with 6881, like cards that only work on the basic channel.")
 @click.option("--logical-select-error", metavar="SW",
@@ -213,7 +217,8 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
 @click.option("--chunk", type=click.IntRange(1, 256), help="Largest GET RESPONSE chunk (long 61xx chains).")
 @click.option("--clear", is_flag=True, help="Back to a well-behaved card.")
 @click.pass_context
-def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, **changes: Any) -> None:
+def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, partial_select: bool | None,
+           **changes: Any) -> None:
     """Make the simulated eUICC behave like particular real cards (see hardware-notes.md)."""
     from ..card.card import Quirks
 
@@ -221,11 +226,13 @@ def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, **cha
     current = {} if clear else dict(state.quirks)
     if logical_channels is not None:
         current["no_logical_channels"] = not logical_channels
+    if partial_select is not None:
+        current["no_partial_select"] = not partial_select
     for name, value in changes.items():
         if value is None:
             continue
         try:
-            if name == "isdr_aid":
+            if name in ("isdr_aid", "second_isdr_aid"):
                 value = bytes.fromhex(value).hex().upper()
             elif name in ("segment_error", "logical_select_error"):
                 value = int(value, 16)
