@@ -24,6 +24,10 @@ def readers(ctx: click.Context, modems: bool) -> None:
             click.echo("no card reader found")
             return
         table(["#", "READER", "CARD"], [[r["index"], r["name"], r["card"]] for r in found])
+        for reader in found:
+            instances: list[tuple[str, str | None]] = list(zip(reader.get("isdrAids", []), reader.get("eids", [])))  # type: ignore[call-overload]
+            for number, (aid, eid) in enumerate(instances):
+                click.echo(f"  {reader['index']} --euicc {number}: ISD-R {aid}, EID {eid or 'unreadable'}")
 
     out(ctx, found, human)
 

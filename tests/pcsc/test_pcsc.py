@@ -52,6 +52,23 @@ def test_readers_show_the_virtual_card(card):
     assert readers[READER1]["cardPresent"] is False
 
 
+def test_readers_list_each_euicc_instance_with_its_eid(pcscd, state_path):
+    from lpa.sim.card.card import SECOND_EID
+
+    state_file = StateFile(state_path)
+    state = state_file.load()
+    state.quirks = {"isdr_aid": "A0000005591010FFFFFFFF8900000200",
+                    "second_isdr_aid": "A0000005591010FFFFFFFF8900000300"}
+    state_file.save(state)
+    with VirtualCard(state_path):
+        readers = {r["name"]: r for r in data(run("--json", "readers"))}
+        human = run("readers").stdout
+    assert readers[READER0]["isdrAids"] == ["A0000005591010FFFFFFFF8900000200", "A0000005591010FFFFFFFF8900000300"]
+    assert readers[READER0]["eids"] == [state.eid, SECOND_EID]
+    assert "eUICC with 2 instances (--euicc 0-1)" in human
+    assert f"--euicc 1: ISD-R A0000005591010FFFFFFFF8900000300, EID {SECOND_EID}" in human
+
+
 def test_info_and_list_match_the_simulator(card):
     info = data(run("--json", "info"))
     assert info["eidValue"] == card.state().eid

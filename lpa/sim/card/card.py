@@ -190,7 +190,9 @@ class Card:
         if channel is None:
             raise CardStatus(0x6881)
         proprietary = bool(cla & 0x80)
-        if channel.selected == "ISD-R 2" and ins not in (0x70, 0xA4) and self._second is not None:
+        routed = ins not in (0x70, 0xA4) and not (ins == 0xC0 and channel.pending)  # its own SELECT's FCI stays here
+        if channel.selected == "ISD-R 2" and routed and self._second is not None:
+            channel.pending = b""
             answer = self._second.transmit(bytes([cla & 0x80]) + apdu[1:])  # its basic channel holds its ISD-R
             return answer[:-2], int.from_bytes(answer[-2:], "big")
         if ins == 0xC0:
