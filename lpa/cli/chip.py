@@ -10,10 +10,12 @@ from .terminal import safe, table
 
 
 @click.command()
-@click.option("--modems", is_flag=True, help="Also ask the serial ports for modems (ATI); it writes to each port.")
+@click.option("--modems", is_flag=True, help="Also ask the serial ports for modems (ATI; it writes to each port) "
+              "and list the QMI and MBIM control devices under /sys (nothing is sent to them).")
 @click.pass_context
 def readers(ctx: click.Context, modems: bool) -> None:
-    """List the PC/SC readers and what card is in each (and, with --modems, the modems)."""
+    """List the PC/SC readers and what card is in each, each eUICC instance with its ISD-R and EID (and, with
+    --modems, the modems)."""
     from ..apdu import isdr_aids
     from ..devices import describe
 
