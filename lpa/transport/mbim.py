@@ -24,7 +24,7 @@ from typing import Callable
 
 from ..errors import StatusWordError, TransportError
 from . import Transport
-from .wdm import REQUEST_TIMEOUT, Stream, WdmDevice, parse_device, wdm_devices, with_channel
+from .wdm import REQUEST_TIMEOUT, Stream, WdmDevice, describe_devices, parse_device, with_channel
 
 OPEN, CLOSE, COMMAND = 1, 2, 3
 OPEN_DONE, CLOSE_DONE, COMMAND_DONE, FUNCTION_ERROR = 0x80000001, 0x80000002, 0x80000003, 0x80000004
@@ -105,9 +105,8 @@ def open_device(argument: str | None, aids: tuple[bytes, ...], note: Callable[[s
 
 
 def describe_modems(start: int, sys_root: str = "/sys") -> list[dict[str, object]]:
-    """Each MBIM control device (cdc_mbim), as `lpa readers --modems` shows it; nothing is sent to it."""
-    return [{"index": start + number, "name": path, "device": f"mbim:{path}", "card": "MBIM modem (cdc_mbim)"}
-            for number, path in enumerate(wdm_devices("cdc_mbim", sys_root))]
+    """Each MBIM control device (cdc_mbim), as `lpa readers --modems` shows it."""
+    return describe_devices("mbim", "cdc_mbim", start, sys_root)
 
 
 class MbimTransport(Transport):

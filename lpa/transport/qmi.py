@@ -23,7 +23,7 @@ from typing import Callable
 
 from ..errors import InputError, StatusWordError, TransportError
 from . import Transport
-from .wdm import REQUEST_TIMEOUT, Stream, WdmDevice, parse_device, wdm_devices, with_channel
+from .wdm import REQUEST_TIMEOUT, Stream, WdmDevice, describe_devices, parse_device, with_channel
 
 SERVICE_CTL = 0x00
 SERVICE_UIM = 0x0B
@@ -122,9 +122,8 @@ def open_device(argument: str | None, aids: tuple[bytes, ...], note: Callable[[s
 
 
 def describe_modems(start: int, sys_root: str = "/sys") -> list[dict[str, object]]:
-    """Each QMI control device (qmi_wwan), as `lpa readers --modems` shows it; nothing is sent to it."""
-    return [{"index": start + number, "name": path, "device": f"qmi:{path}", "card": "QMI modem (qmi_wwan)"}
-            for number, path in enumerate(wdm_devices("qmi_wwan", sys_root))]
+    """Each QMI control device (qmi_wwan), as `lpa readers --modems` shows it."""
+    return describe_devices("qmi", "qmi_wwan", start, sys_root)
 
 
 class QmiTransport(Transport):

@@ -111,13 +111,15 @@ class Stream:
         self._fd = -1
 
 
-def wdm_devices(driver: str, sys_root: str = "/sys") -> list[str]:
-    """The /dev/cdc-wdmN devices the kernel ``driver`` (qmi_wwan, cdc_mbim) drives, from /sys/class/usbmisc."""
-    found = []
+def describe_devices(kind: str, driver: str, start: int, sys_root: str = "/sys") -> list[dict[str, object]]:
+    """Each /dev/cdc-wdmN the kernel ``driver`` (qmi_wwan, cdc_mbim) drives, from /sys/class/usbmisc, as
+    `lpa readers --modems` shows it (``device`` is what --device takes); nothing is sent to it."""
+    found: list[dict[str, object]] = []
     for entry in sorted(Path(sys_root, "class", "usbmisc").glob("cdc-wdm*")):
         link = entry / "device" / "driver"
         if link.exists() and link.resolve().name == driver:
-            found.append(f"/dev/{entry.name}")
+            found.append({"index": start + len(found), "name": f"/dev/{entry.name}",
+                          "device": f"{kind}:/dev/{entry.name}", "card": f"{kind.upper()} modem ({driver})"})
     return found
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from helpers import CONTOSO, NORTHWIND, TEST_CI, TS48_ICCID, TS48_PROFILE, json_data
 from lpa.sim.bridges.mbim import SimulatedMbimModem
-from lpa.sim.bridges.qmi import QmiQuirks, SimulatedQmiModem
+from lpa.sim.bridges.qmi import SimulatedQmiModem
+from lpa.sim.bridges.wdm import WdmQuirks
 from lpa.sim.card.state import StateFile
 
 OPERATOR = "8988247000000000001"
@@ -27,7 +28,7 @@ def protocol(request):
 
 
 def start(protocol, state_path, **quirks):
-    return MODEMS[protocol](StateFile(state_path), QmiQuirks(**quirks))
+    return MODEMS[protocol](StateFile(state_path), WdmQuirks(**quirks))
 
 
 @pytest.mark.download
@@ -159,7 +160,7 @@ def test_qmicli_reads_card_and_slot_status_through_the_simulated_modem(state_pat
     with open("/tmp/lpa-qmi-proxy.lock", "w") as lock:  # qmicli -p knows one socket name only
         if through_proxy:
             fcntl.flock(lock, fcntl.LOCK_EX)
-        with SimulatedQmiModem(StateFile(state_path), QmiQuirks(plain_sim_in_slot_2=True),
+        with SimulatedQmiModem(StateFile(state_path), WdmQuirks(plain_sim_in_slot_2=True),
                                proxy="qmi-proxy" if through_proxy else None) as modem:
             device = ["-d", "/dev/null", "-p"] if through_proxy else ["-d", modem.device]
             cards = subprocess.run(["qmicli", *device, "--device-open-qmi", "--uim-get-card-status"],
@@ -204,3 +205,26 @@ def test_mbimcli_opens_the_isdr_sends_get_eid_and_closes_through_the_simulated_m
     assert closed.returncode == 0 and "status: 36864" in closed.stdout
     assert atr.returncode == 0 and "response: 3B:" in atr.stdout
     assert not modem._channels  # noqa: SLF001
+
+
+@pytest.mark.parametrize("options, device_start", [(["--qmi"], "qmi:/dev/pts/"),
+                                                   (["--mbim", "--proxy", "lpa-test-cli-mbim"],
+                                                    "mbim:/dev/cdc-wdm0,proxy=lpa-test-cli-mbim")])
+def test_lpa_sim_modem_prints_the_device_to_use_and_runs_until_interrupted(state_path, options, device_start):
+    import signal
+
+    from helpers import interruptible, lpa_executable
+
+    process = subprocess.Popen([lpa_executable(), "--sim-state", str(state_path), "sim", "modem", *options],
+                               stdout=subprocess.PIPE, text=True, preexec_fn=interruptible)
+    try:
+        line = process.stdout.readline()
+        device = line.split("(lpa --device ")[1].split()[0]
+        assert line.startswith(f"simulated {options[0][2:].upper()} modem on ") and device.startswith(device_start)
+        listed = subprocess.run([lpa_executable(), "--device", device, "list"], capture_output=True, text=True,
+                                timeout=60)
+        assert listed.returncode == 0 and NORTHWIND in listed.stdout, listed.stderr
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(10)
+    assert process.returncode == 0

@@ -5,8 +5,8 @@ mbim-proxy takes it), Microsoft's UICC low-level access service (ATR, Open
 Channel, Close Channel, APDU, Reset) and the Basic Connect Extensions
 service's Device Slot Mappings and Slot Info Status, as libmbim's data files
 define them; anything else gets NoDeviceSupport. The framing is written
-here apart from lpa's driver. The quirks are those of the QMI modem
-(:class:`~lpa.sim.bridges.qmi.QmiQuirks`); the SIM is powered with the UICC
+here apart from lpa's driver. The quirks are the QMI modem's
+(:class:`~lpa.sim.bridges.wdm.WdmQuirks`); the SIM is powered with the UICC
 service's Reset.
 """
 from __future__ import annotations
@@ -15,10 +15,8 @@ import struct
 import time
 import uuid
 
-from ..card.card import Card
 from ..card.state import StateFile
-from .qmi import QmiQuirks
-from .wdm import Connection, ControlDevice, fold
+from .wdm import Connection, ControlDevice, WdmQuirks, fold
 
 _UICC = uuid.UUID("c2f6588e-f037-4bc9-8665-f4d44bd09367").bytes
 _EXTENSIONS = uuid.UUID("3d01dcc5-fef5-4d05-0d3a-bef7058e9aaf").bytes
@@ -34,34 +32,14 @@ class SimulatedMbimModem(ControlDevice):
 
     kind = "mbim"
 
-    def __init__(self, state_file: StateFile, quirks: QmiQuirks | None = None, proxy: str | None = None) -> None:
-        super().__init__(proxy)
-        self.quirks = quirks or QmiQuirks()
-        self.card = Card(state_file)
+    def __init__(self, state_file: StateFile, quirks: WdmQuirks | None = None, proxy: str | None = None) -> None:
+        super().__init__(state_file, proxy)
+        self.quirks = quirks or WdmQuirks()
         self._powered = not self.quirks.powered_off
         self._channels: dict[int, int] = {}  # channel -> group
         self._apdus = 0
         #: The SIM slot (from 0) on the modem's executor.
         self.mapped_slot = 0
-
-    def start(self) -> "SimulatedMbimModem":
-        self.card.power_on()
-        self.start_serving()
-        return self
-
-    def stop(self) -> None:
-        self.stop_serving()
-        self.card.power_off()
-
-    def __enter__(self) -> "SimulatedMbimModem":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def device_argument(self) -> str:
-        return f"mbim:/dev/cdc-wdm0,proxy={self.proxy}" if self.proxy else f"mbim:{self.device}"
 
     def message_length(self, buffer: bytes) -> int | None:
         return struct.unpack_from("<I", buffer, 4)[0] if len(buffer) >= 8 else None
@@ -175,7 +153,6 @@ class SimulatedMbimModem(ControlDevice):
         data = response[:-2]
         return SUCCESS, (struct.pack("<III", int.from_bytes(response[-2:], "big"), len(data), 12) + data
                          + bytes(-len(data) % 4))
-
 
 
 def _cla(channel: int) -> int:

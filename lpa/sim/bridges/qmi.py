@@ -6,46 +6,20 @@ Allocate and Release CID, Sync, and qmi-proxy's Internal Proxy Open; UIM:
 Reset, Get Card Status, Power Off/On SIM, Send APDU, Logical Channel,
 Open Logical Channel, Get Slot Status). The framing is written here apart
 from lpa's driver, so that a mistake is not made on both sides.
-:class:`QmiQuirks` switch on the ways modems fail.
+:class:`WdmQuirks` switch on the ways modems fail.
 """
 from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass
 
-from ..card.card import Card
 from ..card.state import StateFile
-from .wdm import Connection, ControlDevice, fold
+from .wdm import Connection, ControlDevice, WdmQuirks, fold
 
 CTL, UIM = 0x00, 0x0B
 ERROR_INTERNAL, ERROR_INVALID_SERVICE_TYPE, ERROR_DEVICE_NOT_READY = 3, 31, 52
 ERROR_INSUFFICIENT_RESOURCES, ERROR_INVALID_QMI_COMMAND, ERROR_SIM_FILE_NOT_FOUND = 68, 71, 80
 ERROR_INVALID_ARGUMENT = 48
-
-
-@dataclass
-class QmiQuirks:
-    """Ways QMI modems differ and fail; the defaults behave like a well-behaved modem."""
-
-    #: A second slot holding a plain SIM (no ISD-R).
-    plain_sim_in_slot_2: bool = False
-    #: The SIM is off: UIM requests answer DeviceNotReady until Power On SIM.
-    powered_off: bool = False
-    #: Logical channels the modem opens at most (0: as many as the card has).
-    max_channels: int = 0
-    #: Seconds added to each answer.
-    slow: float = 0.0
-    #: No UIM service: Allocate CID for it answers InvalidServiceType.
-    no_uim: bool = False
-    #: Slot 1 is empty.
-    empty_slot: bool = False
-    #: Open Logical Channel answers InsufficientResources.
-    refuse_channel: bool = False
-    #: Send APDU answers Internal from this APDU on (counted from 1; 0: never).
-    refuse_apdu_after: int = 0
-    #: The modem goes away (unplugged) at this Send APDU (counted from 1; 0: never).
-    vanish_after: int = 0
 
 
 def _tlv(kind: int, value: bytes) -> bytes:
@@ -61,34 +35,13 @@ class SimulatedQmiModem(ControlDevice):
 
     kind = "qmi"
 
-    def __init__(self, state_file: StateFile, quirks: QmiQuirks | None = None, proxy: str | None = None) -> None:
-        super().__init__(proxy)
-        self.quirks = quirks or QmiQuirks()
-        self.card = Card(state_file)
+    def __init__(self, state_file: StateFile, quirks: WdmQuirks | None = None, proxy: str | None = None) -> None:
+        super().__init__(state_file, proxy)
+        self.quirks = quirks or WdmQuirks()
         self._powered = not self.quirks.powered_off
         self._clients: set[int] = set()
         self._channels: set[int] = set()
         self._apdus = 0
-
-    def start(self) -> "SimulatedQmiModem":
-        self.card.power_on()
-        self.start_serving()
-        return self
-
-    def stop(self) -> None:
-        self.stop_serving()
-        self.card.power_off()
-
-    def __enter__(self) -> "SimulatedQmiModem":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def device_argument(self) -> str:
-        """What ``--device`` takes for this modem."""
-        return f"qmi:/dev/cdc-wdm0,proxy={self.proxy}" if self.proxy else f"qmi:{self.device}"
 
     # -- framing ----------------------------------------------------------------------
 

@@ -13,8 +13,37 @@ import socket
 import threading
 import tty
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+Self = TypeVar("Self", bound="ControlDevice")
 
 from ..card.card import Card
+from ..card.state import StateFile
+
+
+@dataclass
+class WdmQuirks:
+    """Ways QMI and MBIM modems differ and fail; the defaults behave like a well-behaved modem."""
+
+    #: A second slot holding a plain SIM (no ISD-R).
+    plain_sim_in_slot_2: bool = False
+    #: The SIM is off: requests answer DeviceNotReady (QMI) or NotInitialized (MBIM) until Power On SIM (QMI)
+    #: or the UICC service's Reset (MBIM).
+    powered_off: bool = False
+    #: Logical channels the modem opens at most (0: as many as the card has).
+    max_channels: int = 0
+    #: Seconds added to each answer.
+    slow: float = 0.0
+    #: No UIM service (QMI: Allocate CID for it answers InvalidServiceType; MBIM: NoDeviceSupport).
+    no_uim: bool = False
+    #: Slot 1 is empty.
+    empty_slot: bool = False
+    #: Opening a channel is refused (InsufficientResources, MsNoLogicalChannels).
+    refuse_channel: bool = False
+    #: APDUs are refused (QMI Internal, MBIM Failure) from this one on (counted from 1; 0: never).
+    refuse_apdu_after: int = 0
+    #: The modem goes away (unplugged) at this APDU (counted from 1; 0: never).
+    vanish_after: int = 0
 
 
 @dataclass
@@ -26,12 +55,14 @@ class Connection:
 
 
 class ControlDevice:
-    """Serve messages on a pseudo-terminal (``proxy`` None) or on the abstract socket ``proxy``."""
+    """A modem in front of the simulated eUICC of ``state_file``: :meth:`start` serves its messages on a
+    pseudo-terminal (``proxy`` None) or on the abstract socket ``proxy``."""
 
-    #: What the modem is, for thread names.
+    #: The device kind lpa names it by (``--device KIND:...``).
     kind = "wdm"
 
-    def __init__(self, proxy: str | None = None) -> None:
+    def __init__(self, state_file: StateFile, proxy: str | None = None) -> None:
+        self.card = Card(state_file)
         self.proxy = proxy
         #: What to give a client: the pseudo-terminal's path, or the proxy's socket name.
         self.device = ""
@@ -42,6 +73,26 @@ class ControlDevice:
         self._fds: list[int] = []
         self._listener: socket.socket | None = None
         self._lock = threading.Lock()
+
+    def start(self: Self) -> Self:
+        self.card.power_on()
+        self.start_serving()
+        return self
+
+    def stop(self) -> None:
+        self.stop_serving()
+        self.card.power_off()
+
+    def __enter__(self: Self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def device_argument(self) -> str:
+        """What ``--device`` takes for this modem."""
+        return f"{self.kind}:/dev/cdc-wdm0,proxy={self.proxy}" if self.proxy else f"{self.kind}:{self.device}"
 
     # -- what a subclass says -------------------------------------------------------
 

@@ -87,9 +87,10 @@ def modem(ctx: click.Context, protocol: str | None, proxy: str | None, **options
                                                          **{name: options[name] for name in at_options}))
     else:
         from ..bridges.mbim import SimulatedMbimModem
-        from ..bridges.qmi import QmiQuirks, SimulatedQmiModem
+        from ..bridges.qmi import SimulatedQmiModem
+        from ..bridges.wdm import WdmQuirks
 
-        quirks = QmiQuirks(**{name: value for name, value in options.items() if name not in at_options})
+        quirks = WdmQuirks(**{name: value for name, value in options.items() if name not in at_options})
         running = (SimulatedQmiModem if protocol == "qmi" else SimulatedMbimModem)(state_file, quirks, proxy)
     with running as started:
         device = f"at:{started.port}" if protocol is None else started.device_argument
