@@ -101,3 +101,12 @@ def test_bad_device_arguments(argument):
 @pytest.mark.parametrize("cla, channel, expected", [(0x80, 1, 0x81), (0x00, 3, 0x03), (0x80, 5, 0xC1), (0x81, 2, 0x82)])
 def test_the_channel_goes_into_the_class_byte(cla, channel, expected):
     assert with_channel(cla, channel) == expected
+
+
+def test_the_proxy_open_messages_are_those_qmicli_and_mbimcli_send_first():
+    assert qmi.request(qmi.SERVICE_CTL, 0, 1, qmi.CTL_PROXY_OPEN, qmi.tlv(0x01, b"/dev/null")).hex() == \
+        "011700000000000100ff0c000109002f6465762f6e756c6c"
+    configuration = mbim.command(1, mbim.PROXY_CONTROL_SERVICE, mbim.PROXY_CONFIGURATION, mbim.SET,
+                                 mbim.proxy_configuration("/dev/null"))
+    assert configuration.hex() == ("0300000050000000010000000100000000000000838cf7fb8d0d4d7f871ed71dbefbb39b0100000001"
+                                   "000000200000000c000000120000001e0000002f006400650076002f006e0075006c006c000000")
