@@ -80,7 +80,7 @@ class Settings:
         if self.modem_reset:
             if not euicc.transport.can_cycle_radio:
                 euicc.transport.close()
-                raise InputError("--modem-reset is for modems (--device at:PORT)")
+                raise InputError("--modem-reset is for modems (--device at:PORT, qmi:DEVICE or mbim:DEVICE)")
             euicc.transport.cycle_radio_on_reset()
         return euicc
 
@@ -334,7 +334,8 @@ def interactive() -> bool:
 @click.option("--logical-channel", is_flag=True, envvar="LPA_LOGICAL_CHANNEL",
               help="Select the ISD-R on a logical channel (MANAGE CHANNEL) rather than the basic channel.")
 @click.option("--modem-reset", is_flag=True,
-              help="With a modem: after enable or disable, switch its radio off and on (AT+CFUN=0/1).")
+              help="With a modem: after enable or disable, switch its radio off and on (AT+CFUN=0/1, QMI operating "
+              "mode low power/online, MBIM radio state off/on).")
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=_ca_files,
               help="Extra trust anchor for SM-DP+ TLS (repeatable; env LPA_CA_FILE, ':'-separated).")
 @click.option("--timeout", envvar="LPA_TIMEOUT", type=float, default=20.0, show_default=True, callback=_timeout,

@@ -8,7 +8,8 @@ service UUID, the CID, query (0) or set (1) and an information buffer,
 answered by COMMAND_DONE (0x80000003) with a status. The UICC low-level
 access service opens a channel with an application selected (Open
 Channel), carries APDUs on it (APDU) and closes it (Close Channel); the
-Basic Connect Extensions service's Device Slot Mappings picks the SIM slot.
+Basic Connect Extensions service's Device Slot Mappings picks the SIM slot;
+with --modem-reset, Basic Connect's Radio State switches the radio off and on.
 Through mbim-proxy, the connection first names the device (the proxy
 control service's Configuration). Byte arrays in the UICC service are
 given as size then offset ("uicc-ref-byte-array" in libmbim's
@@ -34,6 +35,8 @@ UICC_SERVICE = uuid.UUID("c2f6588e-f037-4bc9-8665-f4d44bd09367").bytes
 UICC_OPEN_CHANNEL, UICC_CLOSE_CHANNEL, UICC_APDU = 2, 3, 4
 EXTENSIONS_SERVICE = uuid.UUID("3d01dcc5-fef5-4d05-0d3a-bef7058e9aaf").bytes
 DEVICE_SLOT_MAPPINGS = 7
+BASIC_CONNECT_SERVICE = uuid.UUID("a289cc33-bcbb-8b4f-b6b0-133ec2aae6df").bytes
+RADIO_STATE = 3
 PROXY_CONTROL_SERVICE = uuid.UUID("838cf7fb-8d0d-4d7f-871e-d71dbefbb39b").bytes
 PROXY_CONFIGURATION = 1
 
@@ -114,6 +117,7 @@ class MbimTransport(Transport):
 
     opens_channel = True
     needs_logical_channel = True
+    can_cycle_radio = True  # Basic Connect Radio State: off, then on
     #: The channel group lpa's channels belong to (any number; the modem closes them by group).
     channel_group = 1
 
@@ -126,6 +130,7 @@ class MbimTransport(Transport):
         self._transaction = 0
         self._channel: int | None = None
         self._opened = False
+        self._cycle_radio = False
         self._stream = Stream(device, self.name)
         try:
             if device.proxy is not None:
@@ -234,6 +239,17 @@ class MbimTransport(Transport):
             raise TransportError(f"{self.name} answered APDU without a status")
         status = struct.unpack_from("<I", answer)[0]
         return uicc_bytes(answer, 4), status & 0xFFFF
+
+    def cycle_radio_on_reset(self) -> None:
+        """After an enable or disable, switch the radio off and on (lpa --modem-reset)."""
+        self._cycle_radio = True
+
+    def reset(self) -> None:
+        """The modem handles the REFRESH itself after an enable or disable; cycle the radio if asked."""
+        if self._cycle_radio:
+            self.close_channel()
+            for state in (0, 1):
+                self._command(BASIC_CONNECT_SERVICE, RADIO_STATE, SET, struct.pack("<I", state), "Radio State")
 
     def close(self) -> None:
         if self._opened:

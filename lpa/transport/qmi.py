@@ -9,7 +9,9 @@ the TLVs, and the TLVs (type, 2-byte length, value), all little-endian.
 The CTL service (0) allocates a client id for UIM (11) and releases it;
 UIM's Open Logical Channel (0x0042) opens a channel with the ISD-R
 selected, Send APDU (0x003B) carries each APDU on it, and Logical Channel
-(0x003F) with the channel id closes it. Through qmi-proxy, the connection
+(0x003F) with the channel id closes it; with --modem-reset, DMS (2) Set
+Operating Mode (0x002E) switches the radio to low power and back online.
+Through qmi-proxy, the connection
 first names the device (CTL 0xFF00, "Internal Proxy Open"). The message
 and TLV numbers follow libqmi's data/qmi-service-ctl.json and
 qmi-service-uim.json; docs/cards-and-modems.md, "QMI and MBIM modems".
@@ -21,11 +23,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import InputError, StatusWordError, TransportError
+from ..errors import StatusWordError, TransportError
 from . import Transport
 from .wdm import REQUEST_TIMEOUT, Stream, WdmDevice, describe_devices, parse_device, with_channel
 
 SERVICE_CTL = 0x00
+SERVICE_DMS = 0x02
 SERVICE_UIM = 0x0B
 
 CTL_ALLOCATE_CID = 0x0022
@@ -34,6 +37,9 @@ CTL_PROXY_OPEN = 0xFF00
 UIM_SEND_APDU = 0x003B
 UIM_LOGICAL_CHANNEL = 0x003F
 UIM_OPEN_LOGICAL_CHANNEL = 0x0042
+DMS_SET_OPERATING_MODE = 0x002E
+#: DMS operating modes (libqmi's QmiDmsOperatingMode).
+MODE_ONLINE, MODE_LOW_POWER = 0, 1
 
 #: QMI protocol errors met on the UIM service, by number (libqmi's QmiProtocolError names).
 QMI_ERRORS = {1: "MalformedMessage", 3: "Internal", 5: "ClientIdsExhausted", 31: "InvalidServiceType",
@@ -131,10 +137,12 @@ class QmiTransport(Transport):
 
     opens_channel = True
     needs_logical_channel = True
+    can_cycle_radio = True  # DMS Set Operating Mode: low power, then online
 
     def __init__(self, device: WdmDevice, note: Callable[[str], None] = lambda line: None,
                  timeout: float = REQUEST_TIMEOUT) -> None:
         self.device = device
+        self._cycle_radio = False
         self.name = f"QMI modem at {device.path}" + (f" slot {device.slot}" if device.slot != 1 else "")
         self.note = note
         self.timeout = timeout
@@ -146,19 +154,32 @@ class QmiTransport(Transport):
             if device.proxy is not None:
                 path = device.path.encode()
                 self._call(SERVICE_CTL, CTL_PROXY_OPEN, tlv(0x01, path), "Internal Proxy Open")
-            answer = self._call(SERVICE_CTL, CTL_ALLOCATE_CID, tlv(0x01, bytes([SERVICE_UIM])), "Allocate CID (UIM)")
-            allocation = answer.get(0x01, b"")
-            if len(allocation) != 2 or allocation[0] != SERVICE_UIM:
-                raise TransportError(f"{self.name} allocated no UIM client id")
-            self._client = allocation[1]
-        except (TransportError, InputError):
+            self._client = self._allocate(SERVICE_UIM, "UIM")
+        except TransportError:
             self._stream.close()
             raise
 
-    def _call(self, service: int, message: int, tlvs: bytes, name: str) -> dict[int, bytes]:
-        """Send one request; wait for its response (indications are skipped); raise QmiError on failure."""
+    def _allocate(self, service: int, name: str) -> int:
+        """CTL Allocate CID: a client id for ``service``."""
+        answer = self._call(SERVICE_CTL, CTL_ALLOCATE_CID, tlv(0x01, bytes([service])), f"Allocate CID ({name})")
+        allocation = answer.get(0x01, b"")
+        if len(allocation) != 2 or allocation[0] != service:
+            raise TransportError(f"{self.name} allocated no {name} client id")
+        return allocation[1]
+
+    def _release(self, service: int, client: int) -> None:
+        """CTL Release CID (a modem that is gone has released it)."""
+        try:
+            self._call(SERVICE_CTL, CTL_RELEASE_CID, tlv(0x01, bytes([service, client])), "Release CID")
+        except TransportError:
+            pass
+
+    def _call(self, service: int, message: int, tlvs: bytes, name: str, client: int | None = None) -> dict[int, bytes]:
+        """Send one request (to the UIM client unless ``client`` is given); wait for its response (indications
+        are skipped); raise QmiError on failure."""
         self._transaction = self._transaction % (0xFF if service == SERVICE_CTL else 0xFFFF) + 1
-        client = 0 if service == SERVICE_CTL else self._client
+        if client is None:
+            client = 0 if service == SERVICE_CTL else self._client
         frame = request(service, client, self._transaction, message, tlvs)
         self.note(f"QMI> {frame.hex()}")
         self._stream.write(frame)
@@ -219,13 +240,27 @@ class QmiTransport(Transport):
             raise TransportError(f"{self.name} answered Send APDU without a response APDU")
         return response[2:-2], int.from_bytes(response[-2:], "big")
 
+    def cycle_radio_on_reset(self) -> None:
+        """After an enable or disable, switch the radio to low power and back online (lpa --modem-reset)."""
+        self._cycle_radio = True
+
+    def reset(self) -> None:
+        """The modem handles the REFRESH itself after an enable or disable; cycle the radio if asked
+        (DMS Set Operating Mode, through a DMS client of its own)."""
+        if self._cycle_radio:
+            self.close_channel()
+            dms = self._allocate(SERVICE_DMS, "DMS")
+            try:
+                for mode in (MODE_LOW_POWER, MODE_ONLINE):
+                    self._call(SERVICE_DMS, DMS_SET_OPERATING_MODE, tlv(0x01, bytes([mode])), "Set Operating Mode",
+                               client=dms)
+            finally:
+                self._release(SERVICE_DMS, dms)
+
     def close(self) -> None:
         if self._client:
             self.close_channel()
             client, self._client = self._client, 0
-            try:
-                self._call(SERVICE_CTL, CTL_RELEASE_CID, tlv(0x01, bytes([SERVICE_UIM, client])), "Release CID")
-            except TransportError:
-                pass
+            self._release(SERVICE_UIM, client)
         self._stream.close()
 

@@ -228,3 +228,26 @@ def test_lpa_sim_modem_prints_the_device_to_use_and_runs_until_interrupted(state
         process.send_signal(signal.SIGINT)
         process.wait(10)
     assert process.returncode == 0
+
+
+def test_modem_reset_cycles_the_radio_after_a_change(lpa, protocol, state_path, sim_state):
+    with start(protocol, state_path) as modem:
+        result = through(lpa, modem, "--modem-reset", "disable", "--no-notify", "work")
+        assert through(lpa, modem, "disable", "--no-notify", "work").exit_code != 0  # already: nothing cycled
+    assert result.exit_code == 0, result.output
+    assert sim_state().find(iccid=NORTHWIND).state == "disabled"
+    cycled = modem.operating_modes if protocol == "qmi" else modem.radio_states
+    assert cycled == ([1, 0] if protocol == "qmi" else [0, 1])  # low power / off, then online / on
+
+
+@pytest.mark.skipif(shutil.which("qmicli") is None or shutil.which("mbimcli") is None,
+                    reason="qmicli and mbimcli (scripts/setup) not installed")
+def test_qmicli_and_mbimcli_switch_the_simulated_radios_as_modem_reset_does(state_path):
+    with SimulatedQmiModem(StateFile(state_path)) as qmi_modem, SimulatedMbimModem(StateFile(state_path)) as mbim_modem:
+        for mode in ("low-power", "online"):
+            subprocess.run(["qmicli", "-d", qmi_modem.device, "--device-open-qmi", f"--dms-set-operating-mode={mode}"],
+                           capture_output=True, timeout=30, check=True)
+        for state in ("off", "on"):
+            subprocess.run(["mbimcli", "-d", mbim_modem.device, f"--set-radio-state={state}"], capture_output=True,
+                           timeout=30, check=True)
+    assert qmi_modem.operating_modes == [1, 0] and mbim_modem.radio_states == [0, 1]

@@ -3,7 +3,8 @@
 It answers OPEN and CLOSE, the proxy control service's Configuration (as
 mbim-proxy takes it), Microsoft's UICC low-level access service (ATR, Open
 Channel, Close Channel, APDU, Reset) and the Basic Connect Extensions
-service's Device Slot Mappings and Slot Info Status, as libmbim's data files
+service's Device Slot Mappings and Slot Info Status, Basic Connect's Radio
+State, as libmbim's data files
 define them; anything else gets NoDeviceSupport. The framing is written
 here apart from lpa's driver. The quirks are the QMI modem's
 (:class:`~lpa.sim.bridges.wdm.WdmQuirks`); the SIM is powered with the UICC
@@ -20,6 +21,7 @@ from .wdm import Connection, ControlDevice, WdmQuirks, fold
 
 _UICC = uuid.UUID("c2f6588e-f037-4bc9-8665-f4d44bd09367").bytes
 _EXTENSIONS = uuid.UUID("3d01dcc5-fef5-4d05-0d3a-bef7058e9aaf").bytes
+_BASIC_CONNECT = uuid.UUID("a289cc33-bcbb-8b4f-b6b0-133ec2aae6df").bytes
 _PROXY = uuid.UUID("838cf7fb-8d0d-4d7f-871e-d71dbefbb39b").bytes
 
 SUCCESS, FAILURE, SIM_NOT_INSERTED, NO_DEVICE_SUPPORT, NOT_INITIALIZED, INVALID_PARAMETERS = 0, 2, 3, 9, 14, 21
@@ -40,6 +42,8 @@ class SimulatedMbimModem(ControlDevice):
         self._apdus = 0
         #: The SIM slot (from 0) on the modem's executor.
         self.mapped_slot = 0
+        #: Every radio state set (0 off, 1 on), for tests.
+        self.radio_states: list[int] = []
 
     def message_length(self, buffer: bytes) -> int | None:
         return struct.unpack_from("<I", buffer, 4)[0] if len(buffer) >= 8 else None
@@ -88,6 +92,13 @@ class SimulatedMbimModem(ControlDevice):
                 self._channels.clear()
                 self.card.reset()
             return SUCCESS, struct.pack("<IIII", 1, 12, 4, self.mapped_slot)
+        if service == _BASIC_CONNECT and cid == 3:  # Radio State: HwRadioState, SwRadioState
+            if command_type == 1:
+                self.radio_states.append(struct.unpack_from("<I", buffer)[0] if len(buffer) >= 4 else 1)
+                if self.radio_states[-1] == 1:  # back on: the SIM restarts
+                    self._channels.clear()
+                    self.card.reset()
+            return SUCCESS, struct.pack("<II", 1, self.radio_states[-1] if self.radio_states else 1)
         if service == _EXTENSIONS and cid == 8:  # Slot Info Status: 3 empty, 5 active, 7 active eSIM
             slot = struct.unpack_from("<I", buffer)[0] if len(buffer) >= 4 else 0
             content = self._slots().get(slot)

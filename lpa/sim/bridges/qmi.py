@@ -4,7 +4,8 @@ It answers what a UIM client needs, as libqmi's data/qmi-service-ctl.json
 and qmi-service-uim.json define the messages (CTL: Get Version Info,
 Allocate and Release CID, Sync, and qmi-proxy's Internal Proxy Open; UIM:
 Reset, Get Card Status, Power Off/On SIM, Send APDU, Logical Channel,
-Open Logical Channel, Get Slot Status). The framing is written here apart
+Open Logical Channel, Get Slot Status; DMS: Get and Set Operating
+Mode, the radio). The framing is written here apart
 from lpa's driver, so that a mistake is not made on both sides.
 :class:`WdmQuirks` switch on the ways modems fail.
 """
@@ -16,7 +17,7 @@ import time
 from ..card.state import StateFile
 from .wdm import Connection, ControlDevice, WdmQuirks, fold
 
-CTL, UIM = 0x00, 0x0B
+CTL, DMS, UIM = 0x00, 0x02, 0x0B
 ERROR_INTERNAL, ERROR_INVALID_SERVICE_TYPE, ERROR_DEVICE_NOT_READY = 3, 31, 52
 ERROR_INSUFFICIENT_RESOURCES, ERROR_INVALID_QMI_COMMAND, ERROR_SIM_FILE_NOT_FOUND = 68, 71, 80
 ERROR_INVALID_ARGUMENT = 48
@@ -39,7 +40,9 @@ class SimulatedQmiModem(ControlDevice):
         super().__init__(state_file, proxy)
         self.quirks = quirks or WdmQuirks()
         self._powered = not self.quirks.powered_off
-        self._clients: set[int] = set()
+        self._clients: dict[int, int] = {}  # client id -> service
+        #: Every operating mode set (DMS), for tests: 0 online, 1 low power.
+        self.operating_modes: list[int] = []
         self._channels: set[int] = set()
         self._apdus = 0
 
@@ -61,8 +64,9 @@ class SimulatedQmiModem(ControlDevice):
             body = self._ctl(number, tlvs, connection)
             sdu = struct.pack("<BBHH", 0x01, transaction, number, len(body)) + body
         else:
-            body = self._uim(number, tlvs) if service == UIM and client in self._clients \
-                else _result(ERROR_INVALID_SERVICE_TYPE)
+            owner = self._clients.get(client)
+            body = self._uim(number, tlvs) if service == UIM == owner else self._dms(number, tlvs) \
+                if service == DMS == owner else _result(ERROR_INVALID_SERVICE_TYPE)
             sdu = struct.pack("<BHHH", 0x02, transaction, number, len(body)) + body
         if self._stop.is_set():
             return []
@@ -75,22 +79,38 @@ class SimulatedQmiModem(ControlDevice):
             connection.opened["path"] = tlvs.get(0x01, b"").decode(errors="replace")
             return _result()
         if number == 0x0021:  # Get Version Info: CTL 1.5, UIM 1.46
-            services = [(CTL, 1, 5)] + ([] if self.quirks.no_uim else [(UIM, 1, 46)])
+            services = [(CTL, 1, 5), (DMS, 1, 14)] + ([] if self.quirks.no_uim else [(UIM, 1, 46)])
             return _result() + _tlv(0x01, bytes([len(services)]) + b"".join(struct.pack("<BHH", *s) for s in services))
         if number == 0x0022:  # Allocate CID
             service = tlvs.get(0x01, b"\xff")[0]
-            if service != UIM or self.quirks.no_uim:
+            if service not in (UIM, DMS) or service == UIM and self.quirks.no_uim:
                 return _result(ERROR_INVALID_SERVICE_TYPE)
             client = next(c for c in range(1, 256) if c not in self._clients)
-            self._clients.add(client)
-            return _result() + _tlv(0x01, bytes([UIM, client]))
+            self._clients[client] = service
+            return _result() + _tlv(0x01, bytes([service, client]))
         if number == 0x0023:  # Release CID
             info = tlvs.get(0x01, b"")
-            if len(info) != 2 or info[1] not in self._clients:
+            if len(info) != 2 or self._clients.get(info[1]) != info[0]:
                 return _result(ERROR_INVALID_ARGUMENT)
-            self._clients.discard(info[1])
+            del self._clients[info[1]]
             return _result() + _tlv(0x01, info)
         if number == 0x0027:  # Sync
+            return _result()
+        return _result(ERROR_INVALID_QMI_COMMAND)
+
+    # -- DMS --------------------------------------------------------------------------
+
+    def _dms(self, number: int, tlvs: dict[int, bytes]) -> bytes:
+        if number == 0x002D:  # Get Operating Mode
+            return _result() + _tlv(0x01, bytes([self.operating_modes[-1] if self.operating_modes else 0]))
+        if number == 0x002E:  # Set Operating Mode: back online restarts the SIM
+            mode = tlvs.get(0x01, b"")
+            if len(mode) != 1:
+                return _result(ERROR_INVALID_ARGUMENT)
+            self.operating_modes.append(mode[0])
+            if mode[0] == 0:
+                self._channels.clear()
+                self.card.reset()
             return _result()
         return _result(ERROR_INVALID_QMI_COMMAND)
 
