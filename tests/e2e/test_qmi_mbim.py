@@ -49,9 +49,10 @@ def test_every_command_through_the_modem(lpa, protocol, state_path, smdpp, sim_s
         result = through(lpa, modem, "download", f"LPA:1${smdpp.address}${TS48_PROFILE}", "--yes")
         assert result.exit_code == 0, result.output
         assert ("install", TS48_ICCID) in [(a.operation, a.iccid) for a in smdpp.accepted]
+        assert any(p.profile_class == "test" for p in sim_state().profiles)
         result = through(lpa, modem, "memory-reset", "--test", "--yes")
         assert result.exit_code == 0, result.output
-    assert sim_state().find(iccid=TS48_ICCID) is None or sim_state().find(iccid=TS48_ICCID).profile_class != "test"
+    assert not any(p.profile_class == "test" for p in sim_state().profiles)
 
 
 def test_the_isdr_is_on_a_channel_the_modem_opens_and_closed_at_the_end(lpa, protocol, state_path):
@@ -95,7 +96,8 @@ def test_a_modem_vanishing_mid_download_is_one_line_and_nothing_is_installed(lpa
     with start(protocol, state_path, vanish_after=12) as modem:
         result = through(lpa, modem, "download", f"LPA:1${smdpp.address}${TS48_PROFILE}", "--yes")
     assert result.exit_code == 4, result.output
-    assert "went away" in result.output.splitlines()[-1]
+    errors = [line for line in result.output.splitlines() if "went away" in line]
+    assert errors == [result.output.strip().splitlines()[-1]] and errors[0].startswith("lpa: ")
     assert sim_state().find(iccid=TS48_ICCID) is None
 
 
@@ -251,3 +253,16 @@ def test_qmicli_and_mbimcli_switch_the_simulated_radios_as_modem_reset_does(stat
             subprocess.run(["mbimcli", "-d", mbim_modem.device, f"--set-radio-state={state}"], capture_output=True,
                            timeout=30, check=True)
     assert qmi_modem.operating_modes == [1, 0] and mbim_modem.radio_states == [0, 1]
+
+
+@pytest.mark.skipif(shutil.which("qmicli") is None or shutil.which("mbimcli") is None,
+                    reason="qmicli and mbimcli (scripts/setup) not installed")
+def test_a_powered_off_sim_is_refused_until_qmicli_or_mbimcli_powers_it(lpa, protocol, state_path):
+    power = {"qmi": ["qmicli", "--device-open-qmi", "--uim-sim-power-on=1"],
+             "mbim": ["mbimcli", "--ms-set-uicc-reset=disable"]}[protocol]
+    with start(protocol, state_path, powered_off=True) as modem:
+        refused = through(lpa, modem, "list")
+        subprocess.run([power[0], "-d", modem.device, *power[1:]], capture_output=True, timeout=30, check=True)
+        listed = through(lpa, modem, "list")
+    assert refused.exit_code == 4 and ("DeviceNotReady" in refused.output or "NotInitialized" in refused.output)
+    assert listed.exit_code == 0 and NORTHWIND in listed.output
