@@ -266,3 +266,13 @@ def test_a_powered_off_sim_is_refused_until_qmicli_or_mbimcli_powers_it(lpa, pro
         listed = through(lpa, modem, "list")
     assert refused.exit_code == 4 and ("DeviceNotReady" in refused.output or "NotInitialized" in refused.output)
     assert listed.exit_code == 0 and NORTHWIND in listed.output
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--proxy", "x"], "--proxy is for QMI and MBIM modems (--qmi, --mbim)"),
+    (["--qmi", "--urcs"], "--urcs is for AT modems"),
+    (["--empty-slot"], "--empty-slot is for QMI and MBIM modems"),
+])
+def test_lpa_sim_modem_refuses_options_of_another_kind_of_modem(lpa, options, message):
+    result = lpa("sim", "modem", *options)
+    assert result.exit_code == 2 and message in result.output

@@ -76,9 +76,14 @@ def modem(ctx: click.Context, protocol: str | None, proxy: str | None, **options
     """
     import time
 
-    state_file = open_state_file(ctx, lock=False)
     at_options = ("no_ccho", "bare_session_id", "long_session_id", "echo", "urcs", "max_command", "sim_sleep",
                   "no_isdr")
+    given = [name for name, value in options.items() if value and name != "slow"] + (["proxy"] if proxy else [])
+    misplaced = [name for name in given if (name in at_options) != (protocol is None)]
+    if misplaced:
+        raise click.UsageError(f"--{misplaced[0].replace('_', '-')} is for "
+                               f"{'AT modems' if protocol else 'QMI and MBIM modems (--qmi, --mbim)'}")
+    state_file = open_state_file(ctx, lock=False)
     running: Any
     if protocol is None:
         from ..bridges.modem import ModemQuirks, SimulatedModem
