@@ -70,8 +70,8 @@ def open_reader(spec: str | None, aids: tuple[bytes, ...], note: Callable[[str],
 
 
 def _answers_isdr(transport: PcscTransport, aids: tuple[bytes, ...]) -> bool:
-    """SELECT each ISD-R AID on the basic channel: does this card have one?"""
-    return isdr_aid_of(transport, aids) is not None
+    """SELECT each ISD-R AID on the basic channel, then partial SELECT: does this card have one?"""
+    return bool(list_isdrs(transport, aids))
 
 
 def isdr_aid_of(transport: Transport, aids: tuple[bytes, ...]) -> bytes | None:
