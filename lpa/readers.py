@@ -3,16 +3,15 @@
 ``--reader`` takes an index, a name, or a unique part of a name. Without
 it, the readers holding a card are considered; readers held by another
 program are skipped, and when several remain the ones whose card answers
-SELECT ISD-R (a YubiKey or a bank card does not) are kept. Exactly one must
-remain.
+SELECT ISD-R, at a known AID or by partial SELECT (a YubiKey or a bank card
+does not), are kept. Exactly one must remain.
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from .apdu import Channel, list_isdrs
-from .errors import InputError, StatusWordError, TransportError
-from .transport import Transport
+from .apdu import list_isdrs
+from .errors import InputError, TransportError
 from .transport.pcsc import PcscTransport, ReaderStatus, list_readers
 
 
@@ -72,19 +71,6 @@ def open_reader(spec: str | None, aids: tuple[bytes, ...], note: Callable[[str],
 def _answers_isdr(transport: PcscTransport, aids: tuple[bytes, ...]) -> bool:
     """SELECT each ISD-R AID on the basic channel, then partial SELECT: does this card have one?"""
     return bool(list_isdrs(transport, aids))
-
-
-def isdr_aid_of(transport: Transport, aids: tuple[bytes, ...]) -> bytes | None:
-    """The first of ``aids`` the card answers SELECT for on the basic channel (SGP.22 2.2.3), or None."""
-    for aid in aids:
-        try:
-            Channel(transport, 0).select(aid)
-        except StatusWordError:
-            continue
-        except TransportError:
-            return None
-        return aid
-    return None
 
 
 def describe_readers(aids: tuple[bytes, ...]) -> list[dict[str, object]]:
