@@ -307,4 +307,102 @@ def _selected(channel: Channel, aid: bytes) -> None:
 
 def vendor_of(aid: bytes) -> str:
     """Whose ISD-R AID this is, as far as :data:`KNOWN_ISDR_AIDS` knows."""
-    return next((vendor for known, vendor in KNOWN_ISDR_AIDS if known == aid), "given with --aid")
+    return next((vendor for known, vendor in KNOWN_ISDR_AIDS if known == aid), "not a known one")
+
+
+#: The RID and PIX start that SGP.02 and SGP.22 ISD-R AIDs share (SGP.22 2.2.3): the partial AID
+#: :func:`find_isdrs` selects by.
+ISDR_AID_PREFIX = bytes.fromhex("A0000005591010")
+
+#: The most ISD-Rs asked of one card.
+MAX_ISDRS = 8
+
+
+def find_isdrs(transport: Transport, prefix: bytes = ISDR_AID_PREFIX) -> list[bytes]:
+    """ISD-Rs nobody listed, found by SELECT by DF name with a partial AID (ISO/IEC 7816-4 7.1.1).
+
+    P1 04 with ``prefix``, P2 00 for the first occurrence, then P2 02 for
+    each next one, the full AID read from each FCI (tag 84); on the basic
+    channel, which a reader leaves to lpa. A card that refuses partial
+    SELECT, or answers without an AID, has none found. Which cards answer
+    is in hardware-notes.md, "ISD-Rs nobody listed".
+    """
+    channel = Channel(transport, 0)
+    found: list[bytes] = []
+    occurrence = 0x00
+    while len(found) < MAX_ISDRS:
+        try:
+            fci = channel.exchange("SELECT", INS_SELECT, 0x04, occurrence, prefix)
+        except (StatusWordError, ProtocolError):
+            break
+        aid = fci_aid(fci)
+        if aid is None or not aid.startswith(prefix) or aid in found:
+            break
+        found.append(aid)
+        occurrence = 0x02
+    return found
+
+
+def list_isdrs(transport: Transport, aids: Sequence[bytes], note: Callable[[str], None] = lambda m: None) -> list[bytes]:
+    """Every ISD-R on the card: each of ``aids`` that answers, then those :func:`find_isdrs` finds (not
+    on a device that keeps the basic channel for itself: a modem)."""
+    found: list[bytes] = []
+    for aid in aids:
+        try:
+            with open_isdr(transport, (aid,), note=note):
+                found.append(aid)
+        except NoIsdrError:
+            continue
+    if not transport.needs_logical_channel:
+        found += [aid for aid in find_isdrs(transport) if aid not in found]
+    return found
+
+
+def fci_aid(fci: bytes) -> bytes | None:
+    """The AID (tag 84) in an FCI template (tag 6F, ISO/IEC 7816-4 5.3.3), or None."""
+    template = _ber_value(fci, 0x6F)
+    if template is None:
+        return None
+    pos = 0
+    while pos < len(template):
+        try:
+            tag, value, pos = _ber(template, pos)
+        except ValueError:
+            return None
+        if tag == 0x84:
+            return value
+    return None
+
+
+def _ber_value(data: bytes, tag: int) -> bytes | None:
+    try:
+        found, value, _ = _ber(data, 0)
+    except ValueError:
+        return None
+    return value if found == tag else None
+
+
+def _ber(data: bytes, pos: int) -> tuple[int, bytes, int]:
+    """One BER-TLV at ``pos``: (tag, value, position after it); ValueError when it overruns ``data``."""
+    start = pos
+    if start >= len(data):
+        raise ValueError("no TLV")
+    pos += 1
+    if data[start] & 0x1F == 0x1F:
+        while pos < len(data) and data[pos] & 0x80:
+            pos += 1
+        pos += 1
+    if pos >= len(data):
+        raise ValueError("TLV cut short")
+    tag = int.from_bytes(data[start:pos], "big")
+    length = data[pos]
+    pos += 1
+    if length & 0x80:
+        size = length & 0x7F
+        if size > 2:
+            raise ValueError("TLV too long")
+        length = int.from_bytes(data[pos:pos + size], "big")
+        pos += size
+    if pos + length > len(data):
+        raise ValueError("TLV cut short")
+    return tag, data[pos:pos + length], pos + length

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import es10
-from .apdu import vendor_of
+from .apdu import list_isdrs, vendor_of
 from .ci import ci_name
 from .devices import open_device
 from .errors import InputError, LpaError, ServerError, TransportError
@@ -279,7 +279,7 @@ def check_readers(spec: str | None, aids: tuple[bytes, ...],
 
     Returns the findings and the transport of the one eUICC (connected), if exactly one.
     """
-    from .readers import isdr_aid_of, pick
+    from .readers import pick
     from .transport.pcsc import PcscTransport, list_readers
 
     try:
@@ -313,14 +313,16 @@ def check_readers(spec: str | None, aids: tuple[bytes, ...],
             held += 1
             findings.append(warning("readers", f"{what}: held by another program", _holder_hint(env)))
             continue
-        aid = isdr_aid_of(transport, aids)
+        found = list_isdrs(transport, aids)  # the known AIDs, then partial SELECT
+        aid = found[0] if found else None
         if aid is None:
             without_isdr += 1
             transport.close()
             findings.append(ok("readers", f"{what}: a card without an ISD-R (not an eUICC: a bank card, a "
                                           "YubiKey, a plain SIM)"))
             continue
-        findings.append(ok("readers", f"{what}: an eUICC, ISD-R at {aid.hex().upper()} ({vendor_of(aid)})"))
+        findings.append(ok("readers", f"{what}: an eUICC, ISD-R at {aid.hex().upper()} ({vendor_of(aid)})"
+                                      + (f", {len(found)} eUICC instances (--euicc N)" if len(found) > 1 else "")))
         euiccs.append((reader.name, transport))
     if len(euiccs) == 1:
         return findings, euiccs[0][1]

@@ -185,6 +185,7 @@ def open_euicc(
     sim_state: str | None = None,
     replay: str | None = None,
     aid: bytes | None = None,
+    euicc: int | None = None,
     mss: int | None = None,
     notify: NotifySettings | None = None,
     trace: Callable[[str], None] | None = None,
@@ -201,7 +202,10 @@ def open_euicc(
     eUICC is used. ``aid`` is the ISD-R AID; by default the standard one and
     then the known vendor ones are tried. ``trace`` receives every APDU
     exchanged as a hex line. ``logical_channel`` selects the ISD-R on a
-    logical channel rather than the basic one.
+    logical channel rather than the basic one. ``euicc`` picks one of a
+    card's several eUICC instances (ISD-Rs), counted from 0; when no known
+    AID answers, lpa looks for ISD-Rs by partial SELECT
+    (:func:`lpa.apdu.find_isdrs`).
     """
     from .devices import device_of, open_device
 
@@ -211,4 +215,4 @@ def open_euicc(
         from .transport.traced import Traced
 
         transport = Traced(transport, trace)
-    return Euicc(transport, aid=aid, mss=mss, notify=notify, note=note, logical_channel=logical_channel)
+    return Euicc(transport, aid=aid, mss=mss, notify=notify, note=note, logical_channel=logical_channel, euicc=euicc)

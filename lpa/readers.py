@@ -3,16 +3,15 @@
 ``--reader`` takes an index, a name, or a unique part of a name. Without
 it, the readers holding a card are considered; readers held by another
 program are skipped, and when several remain the ones whose card answers
-SELECT ISD-R (a YubiKey or a bank card does not) are kept. Exactly one must
-remain.
+SELECT ISD-R, at a known AID or by partial SELECT (a YubiKey or a bank card
+does not), are kept. Exactly one must remain.
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from .apdu import Channel
-from .errors import InputError, StatusWordError, TransportError
-from .transport import Transport
+from .apdu import list_isdrs
+from .errors import InputError, TransportError
 from .transport.pcsc import PcscTransport, ReaderStatus, list_readers
 
 
@@ -70,21 +69,8 @@ def open_reader(spec: str | None, aids: tuple[bytes, ...], note: Callable[[str],
 
 
 def _answers_isdr(transport: PcscTransport, aids: tuple[bytes, ...]) -> bool:
-    """SELECT each ISD-R AID on the basic channel: does this card have one?"""
-    return isdr_aid_of(transport, aids) is not None
-
-
-def isdr_aid_of(transport: Transport, aids: tuple[bytes, ...]) -> bytes | None:
-    """The first of ``aids`` the card answers SELECT for on the basic channel (SGP.22 2.2.3), or None."""
-    for aid in aids:
-        try:
-            Channel(transport, 0).select(aid)
-        except StatusWordError:
-            continue
-        except TransportError:
-            return None
-        return aid
-    return None
+    """SELECT each ISD-R AID on the basic channel, then partial SELECT: does this card have one?"""
+    return bool(list_isdrs(transport, aids))
 
 
 def describe_readers(aids: tuple[bytes, ...]) -> list[dict[str, object]]:
@@ -103,7 +89,9 @@ def describe_readers(aids: tuple[bytes, ...]) -> list[dict[str, object]]:
                 entry.update(isEuicc=None, inUse=True, card="in use by another program")
             else:
                 with transport:
-                    is_euicc = _answers_isdr(transport, aids)
-                entry.update(isEuicc=is_euicc, card="eUICC" if is_euicc else "card without ISD-R (not an eUICC)")
+                    found = list_isdrs(transport, aids)
+                card = "card without ISD-R (not an eUICC)" if not found else "eUICC" if len(found) == 1 else \
+                    f"eUICC with {len(found)} instances (--euicc 0-{len(found) - 1})"
+                entry.update(isEuicc=bool(found), card=card, isdrAids=[aid.hex().upper() for aid in found])
         described.append(entry)
     return described

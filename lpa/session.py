@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, ContextManager
 
 from . import es10
-from .apdu import Channel, isdr_aids, open_isdr
+from .apdu import Channel, NoIsdrError, find_isdrs, isdr_aids, list_isdrs, open_isdr
 from .errors import InputError
 from .transport import Transport
 
@@ -60,6 +60,7 @@ class Session:
         notify: NotifySettings | None = None,
         note: Callable[[str], None] = lambda message: None,
         logical_channel: bool = False,
+        euicc: int | None = None,
     ) -> None:
         self.transport = transport
         #: Open a logical channel for the ISD-R rather than use the basic channel (a modem needs one:
@@ -67,6 +68,12 @@ class Session:
         self.logical_channel = logical_channel or transport.needs_logical_channel
         #: The ISD-R AIDs to try: the one given, else the known ones (the standard first).
         self.aids = isdr_aids(aid)
+        self._aid_given = aid is not None
+        #: Which of the card's eUICC instances (ISD-Rs) to use, counted from 0 (``--euicc``).
+        self.euicc = euicc
+        #: The ISD-Rs found on the card when more than the one in use was looked for (``--euicc``, or
+        #: partial SELECT when no known AID answered).
+        self.isdrs: tuple[bytes, ...] = ()
         #: The STORE DATA segment size: the one given, else the transport's (SGP.22 5.7.2).
         self.mss = mss or transport.segment_size
         self.notify_settings = notify or NotifySettings()
@@ -93,8 +100,27 @@ class Session:
             self.transport.close()
 
     def _open_channel(self) -> None:
-        channel = self._stack.enter_context(
-            open_isdr(self.transport, self.aids, self.mss, self.note, self.logical_channel))
+        if self.euicc is not None and not self.isdrs:
+            self.isdrs = tuple(list_isdrs(self.transport, self.aids, self.note))
+            if self.euicc >= len(self.isdrs):
+                listed = f": {', '.join(aid.hex().upper() for aid in self.isdrs)}" if self.isdrs else ""
+                raise InputError(f"--euicc {self.euicc}: {self.transport.name} holds {len(self.isdrs)} eUICC "
+                                 f"instance{'' if len(self.isdrs) == 1 else 's'}{listed} (counted from 0)")
+            self.aids = (self.isdrs[self.euicc],)
+        try:
+            channel = self._stack.enter_context(
+                open_isdr(self.transport, self.aids, self.mss, self.note, self.logical_channel))
+        except NoIsdrError:
+            if self._aid_given or self.transport.needs_logical_channel:
+                raise
+            found = find_isdrs(self.transport)  # SGP.22 2.2.3 prefix, ISO/IEC 7816-4 next occurrence
+            if not found:
+                raise
+            self.isdrs = tuple(found)
+            self.note(f"no known ISD-R AID answered; partial SELECT found {', '.join(a.hex().upper() for a in found)}"
+                      + ("; the first is used (--euicc N picks another)" if len(found) > 1 else ""))
+            channel = self._stack.enter_context(
+                open_isdr(self.transport, found[:1], self.mss, self.note, self.logical_channel))
         self.aids = (channel.aid,)  # after a reset, select what answered
         self.logical_channel = bool(channel.number)  # and on the channel that worked
         self._channel = channel

@@ -42,6 +42,7 @@ class Settings:
     sim: bool
     sim_state: str | None
     aid: bytes | None
+    euicc: int | None
     mss: int | None
     logical_channel: bool
     modem_reset: bool
@@ -70,7 +71,7 @@ class Settings:
             click.get_current_context().call_on_close(recorder.close)
             sinks.append(recorder)
         euicc = open_euicc(
-            device=self.device, aid=self.aid, mss=self.mss,
+            device=self.device, aid=self.aid, euicc=self.euicc, mss=self.mss,
             notify=NotifySettings(ca_files=self.ca_files, timeout=self.timeout),
             trace=_fan_out(sinks) if sinks else None, note=note, logical_channel=self.logical_channel,
         )
@@ -78,7 +79,7 @@ class Settings:
         if self.modem_reset:
             if not euicc.transport.can_cycle_radio:
                 euicc.transport.close()
-                raise InputError("--modem-reset is for modems (--device at:PORT)")
+                raise InputError("--modem-reset is for modems (--device at:PORT, qmi:DEVICE or mbim:DEVICE)")
             euicc.transport.cycle_radio_on_reset()
         return euicc
 
@@ -347,7 +348,8 @@ def interactive() -> bool:
 
 @click.group(cls=MainGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-d", "--device", envvar="LPA_DEVICE", metavar="KIND[:ARG]", shell_complete=_complete_device,
-              help="The card: pcsc[:READER], sim[:STATE FILE], replay:FILE or at:PORT[@BAUD] (a modem) "
+              help="The card: pcsc[:READER], sim[:STATE FILE], replay:FILE, or a modem: at:PORT[@BAUD], "
+              "qmi:/dev/cdc-wdmN[,slot=N][,proxy] or mbim:/dev/cdc-wdmN[,slot=N][,proxy] "
               "(default: pcsc, the only reader with an eUICC). --reader, --sim and --replay are short forms.")
 @click.option("-r", "--reader", envvar="LPA_READER", metavar="NAME|INDEX", shell_complete=_complete_reader,
               help="PC/SC reader: index, name or unique part of a name (--device pcsc:READER).")
@@ -355,14 +357,19 @@ def interactive() -> bool:
 @click.option("--sim-state", envvar="LPA_SIM_STATE", metavar="PATH", type=click.Path(dir_okay=False),
               help="State file of the simulated eUICC (default ~/.local/state/lpa/sim-euicc.json).")
 @click.option("--aid", envvar="LPA_AID", metavar="HEX", callback=_parse_aid,
-              help="ISD-R AID (default: the standard one, then those of known removable eUICCs).")
+              help="ISD-R AID (default: the standard one, then those of known removable eUICCs, then any "
+              "the card finds by partial SELECT).")
+@click.option("--euicc", envvar="LPA_EUICC", type=click.IntRange(0, 7), metavar="N",
+              help="On a card holding several eUICC instances (ISD-Rs), use the Nth, counted from 0 "
+              "(`lpa readers` lists them).")
 @click.option("--mss", envvar="LPA_MSS", type=click.IntRange(6, 255),
               help="STORE DATA segment size in bytes (default: 255 on a PC/SC reader, 120 on a modem; "
               "smaller after a card refuses a block as too long).")
 @click.option("--logical-channel", is_flag=True, envvar="LPA_LOGICAL_CHANNEL",
               help="Select the ISD-R on a logical channel (MANAGE CHANNEL) rather than the basic channel.")
 @click.option("--modem-reset", is_flag=True,
-              help="With a modem: after enable or disable, switch its radio off and on (AT+CFUN=0/1).")
+              help="With a modem: after enable or disable, switch its radio off and on (AT+CFUN=0/1, QMI operating "
+              "mode low power/online, MBIM radio state off/on).")
 @click.option("--ca-file", "ca_files", multiple=True, metavar="PATH", callback=_ca_files,
               help="Extra trust anchor for SM-DP+ TLS (repeatable; env LPA_CA_FILE, ':'-separated).")
 @click.option("--timeout", envvar="LPA_TIMEOUT", type=float, default=20.0, show_default=True, callback=_timeout,

@@ -10,10 +10,12 @@ from .terminal import safe, table
 
 
 @click.command()
-@click.option("--modems", is_flag=True, help="Also ask the serial ports for modems (ATI); it writes to each port.")
+@click.option("--modems", is_flag=True, help="Also ask the serial ports for modems (ATI; it writes to each port) "
+              "and list the QMI and MBIM control devices under /sys (nothing is sent to them).")
 @click.pass_context
 def readers(ctx: click.Context, modems: bool) -> None:
-    """List the PC/SC readers and what card is in each (and, with --modems, the modems)."""
+    """List the PC/SC readers and what card is in each, each eUICC instance with its ISD-R and EID (and, with
+    --modems, the modems)."""
     from ..apdu import isdr_aids
     from ..devices import describe
 
@@ -24,6 +26,10 @@ def readers(ctx: click.Context, modems: bool) -> None:
             click.echo("no card reader found")
             return
         table(["#", "READER", "CARD"], [[r["index"], r["name"], r["card"]] for r in found])
+        for reader in found:
+            instances: list[tuple[str, str | None]] = list(zip(reader.get("isdrAids", []), reader.get("eids", [])))  # type: ignore[call-overload]
+            for number, (aid, eid) in enumerate(instances):
+                click.echo(f"  {reader['index']} --euicc {number}: ISD-R {aid}, EID {eid or 'unreadable'}")
 
     out(ctx, found, human)
 
@@ -42,6 +48,9 @@ def info(ctx: click.Context) -> None:
         rows = [
             ("EID", data["eidValue"]),
             ("ISD-R AID", f"{data['isdrAid']} ({data['isdrVendor']})"),
+            ("eUICC instances", None if len(data["isdrAids"]) < 2 else
+             [f"--euicc {n}: {aid}{' (this one)' if aid == data['isdrAid'] else ''}"
+              for n, aid in enumerate(data["isdrAids"])]),
             ("SGP.22 version", info2.get("svn")),
             ("Firmware version", info2.get("euiccFirmwareVer")),
             ("Profile package version", info2.get("profileVersion")),

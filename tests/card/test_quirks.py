@@ -24,8 +24,8 @@ def test_aid_option_always_wins(lpa):
     assert "no ISD-R at A0000005591010FFFFFFFF8900000100" in result.output and "try --aid" in result.output
 
 
-def test_a_card_without_any_known_isdr(lpa):
-    lpa("sim", "quirks", "--isdr-aid", "A000000559101011111111")
+def test_a_card_without_any_known_isdr_nor_partial_select(lpa):
+    lpa("sim", "quirks", "--isdr-aid", "A000000559101011111111", "--no-partial-select")
     result = lpa("list")
     assert result.exit_code == 3 and "SELECT ISD-R failed with status word 6A82" in result.output
 

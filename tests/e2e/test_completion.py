@@ -43,7 +43,7 @@ def test_each_shell_gets_the_iccids_and_nicknames_of_the_simulated_card(shell, s
 def test_each_shell_gets_commands_options_and_device_kinds(shell):
     assert {"doctor", "list", "enable", "notifications", "sim"} <= set(complete(shell, []))
     assert {"--device", "--sim", "--version"} <= set(complete(shell, [], "--"))
-    assert complete(shell, ["--device"]) == ["pcsc:", "sim", "replay:", "at:"]
+    assert complete(shell, ["--device"]) == ["pcsc:", "sim", "replay:", "at:", "qmi:", "mbim:"]
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

@@ -70,7 +70,7 @@ def test_check_trust_names_the_known_cis_and_the_unknown_ones():
 
 
 def test_a_card_without_an_isdr_is_a_blocker_with_the_aid_hint(lpa, state_path):
-    assert lpa("sim", "quirks", "--isdr-aid", "A000000559101011111111").exit_code == 0
+    assert lpa("sim", "quirks", "--isdr-aid", "A000000559101011111111", "--no-partial-select").exit_code == 0
     result = lpa("doctor")
     assert result.exit_code == 3, result.output
     fail, = [line for line in result.output.splitlines() if line.startswith("FAIL")]
@@ -346,8 +346,8 @@ def test_doctor_names_a_card_without_an_isdr(pcscd, tmp_path):
 
     reader0 = list(READERS.values())[0]
     bank_card = tmp_path / "bank-card.json"
-    assert run_lpa("--sim-state", str(bank_card), "sim", "quirks", "--isdr-aid", "A000000559101011111111"
-                   ).returncode == 0
+    assert run_lpa("--sim-state", str(bank_card), "sim", "quirks", "--isdr-aid", "A000000559101011111111",
+                   "--no-partial-select").returncode == 0
     with VirtualCard(bank_card):
         result = run_lpa("doctor")
     assert result.returncode == 4, result.stdout + result.stderr

@@ -52,6 +52,35 @@ def test_readers_show_the_virtual_card(card):
     assert readers[READER1]["cardPresent"] is False
 
 
+def test_a_card_whose_isdr_only_partial_select_finds_is_chosen_among_readers(pcscd, state_path, tmp_path):
+    bank_card = tmp_path / "bank-card.json"
+    assert run("--sim-state", str(bank_card), "sim", "quirks", "--isdr-aid", "A000000559101011111111",
+               "--no-partial-select").returncode == 0
+    assert run("--sim-state", str(state_path), "sim", "quirks", "--isdr-aid", "A0000005591010FFFFFFFF8900000200"
+               ).returncode == 0
+    with VirtualCard(state_path), VirtualCard(bank_card, port=35964):
+        found = run("--json", "info")
+    assert found.returncode == 0, found.stderr
+    assert data(found)["isdrAids"] == ["A0000005591010FFFFFFFF8900000200"]
+
+
+def test_readers_list_each_euicc_instance_with_its_eid(pcscd, state_path):
+    from lpa.sim.card.card import SECOND_EID
+
+    state_file = StateFile(state_path)
+    state = state_file.load()
+    state.quirks = {"isdr_aid": "A0000005591010FFFFFFFF8900000200",
+                    "second_isdr_aid": "A0000005591010FFFFFFFF8900000300"}
+    state_file.save(state)
+    with VirtualCard(state_path):
+        readers = {r["name"]: r for r in data(run("--json", "readers"))}
+        human = run("readers").stdout
+    assert readers[READER0]["isdrAids"] == ["A0000005591010FFFFFFFF8900000200", "A0000005591010FFFFFFFF8900000300"]
+    assert readers[READER0]["eids"] == [state.eid, SECOND_EID]
+    assert "eUICC with 2 instances (--euicc 0-1)" in human
+    assert f"--euicc 1: ISD-R A0000005591010FFFFFFFF8900000300, EID {SECOND_EID}" in human
+
+
 def test_info_and_list_match_the_simulator(card):
     info = data(run("--json", "info"))
     assert info["eidValue"] == card.state().eid
@@ -217,7 +246,8 @@ def test_download_from_the_default_smdp_through_pcsc(card, smdpp):
 
 def test_a_card_without_an_isdr_in_the_other_reader_is_passed_over(pcscd, state_path, tmp_path):
     bank_card = tmp_path / "bank-card.json"
-    assert run("--sim-state", str(bank_card), "sim", "quirks", "--isdr-aid", "A000000559101011111111").returncode == 0
+    assert run("--sim-state", str(bank_card), "sim", "quirks", "--isdr-aid", "A000000559101011111111",
+               "--no-partial-select").returncode == 0
     first = VirtualCard(state_path).insert()
     other = VirtualCard(bank_card, port=35964).insert()
     try:
@@ -226,8 +256,8 @@ def test_a_card_without_an_isdr_in_the_other_reader_is_passed_over(pcscd, state_
         assert data(found)["eidValue"] == first.state().eid
         assert f"skipping reader '{READER1}': its card has no ISD-R" in found.stderr
         first.remove()
-        assert run("--sim-state", str(state_path), "sim", "quirks", "--isdr-aid", "A000000559101011111111"
-                   ).returncode == 0
+        assert run("--sim-state", str(state_path), "sim", "quirks", "--isdr-aid", "A000000559101011111111",
+                   "--no-partial-select").returncode == 0
         first = VirtualCard(state_path).insert()
         none = run("info")
         assert none.returncode == 4

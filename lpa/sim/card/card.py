@@ -28,6 +28,7 @@ from typing import Any
 
 from .download_state import DownloadState
 from .isdr import CardStatus, Isdr
+from ..pki.testpki import eid_with_check_digits
 from .state import SimState, StateFile
 
 #: ISD-R AID of SGP.22 2.2.3.
@@ -71,6 +72,11 @@ class Quirks:
 
     #: The ISD-R AID the card answers to.
     isdr_aid: str = STANDARD_ISDR_AID
+    #: A second eUICC instance at this ISD-R AID (eSTK.me holds two): its own EID, identity and
+    #: profiles, kept in the state file's sibling ``<name>.second.json``.
+    second_isdr_aid: str = ""
+    #: Refuse SELECT by a partial AID (ISO/IEC 7816-4 7.1.1) with 6A82, as a card that only knows full AIDs.
+    no_partial_select: bool = False
     #: Refuse MANAGE CHANNEL with 6881 (only the basic channel works).
     no_logical_channels: bool = False
     #: Answer SELECT on a logical channel with this status word (5ber: 6999; 6881 seen too).
@@ -119,6 +125,8 @@ class Card:
         self.quirks = Quirks()
         self._channels: dict[int, _Channel] = {}
         self._isdr: Isdr | None = None
+        #: The second eUICC instance (:attr:`Quirks.second_isdr_aid`), answering on the channels that selected it.
+        self._second: Card | None = None
         self._stamp: tuple[int, int] | None = None
         #: A proactive command waiting for FETCH.
         self._proactive = b""
@@ -134,6 +142,9 @@ class Card:
             self._load()
         self._channels = {0: _Channel()}
         self._proactive = b""
+        if self._second is not None:
+            self._second.power_on()
+            self._second.transmit(bytes.fromhex("00A40400") + bytes([16]) + bytes.fromhex(self.quirks.second_isdr_aid))
         return self.atr
 
     def _load(self) -> None:
@@ -141,10 +152,14 @@ class Card:
         self._stamp = self.state_file.stamp()
         self.quirks = Quirks.from_json(self.state.quirks)
         self._isdr = Isdr(self.state, download=self.download)
+        if self.quirks.second_isdr_aid and self._second is None:
+            self._second = Card(second_instance(self.state_file, self.quirks.second_isdr_aid), self.protocol)
 
     reset = power_on
 
     def power_off(self) -> None:
+        if self._second is not None:
+            self._second.power_off()
         self.state = None
         self._isdr = None
         self._channels = {}
@@ -177,6 +192,11 @@ class Card:
         if channel is None:
             raise CardStatus(0x6881)
         proprietary = bool(cla & 0x80)
+        routed = ins not in (0x70, 0xA4) and not (ins == 0xC0 and channel.pending)  # its own SELECT's FCI stays here
+        if channel.selected == "ISD-R 2" and routed and self._second is not None:
+            channel.pending = b""
+            answer = self._second.transmit(bytes([cla & 0x80]) + apdu[1:])  # its basic channel holds its ISD-R
+            return answer[:-2], int.from_bytes(answer[-2:], "big")
         if ins == 0xC0:
             return self._get_response(channel, p1, p2, le)
         channel.pending = b""
@@ -260,8 +280,9 @@ class Card:
 
     def _select(self, number: int, channel: _Channel, p1: int, p2: int, data: bytes,
                 le: int | None) -> tuple[bytes, int]:
-        """SELECT by file ID (P1 00: MF 3F00, EF.DIR 2F00) or by AID (P1 04: the ISD-R)."""
-        if p1 not in (0x00, 0x04) or p2 not in (0x00, 0x04, 0x0C):
+        """SELECT by file ID (P1 00: MF 3F00, EF.DIR 2F00) or by AID (P1 04: the ISD-R), the AID whole or its
+        start (P2 00 the first occurrence, 02 the next one: ISO/IEC 7816-4 7.1.1)."""
+        if p1 not in (0x00, 0x04) or p2 not in (0x00, 0x02, 0x04, 0x0C):
             raise CardStatus(0x6A86)
         if not data:
             raise CardStatus(0x6700)
@@ -272,15 +293,35 @@ class Card:
                 selected = "EF.DIR"
             else:
                 raise CardStatus(0x6A82)
-        elif data.hex().upper() == self.quirks.isdr_aid.upper():
+        else:
+            selected = self._select_isdr(channel, data, p2)
             if number and self.quirks.logical_select_error:
                 raise CardStatus(self.quirks.logical_select_error)
-            selected = "ISD-R"
-        else:
-            raise CardStatus(0x6A82)
         channel.selected = selected
         channel.blocks = None
         return self._respond(channel, b"" if p2 == 0x0C else self._fcp(selected), le, case4=True)
+
+    def _isdr_aids(self) -> dict[str, str]:
+        """What each ISD-R is called on a channel, by its AID, in the order partial SELECT finds them."""
+        aids = {self.quirks.isdr_aid.upper(): "ISD-R"}
+        if self.quirks.second_isdr_aid:
+            aids[self.quirks.second_isdr_aid.upper()] = "ISD-R 2"
+        return aids
+
+    def _select_isdr(self, channel: _Channel, data: bytes, p2: int) -> str:
+        """The ISD-R a SELECT by AID names: the whole AID, or the first (P2 00) or next (P2 02) one it starts."""
+        wanted = data.hex().upper()
+        aids = self._isdr_aids()
+        if wanted in aids and p2 != 0x02:
+            return aids[wanted]
+        if self.quirks.no_partial_select or len(data) < 5:
+            raise CardStatus(0x6A82)
+        matching = [name for aid, name in aids.items() if aid.startswith(wanted) and aid != wanted]
+        if p2 == 0x02:  # next occurrence: after what this channel has selected
+            matching = matching[matching.index(channel.selected) + 1:] if channel.selected in matching else []
+        if not matching:
+            raise CardStatus(0x6A82)
+        return matching[0]
 
     def _fcp(self, selected: str) -> bytes:
         """The FCP of a file, or the FCI of the ISD-R as real cards give it (AID, 9F65, SGP.22 version)."""
@@ -288,7 +329,8 @@ class Card:
             return MF_FCP
         if selected == "EF.DIR":
             return EF_DIR_FCP
-        return _tlv(0x6F, _tlv(0x84, bytes.fromhex(self.quirks.isdr_aid)) + _tlv(0xA5, _tlv(0x9F65, b"\xff"))
+        aid = next(aid for aid, name in self._isdr_aids().items() if name == selected)
+        return _tlv(0x6F, _tlv(0x84, bytes.fromhex(aid)) + _tlv(0xA5, _tlv(0x9F65, b"\xff"))
                     + _tlv(0xE0, _tlv(0x82, b"\x02\x02\x00")))
 
     def _read_record(self, channel: _Channel, p1: int, p2: int, le: int | None) -> tuple[bytes, int]:
@@ -359,6 +401,33 @@ class Card:
             self._proactive = REFRESH
             sw = 0x9100 | len(REFRESH)
         return self._respond(channel, answer, le, case4=True, sw=sw)
+
+
+#: The EID of the second eUICC instance.
+SECOND_EID = eid_with_check_digits("890490320000010000000000000001")
+
+
+def second_instance(state_file: StateFile, aid: str) -> StateFile:
+    """The state file of the second eUICC instance beside ``state_file``, seeded with its own EID, an eUICC
+    certificate for it (signed by the test EUM) and no profile."""
+    second = StateFile(state_file.path.with_name(state_file.path.stem + ".second.json"))
+    with second.locked():
+        if second.stamp() is None:
+            from cryptography import x509
+            from cryptography.hazmat.primitives import serialization
+
+            from ..pki.testpki import PKI_DIR, Issued, make_euicc
+
+            key = serialization.load_pem_private_key((PKI_DIR / "eum-key.pem").read_bytes(), password=None)
+            eum = Issued(x509.load_pem_x509_certificate((PKI_DIR / "eum-cert.pem").read_bytes()), key)  # type: ignore[arg-type]
+            euicc = make_euicc(eum, SECOND_EID)
+            state = second.load()
+            state.eid, state.profiles, state.notifications = SECOND_EID, [], []
+            state.quirks = {"isdr_aid": aid}
+            state.identity = {"euicc_cert": euicc.cert_pem().decode(), "eum_cert": eum.cert_pem().decode(),
+                              "euicc_key": euicc.key_pem().decode()}
+            second.save(state)
+    return second
 
 
 def _parse_body(body: bytes) -> tuple[bytes, int | None]:

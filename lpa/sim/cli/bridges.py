@@ -50,28 +50,63 @@ def serve(ctx: click.Context, port: int, protocol: str, atr: str | None, latency
 
 
 @click.command()
-@click.option("--no-ccho", is_flag=True, help="No AT+CCHO/CGLA/CCHC: only AT+CSIM (Dell DW5821e).")
-@click.option("--bare-session-id", is_flag=True, help='Answer AT+CCHO with a bare "1" line (Fibocom FM350-GL).')
-@click.option("--long-session-id", is_flag=True, help="Session ids as 16 hex digits (Sierra MC7455).")
-@click.option("--echo", is_flag=True, help="Start with echo on.")
-@click.option("--urcs", is_flag=True, help="Unsolicited result codes between commands and answers.")
-@click.option("--max-command", type=click.IntRange(0), default=0, help="Longest AT+CGLA/CSIM line (0: any).")
+@click.option("--qmi", "protocol", flag_value="qmi", help="A QMI modem (UIM service) instead of AT.")
+@click.option("--mbim", "protocol", flag_value="mbim", help="An MBIM modem (UICC low-level access) instead of AT.")
+@click.option("--proxy", metavar="NAME", help="QMI/MBIM: serve the abstract socket NAME, as qmi-proxy or mbim-proxy "
+              "do (qmicli -p and mbimcli -p connect to 'qmi-proxy' and 'mbim-proxy'), not a pseudo-terminal.")
+@click.option("--no-ccho", is_flag=True, help="AT: no AT+CCHO/CGLA/CCHC, only AT+CSIM (Dell DW5821e).")
+@click.option("--bare-session-id", is_flag=True, help='AT: answer AT+CCHO with a bare "1" line (Fibocom FM350-GL).')
+@click.option("--long-session-id", is_flag=True, help="AT: session ids as 16 hex digits (Sierra MC7455).")
+@click.option("--echo", is_flag=True, help="AT: start with echo on.")
+@click.option("--urcs", is_flag=True, help="AT: unsolicited result codes between commands and answers.")
+@click.option("--max-command", type=click.IntRange(0), default=0, help="AT: longest AT+CGLA/CSIM line (0: any).")
 @click.option("--slow", type=click.FloatRange(0, 5), default=0.0, help="Seconds added to each answer.")
-@click.option("--sim-sleep", is_flag=True, help="+CME ERROR: 3 until AT+ECSIMSLEEP=0 (MediaTek-based modems).")
-@click.option("--no-isdr", is_flag=True, help="A SIM without an ISD-R: AT+CCHO answers +CME ERROR: 13.")
+@click.option("--sim-sleep", is_flag=True, help="AT: +CME ERROR: 3 until AT+ECSIMSLEEP=0 (MediaTek-based modems).")
+@click.option("--no-isdr", is_flag=True, help="AT: a SIM without an ISD-R: AT+CCHO answers +CME ERROR: 13.")
+@click.option("--plain-sim-in-slot-2", is_flag=True, help="QMI/MBIM: a second slot holding a SIM without an ISD-R.")
+@click.option("--powered-off", is_flag=True, help="QMI/MBIM: errors until the SIM is powered (qmicli "
+              "--uim-sim-power-on=1, mbimcli --ms-set-uicc-reset).")
+@click.option("--max-channels", type=click.IntRange(0), default=0, help="QMI/MBIM: logical channels at most (0: any).")
+@click.option("--no-uim", is_flag=True, help="QMI/MBIM: no UIM (UICC low-level access) service.")
+@click.option("--empty-slot", is_flag=True, help="QMI/MBIM: slot 1 is empty.")
 @click.pass_context
-def modem(ctx: click.Context, **quirks: Any) -> None:
-    """A simulated modem on a pseudo-terminal, in front of the simulated eUICC, until interrupted.
+def modem(ctx: click.Context, protocol: str | None, proxy: str | None, **options: Any) -> None:
+    """A simulated modem in front of the simulated eUICC, until interrupted.
 
-    Use it with `lpa --device at:PORT ...` (the port is printed).
+    AT on a pseudo-terminal by default; --qmi and --mbim serve the
+    modem's control device (a pseudo-terminal standing for /dev/cdc-wdmN,
+    or with --proxy the proxy's socket). What to give `lpa --device` is
+    printed.
     """
     import time
 
-    from ..bridges.modem import ModemQuirks, SimulatedModem
+    at_options = ("no_ccho", "bare_session_id", "long_session_id", "echo", "urcs", "max_command", "sim_sleep",
+                  "no_isdr")
+    given = [name for name, value in options.items() if value and name != "slow"] + (["proxy"] if proxy else [])
+    misplaced = [name for name in given if (name in at_options) != (protocol is None)]
+    if misplaced:
+        raise click.UsageError(f"--{misplaced[0].replace('_', '-')} is for "
+                               f"{'AT modems' if protocol else 'QMI and MBIM modems (--qmi, --mbim)'}")
+    state_file = open_state_file(ctx, lock=False)
+    running: Any
+    if protocol is None:
+        from ..bridges.modem import ModemQuirks, SimulatedModem
 
-    with SimulatedModem(open_state_file(ctx, lock=False), ModemQuirks(**quirks)) as running:
-        ctx.obj.emit({"port": running.port}, lambda: click.echo(
-            f"simulated modem on {running.port} (lpa --device at:{running.port} list); Ctrl-C stops it"))
+        running = SimulatedModem(state_file, ModemQuirks(slow=options["slow"],
+                                                         **{name: options[name] for name in at_options}))
+    else:
+        from ..bridges.mbim import SimulatedMbimModem
+        from ..bridges.qmi import SimulatedQmiModem
+        from ..bridges.wdm import WdmQuirks
+
+        quirks = WdmQuirks(**{name: value for name, value in options.items() if name not in at_options})
+        running = (SimulatedQmiModem if protocol == "qmi" else SimulatedMbimModem)(state_file, quirks, proxy)
+    with running as started:
+        device = f"at:{started.port}" if protocol is None else started.device_argument
+        where = started.port if protocol is None else started.device
+        ctx.obj.emit({"port": where, "device": device}, lambda: click.echo(
+            f"simulated {protocol.upper() + ' ' if protocol else ''}modem on {where} (lpa --device {device} list); "
+            "Ctrl-C stops it"))
         try:
             while True:
                 time.sleep(1)

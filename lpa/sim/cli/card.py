@@ -212,6 +212,10 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
 
 @click.command()
 @click.option("--isdr-aid", metavar="HEX", help="Answer at this ISD-R AID only (e.g. a 5ber's).")
+@click.option("--second-isdr-aid", metavar="HEX", help="A second eUICC instance at this ISD-R AID (as an eSTK.me): "
+              "its own EID and profiles, in the state file's sibling NAME.second.json.")
+@click.option("--partial-select/--no-partial-select", default=None,
+              help="Answer SELECT by a partial AID (first and next occurrence), as ISO/IEC 7816-4 allows (default).")
 @click.option("--logical-channels/--no-logical-channels", default=None,
               help="Refuse MANAGE CHANNEL with 6881, like cards that only work on the basic channel.")
 @click.option("--logical-select-error", metavar="SW",
@@ -226,8 +230,8 @@ def add_profile(ctx: click.Context, iccid: str, provider: str, name: str, profil
               "bad-euicc-signature2, bad-pir-signature, eid-outside-eum-range, foreign-cancel.")
 @click.option("--clear", is_flag=True, help="Back to a well-behaved card (no quirks, no faults).")
 @click.pass_context
-def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, faults: tuple[str, ...],
-           **changes: Any) -> None:
+def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, partial_select: bool | None,
+           faults: tuple[str, ...], **changes: Any) -> None:
     """Make the simulated eUICC behave like particular real cards (see hardware-notes.md), or misbehave
     (--fault)."""
     from ..card.card import Quirks
@@ -242,11 +246,13 @@ def quirks(ctx: click.Context, clear: bool, logical_channels: bool | None, fault
         current["faults"] = sorted(set(current.get("faults", [])) | set(faults))
     if logical_channels is not None:
         current["no_logical_channels"] = not logical_channels
+    if partial_select is not None:
+        current["no_partial_select"] = not partial_select
     for name, value in changes.items():
         if value is None:
             continue
         try:
-            if name == "isdr_aid":
+            if name in ("isdr_aid", "second_isdr_aid"):
                 value = bytes.fromhex(value).hex().upper()
             elif name in ("segment_error", "logical_select_error"):
                 value = int(value, 16)
