@@ -125,19 +125,7 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
 
     forget(ctx.obj.device)  # a new profile: shell completion reads the card again
 
-    def human() -> None:
-        if result.result.error:
-            click.echo(safe(f"not installed: the eUICC answered {result.result.error[1]} "
-                            f"({result.result.error[0]})"))
-            return
-        line = (f"installed {result.offer.iccid} ({result.offer.provider}, {result.offer.name}) "
-                f"in ISD-P {result.result.isdp_aid}")
-        for d in result.deliveries:
-            line += f"; notified {d.notification.address}" if d.delivered else \
-                f"; the installation result for {d.notification.address} is kept on the eUICC ({d.error})"
-        click.echo(safe(line))
-
-    out(ctx, result.to_json(), human)
+    out(ctx, result.to_json(), lambda: click.echo(safe(result.summary())))
     if result.result.error:
         ctx.exit(3)
 

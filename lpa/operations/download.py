@@ -66,6 +66,16 @@ class DownloadResult:
                 "error": None if error is None else {"bppCommandId": error[0], "errorReason": error[1]},
                 "notifications": [d.to_json() for d in self.deliveries]}
 
+    def summary(self) -> str:
+        """What became of the download, in words: the eUICC's refusal, or what was installed and notified."""
+        if self.result.error:
+            return f"not installed: the eUICC answered {self.result.error[1]} ({self.result.error[0]})"
+        line = f"installed {self.offer.iccid} ({self.offer.provider}, {self.offer.name}) in ISD-P {self.result.isdp_aid}"
+        for d in self.deliveries:
+            line += f"; notified {d.notification.address}" if d.delivered else \
+                f"; the installation result for {d.notification.address} is kept on the eUICC ({d.error})"
+        return line
+
 
 def offer_from(metadata: bytes, cc_required: bool) -> Offer:
     """An :class:`Offer` from a StoreMetadataRequest (BF25)."""
