@@ -192,6 +192,8 @@ def create_app(desk: Desk, guard: Guard, options: Options) -> Flask:
                 activation = None  # the default SM-DP+ or an SM-DS event
             given_code = request.form.get("confirmation_code", "")
             desk.start("downloading", _download_work(activation, given_code, options.notify))
+        except HTTPException:
+            raise  # an upload too large: http_error says so
         except Exception as error:  # noqa: BLE001
             desk.tell("error", in_words(error))
         return redirect("/", 303)

@@ -105,3 +105,25 @@ def screenshot(browser: Any, name: str) -> None:
         browser.set_window_size(1280, min(max(height, 600), 2400))
         browser.save_screenshot(str(SCREENSHOT_DIR / f"{name}.png"))
         browser.set_window_size(1280, 900)
+
+
+def wait_for(driver: Any, css: str, timeout: float = 30) -> Any:
+    """The element ``css`` selects, once the page shows it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, css) and d.find_element(By.CSS_SELECTOR, css))
+
+
+def submit(driver: Any, button: Any) -> None:
+    """Click a form's button and wait for the page the server answers with."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 30, poll_frequency=0.05).until(staleness_of(old))
+    WebDriverWait(driver, 30, poll_frequency=0.05).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")

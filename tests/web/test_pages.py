@@ -6,17 +6,11 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import screenshot
+from conftest import screenshot, submit, wait_for
 from helpers import CONTOSO, EID, FABRIKAM, NORTHWIND, TEST_PROFILE, TS48_ICCID, TS48_PROFILE
 
 pytestmark = pytest.mark.download  # the test SM-DP+'s first BPP compiles the profile package codec
-
-
-def wait_for(driver: Any, css: str, timeout: float = 30) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, css) and d.find_element(By.CSS_SELECTOR, css))
 
 
 def notice(driver: Any) -> str:
@@ -40,7 +34,7 @@ def test_the_page_lists_profiles_info_and_notifications(page):
 
 
 def test_enable_switches_the_enabled_profile(page, sim_state):
-    row(page, CONTOSO).find_element(By.CSS_SELECTOR, "button.enable").click()
+    submit(page, row(page, CONTOSO).find_element(By.CSS_SELECTOR, "button.enable"))
     wait_for(page, ".notice.ok")
     assert f"enabled {CONTOSO} (disabled {NORTHWIND})" in notice(page)
     assert row(page, CONTOSO).find_element(By.CSS_SELECTOR, ".state").text == "enabled"
@@ -51,8 +45,7 @@ def delete(page: Any, iccid: str, typed: str) -> None:
     target = row(page, iccid)
     target.find_element(By.XPATH, ".//summary[text()='Delete']").click()
     target.find_element(By.CSS_SELECTOR, "input.confirm").send_keys(typed)
-    target.find_element(By.CSS_SELECTOR, "button.delete").click()
-    wait_for(page, ".notice")
+    submit(page, target.find_element(By.CSS_SELECTOR, "button.delete"))
 
 
 def test_delete_needs_the_iccids_last_digits(page, sim_state):
@@ -74,7 +67,7 @@ def test_the_enabled_profiles_delete_form_spells_out_the_consequence(page):
 
 def start_download(page: Any, code: str) -> None:
     page.find_element(By.ID, "code").send_keys(code)
-    page.find_element(By.ID, "download-button").click()
+    submit(page, page.find_element(By.ID, "download-button"))
 
 
 def test_download_asks_consent_shows_progress_and_the_result(page, smdpp, sim_state):
@@ -83,14 +76,14 @@ def test_download_asks_consent_shows_progress_and_the_result(page, smdpp, sim_st
     assert page.find_element(By.ID, "offer-name").text == TS48_PROFILE
     screenshot(page, "consent")
     page.refresh()  # the download lives on the server: the question is still there
-    page.find_element(By.ID, "consent-yes").click()
+    submit(page, page.find_element(By.ID, "consent-yes"))
     assert page.find_elements(By.ID, "job-progress") or page.find_elements(By.ID, "job-outcome")
     outcome = wait_for(page, "#job-outcome", timeout=60).text
     assert outcome.startswith(f"installed {TS48_ICCID}") and f"notified {smdpp.address}" in outcome
     screenshot(page, "downloaded")
     status = page.execute_async_script("fetch('/download/status').then(r => r.json()).then(arguments[0])")
     assert status["state"] == "done" and status["done"] == status["total"] > 1  # each BPP piece counted
-    page.find_element(By.ID, "dismiss").click()
+    submit(page, page.find_element(By.ID, "dismiss"))
     assert row(page, TS48_ICCID).find_element(By.CSS_SELECTOR, ".state").text == "disabled"
     assert sim_state().find(iccid=TS48_ICCID) is not None
 
@@ -118,7 +111,7 @@ def test_a_qr_code_image_is_uploaded(page, smdpp, tmp_path):
     image = tmp_path / "code.png"
     segno.make(f"LPA:1${smdpp.address}${TS48_PROFILE}", micro=False).save(str(image), scale=6, border=4)
     page.find_element(By.ID, "qr").send_keys(str(image))
-    page.find_element(By.ID, "download-button").click()
+    submit(page, page.find_element(By.ID, "download-button"))
     assert wait_for(page, "#offer-name").text == TS48_PROFILE
     page.find_element(By.ID, "consent-no").click()
     wait_for(page, "#job-outcome", timeout=60)
@@ -130,7 +123,7 @@ def test_an_image_without_a_qr_code_is_refused_in_words(page, tmp_path):
     image = tmp_path / "blank.png"
     Image.new("L", (60, 60), 255).save(image)
     page.find_element(By.ID, "qr").send_keys(str(image))
-    page.find_element(By.ID, "download-button").click()
+    submit(page, page.find_element(By.ID, "download-button"))
     assert "blank.png: no QR code found" in wait_for(page, ".notice.error").text
 
 
@@ -144,11 +137,11 @@ def test_two_tabs_racing_for_the_card_never_interleave(page, smdpp, sim_state):
     start_download(page, f"LPA:1${smdpp.address}${TS48_PROFILE}")
     wait_for(page, "#consent-yes")  # the download holds the card while it waits for consent
     page.switch_to.window(second)
-    row(page, CONTOSO).find_element(By.CSS_SELECTOR, "button.enable").click()
+    submit(page, row(page, CONTOSO).find_element(By.CSS_SELECTOR, "button.enable"))
     assert "the eUICC is busy (downloading)" in wait_for(page, ".notice.error").text
     assert sim_state().find(iccid=CONTOSO).state == "disabled"
     page.switch_to.window(first)
-    page.find_element(By.ID, "consent-yes").click()
+    submit(page, page.find_element(By.ID, "consent-yes"))
     wait_for(page, "#job-outcome", timeout=60)
     page.switch_to.window(second)
     page.refresh()
