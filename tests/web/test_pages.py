@@ -80,7 +80,6 @@ def test_download_asks_consent_shows_progress_and_the_result(page, smdpp, sim_st
     assert page.find_elements(By.ID, "job-progress") or page.find_elements(By.ID, "job-outcome")
     outcome = wait_for(page, "#job-outcome", timeout=60).text
     assert outcome.startswith(f"installed {TS48_ICCID}") and f"notified {smdpp.address}" in outcome
-    screenshot(page, "downloaded")
     status = page.execute_async_script("fetch('/download/status').then(r => r.json()).then(arguments[0])")
     assert status["state"] == "done" and status["done"] == status["total"] > 1  # each BPP piece counted
     submit(page, page.find_element(By.ID, "dismiss"))
