@@ -29,7 +29,6 @@ calls any of them, and holds the policy once:
 from __future__ import annotations
 
 import base64
-import json
 import re
 import socket
 import ssl

@@ -1,10 +1,12 @@
-"""The simulator: the one part of the lpa package the LPA side reaches only by name.
+"""The simulator and `lpa web`: the parts of the lpa package the CLI reaches only by name.
 
 lpa.sim (the simulated eUICC, its bridges and the test servers) is a
 plug-in: it uses only the shared core of the LPA side (codec, encoding,
 errors, paths), and no LPA module imports it (import-linter's contracts in
 pyproject.toml forbid it). `lpa --sim` and `lpa sim` find it by the module
 names below, loaded only when used; an installation without lpa.sim says so.
+`lpa web` (:mod:`lpa.web`) is a front-end beside the CLI, not below it: the
+CLI finds its command here too.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from .errors import InputError
 #: The in-process bridge to the simulated eUICC: ``open_device(argument, aids, note)`` (the ``sim`` device).
 SIMULATED_EUICC = "lpa.sim.bridges.inprocess"
 #: Command groups of `lpa` that plug-ins add: name -> the module holding the click group of that name.
-COMMANDS = {"sim": "lpa.sim.cli"}
+COMMANDS = {"sim": "lpa.sim.cli", "web": "lpa.web.command"}
 
 
 def load(name: str) -> ModuleType:
@@ -26,4 +28,5 @@ def load(name: str) -> ModuleType:
     except ModuleNotFoundError as error:
         if error.name is None or not name.startswith(error.name):
             raise
-        raise InputError(f"this installation of lpa has no simulator ({name} is missing)") from None
+        what = "the web pages" if name.startswith("lpa.web") else "simulator"
+        raise InputError(f"this installation of lpa has no {what} ({name} is missing)") from None

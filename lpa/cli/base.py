@@ -327,20 +327,6 @@ def out(ctx: click.Context, data: Any, human: Callable[[], None], error: LpaErro
             click.echo(f"lpa: {safe(error)}", err=True)
 
 
-def delivery_notes(deliveries: list[Any]) -> list[str]:
-    """What became of each notification an operation produced, one phrase each."""
-    notes = []
-    for d in deliveries:
-        n = d.notification
-        if d.delivered:
-            notes.append(f"notified {n.address}" + ("" if d.removed or d.error is None else
-                                                    f"; notification {n.seq_number} stays on the eUICC ({d.error})"))
-        else:
-            notes.append(f"notification {n.seq_number} for {n.address} is kept on the eUICC ({d.error}); "
-                         "run `lpa notifications process` later")
-    return notes
-
-
 def interactive() -> bool:
     """Is a person at the terminal to answer a confirmation?"""
     return sys.stdin.isatty()

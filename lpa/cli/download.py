@@ -8,7 +8,7 @@ import click
 
 from ..errors import CardError, InputError, Interrupted, LpaError
 from . import base
-from .base import delivery_notes, out
+from .base import out
 from .terminal import progress_bar, safe, table
 
 _smds_option = click.option("--smds", metavar="ADDRESS",
@@ -139,30 +139,17 @@ def _report(ctx: click.Context, result: Any) -> None:
     refused = result.result.error
     problem: LpaError | None = None
     if refused is not None:
-        said = f"not installed: the eUICC answered {refused[1]} ({refused[0]})"
-        hint = _REFUSAL_HINTS.get(refused[1], "ask the operator whether to try again or for a new activation code")
-        problem = CardError("; ".join([said, *delivery_notes(result.deliveries), hint]))
+        problem = CardError(result.summary())
     elif result.interrupted:
         problem = Interrupted(f"profile {result.offer.iccid} is installed")
 
     def human() -> None:
         if refused is None:  # else the error says it all
-            line = (f"installed {result.offer.iccid} ({result.offer.provider}, {result.offer.name}) "
-                    f"in ISD-P {result.result.isdp_aid}")
-            click.echo(safe("; ".join([line, *delivery_notes(result.deliveries)])))
+            click.echo(safe(result.summary()))
 
     out(ctx, result.to_json(), human, error=problem, told=result.interrupted)
     if problem is not None:
         ctx.exit(problem.exit_code)
-
-
-#: What to do when the eUICC refuses to install (SGP.22 5.7.6, ErrorReason), by reason.
-_REFUSAL_HINTS = {
-    "installFailedDueToIccidAlreadyExistsOnEuicc": "the profile is already on this eUICC (`lpa list` shows it)",
-    "installFailedDueToInsufficientMemoryForProfile": "free memory on the eUICC (`lpa delete` a profile you no "
-                                                      "longer use) and ask the operator for a new activation code",
-    "pprNotAllowed": "the eUICC's rules do not allow this profile's policy rules here (`lpa info` shows them)",
-}
 
 
 def _without_code(ctx: click.Context, euicc: Any, event: str | None, smds: str | None, imei: str | None) -> Any:

@@ -8,7 +8,7 @@ import click
 from .. import interrupts
 from ..errors import InputError, Interrupted
 from . import base
-from .base import INTERRUPTED, complete_profile, delivery_notes, out
+from .base import INTERRUPTED, complete_profile, out
 from .terminal import safe, table
 
 
@@ -50,18 +50,8 @@ def report(ctx: click.Context, result: Any, past: str) -> None:
 
     The card has changed: this is a success whatever happened afterwards.
     """
-    def human() -> None:
-        line = f"{past} {result.profile.label}"
-        if result.also_disabled is not None:
-            line += f" (disabled {result.also_disabled.label})"
-        notes = delivery_notes(result.deliveries)
-        if result.problem:
-            notes.append(f"its notifications were not sent ({result.problem}); "
-                         "run `lpa notifications process` later")
-        click.echo(safe("; ".join([line, *notes])))
-
-    out(ctx, result.to_json(), human, Interrupted(f"{past} {result.profile.label}") if result.interrupted else None,
-        told=True)
+    out(ctx, result.to_json(), lambda: click.echo(safe(result.summary(past))),
+        Interrupted(f"{past} {result.profile.label}") if result.interrupted else None, told=True)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
 

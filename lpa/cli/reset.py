@@ -7,7 +7,7 @@ import click
 
 from ..errors import InputError, Interrupted
 from . import base
-from .base import INTERRUPTED, delivery_notes, out
+from .base import INTERRUPTED, out
 from .terminal import safe
 
 
@@ -59,22 +59,8 @@ def memory_reset(ctx: click.Context, operational: bool, test: bool, default_smdp
         result = euicc.memory_reset(plan, confirm=confirm, override_policy=override_policy_rules,
                                     notify=ctx.obj.notify and not no_notify)
 
-    def human() -> None:
-        deleted = result.deleted
-        parts = [] if not plan.profiles else [f"deleted {', '.join(p.label for p in deleted) or 'no profile'}"
-                                              if deleted is not None else "reset done"]
-        kept = [p.label for p in plan.profiles if deleted is not None and p not in deleted]
-        if kept:
-            parts.append(f"kept {', '.join(kept)} (not loaded in the field)")
-        if plan.default_smdp:
-            parts.append(f"default SM-DP+ {plan.default_smdp} cleared")
-        parts += delivery_notes(result.deliveries)
-        if result.problem:
-            parts.append(f"afterwards: {result.problem}; run `lpa notifications process` later")
-        click.echo(safe("; ".join(parts)))
-
-    out(ctx, result.to_json(), human, Interrupted("the memory reset is done") if result.interrupted else None,
-        told=True)
+    out(ctx, result.to_json(), lambda: click.echo(safe(result.summary())),
+        Interrupted("the memory reset is done") if result.interrupted else None, told=True)
     if result.interrupted:
         ctx.exit(INTERRUPTED)
 

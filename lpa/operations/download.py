@@ -28,7 +28,7 @@ from ..encoding import ICON_TYPES, PPR_BITS, PROFILE_CLASSES, bits_to_names, icc
 from ..errors import Declined, InputError, Interrupted, LpaError, ResultError, ServerError
 from ..session import Session
 from .authentication import device_info, mutual_authentication
-from .notifications import INTERRUPTED, Delivery, client_for, deliver
+from .notifications import INTERRUPTED, Delivery, client_for, deliver, delivery_notes
 from .offer import metadata_difference, package_metadata, rules_not_allowed
 
 if TYPE_CHECKING:
@@ -71,6 +71,26 @@ class DownloadResult:
         return {**self.offer.to_json(), "isdpAid": self.result.isdp_aid,
                 "error": None if error is None else {"bppCommandId": error[0], "errorReason": error[1]},
                 "notifications": [d.to_json() for d in self.deliveries]}
+
+    def summary(self) -> str:
+        """What became of the download, in words: the eUICC's refusal and what to do, or what was
+        installed; then what became of its notification."""
+        notes = delivery_notes(self.deliveries)
+        if self.result.error:
+            command, reason = self.result.error
+            hint = REFUSAL_HINTS.get(reason, "ask the operator whether to try again or for a new activation code")
+            return "; ".join([f"not installed: the eUICC answered {reason} ({command})", *notes, hint])
+        return "; ".join([f"installed {self.offer.iccid} ({self.offer.provider}, {self.offer.name}) in ISD-P "
+                          f"{self.result.isdp_aid}", *notes])
+
+
+#: What to do when the eUICC refuses to install (SGP.22 5.7.6, ErrorReason), by reason.
+REFUSAL_HINTS = {
+    "installFailedDueToIccidAlreadyExistsOnEuicc": "the profile is already on this eUICC (`lpa list` shows it)",
+    "installFailedDueToInsufficientMemoryForProfile": "free memory on the eUICC (`lpa delete` a profile you no "
+                                                      "longer use) and ask the operator for a new activation code",
+    "pprNotAllowed": "the eUICC's rules do not allow this profile's policy rules here (`lpa info` shows them)",
+}
 
 
 def offer_from(metadata: bytes, cc_required: bool, address: str) -> Offer:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from .. import es10
 from ..errors import Declined, InputError
 from ..session import Session
-from .notifications import INTERRUPTED, Delivery, deliver_produced
+from .notifications import INTERRUPTED, Delivery, deliver_produced, delivery_notes
 from .profiles import TARGET_FIELDS
 
 #: Command-line scope -> resetOptions bit name.
@@ -74,6 +74,21 @@ class ResetResult:
     def to_json(self) -> dict[str, Any]:
         return {**self.plan.to_json(), "deleted": None if self.deleted is None else [p.iccid for p in self.deleted],
                 "notifications": [d.to_json() for d in self.deliveries], "problem": self.problem}
+
+    def summary(self) -> str:
+        """What the reset did, in words: what it deleted and kept, the default SM-DP+, the notifications."""
+        plan, deleted = self.plan, self.deleted
+        parts = [] if not plan.profiles else [f"deleted {', '.join(p.label for p in deleted) or 'no profile'}"
+                                              if deleted is not None else "reset done"]
+        kept = [p.label for p in plan.profiles if deleted is not None and p not in deleted]
+        if kept:
+            parts.append(f"kept {', '.join(kept)} (not loaded in the field)")
+        if plan.default_smdp:
+            parts.append(f"default SM-DP+ {plan.default_smdp} cleared")
+        parts += delivery_notes(self.deliveries)
+        if self.problem:
+            parts.append(f"afterwards: {self.problem}; run `lpa notifications process` later")
+        return "; ".join(parts)
 
 
 def plan(session: Session, options: set[str]) -> ResetPlan:

@@ -36,6 +36,20 @@ class Delivery:
                 "error": self.error}
 
 
+def delivery_notes(deliveries: list[Delivery]) -> list[str]:
+    """What became of each notification an operation produced, one phrase each."""
+    notes = []
+    for d in deliveries:
+        n = d.notification
+        if d.delivered:
+            notes.append(f"notified {n.address}" + ("" if d.removed or d.error is None else
+                                                    f"; notification {n.seq_number} stays on the eUICC ({d.error})"))
+        else:
+            notes.append(f"notification {n.seq_number} for {n.address} is kept on the eUICC ({d.error}); "
+                         "run `lpa notifications process` later")
+    return notes
+
+
 #: Told (done, total, outcome) after each notification.
 Progress = Callable[[int, int, Delivery], None]
 

@@ -16,7 +16,7 @@ from ..encoding import check_iccid, check_nickname, looks_like_aid, parse_aid
 from ..errors import Declined, InputError, ProtocolError
 from ..es10 import Profile
 from ..session import Session
-from .notifications import INTERRUPTED, Delivery, deliver_produced
+from .notifications import INTERRUPTED, Delivery, deliver_produced, delivery_notes
 
 #: ProfileInfo fields an operation needs to check its target and find its notifications.
 TARGET_FIELDS = ("iccid", "isdpAid", "profileState", "profileNickname", "serviceProviderName", "profileName",
@@ -43,6 +43,16 @@ class OperationResult:
         return {"operation": self.operation, "iccid": self.profile.iccid, "isdpAid": self.profile.isdp_aid,
                 "alsoDisabled": self.also_disabled.iccid if self.also_disabled else None,
                 "notifications": [d.to_json() for d in self.deliveries], "problem": self.problem}
+
+    def summary(self, past: str) -> str:
+        """What happened, in words: "enabled 8944... (disabled 8944...); notified smdp.example"."""
+        line = f"{past} {self.profile.label}"
+        if self.also_disabled is not None:
+            line += f" (disabled {self.also_disabled.label})"
+        notes = delivery_notes(self.deliveries)
+        if self.problem:
+            notes.append(f"its notifications were not sent ({self.problem}); run `lpa notifications process` later")
+        return "; ".join([line, *notes])
 
 
 def profiles(session: Session, *, icons: bool = False, details: bool = False) -> list[Profile]:

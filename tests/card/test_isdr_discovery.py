@@ -59,7 +59,7 @@ def test_an_euicc_number_past_the_instances_is_one_line_naming_them(lpa):
     lpa("sim", "quirks", "--isdr-aid", UNLISTED, "--second-isdr-aid", SECOND)
     result = lpa("--euicc", "2", "list")
     assert result.exit_code == 2
-    assert f"--euicc 2: simulated eUICC" in result.output and f"holds 2 eUICC instances: {UNLISTED}, {SECOND}" \
+    assert "--euicc 2: simulated eUICC" in result.output and f"holds 2 eUICC instances: {UNLISTED}, {SECOND}" \
         in result.output
 
 

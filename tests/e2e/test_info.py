@@ -39,7 +39,7 @@ def test_info_shows_the_rules_authorisation_table_in_words(lpa):
 
 
 def test_rules_in_words_name_operators_and_consent():
-    from lpa.cli.chip import _rule
+    from lpa.operations.info import _rule
     from lpa.es10 import PolicyRule
 
     rule = PolicyRule(("ppr1",), (("00F110", "1234", None), ("EEEEEE", None, None)), True)

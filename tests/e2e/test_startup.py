@@ -3,7 +3,7 @@
 Start-up is most of what a short command costs (README, Performance):
 `--help` imports no library part at all, and `list` loads asn1tools' BER
 and DER codecs but not its ASN.1 parser, pyparsing or other codecs, and
-neither cryptography, requests, ssl nor the simulator.
+neither cryptography, requests, ssl, the simulator nor lpa web's Flask.
 """
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 HEAVY = ("pyparsing", "asn1tools.parser", "asn1tools.compiler", "asn1tools.codecs.per", "asn1tools.codecs.uper",
          "asn1tools.codecs.xer", "asn1tools.codecs.jer", "asn1tools.codecs.oer", "asn1tools.codecs.gser",
          "asn1tools.codecs.constraints_checker", "cryptography", "requests", "urllib3", "ssl", "lpa.es9p", "lpa.https",
-         "lpa.trust", "lpa.sim.card.card", "lpa.sim.card.isdr", "hashlib", "tempfile")
+         "lpa.trust", "lpa.sim.card.card", "lpa.sim.card.isdr", "hashlib", "tempfile",
+         # lpa web's stack, imported only when `lpa web` runs
+         "flask", "werkzeug", "jinja2", "cheroot", "lpa.web.app", "lpa.web.desk")
 
 
 def imported(*args: str, env: dict[str, str] | None = None) -> set[str]:
