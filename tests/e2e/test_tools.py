@@ -104,7 +104,9 @@ def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
     # and the EUM certificate grew (one more GET RESPONSE for AuthenticateServer's answer)
     assert (download["APDUs"], download["HTTPS"], download["TLS"]) == ("85", "4", "1")
     modem = rows["download TS48V2-SAIP2-1-BERTLV-UNIQUE (modem)"]
-    assert (modem["APDUs"], modem["AT lines"]) == ("134", "138")  # 120-byte blocks, one AT+CGLA line each
+    # 120-byte blocks, one AT+CGLA line each; the test SM-DP+'s certificates are fixed files (a fresh
+    # signature's length moved the count by a block: 134 or 136 from run to run)
+    assert (modem["APDUs"], modem["AT lines"]) == ("136", "140")
     assert rows["list (modem)"]["AT lines"] == "5"
     assert "failed" not in result.stdout and "skipped" not in result.stdout
 

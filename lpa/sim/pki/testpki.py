@@ -2,8 +2,12 @@
 
 Builds, with cryptography, certificates shaped like the GSMA eSIM PKI
 (SGP.22 4.5.2, SGP.26): a self-signed test CI, an EUM certificate signed
-by it, an eUICC certificate signed by the EUM (subject serialNumber = EID)
-and an SM-DP+ TLS certificate for 127.0.0.1 / localhost signed by the CI.
+by it, an eUICC certificate signed by the EUM (subject serialNumber = EID),
+an SM-DP+ TLS certificate for 127.0.0.1 / localhost and the test servers'
+CERT.DPauth, CERT.DPpb and CERT.DSauth, all signed by the CI. The servers
+load theirs from these files rather than making them at each start, as a
+real server has fixed certificates: the APDU counts bench/run prints then
+do not move with the length of a fresh signature.
 The private keys are published on purpose: anyone can sign as this test
 eUICC. Nothing here is trusted by lpa unless given with --ca-file.
 
@@ -25,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from .certificates import key_id
+from .certificates import POLICIES, key_id
 
 PKI_DIR = Path(__file__).resolve().parent
 
@@ -184,6 +188,7 @@ def write_pki(folder: Path = PKI_DIR, eid: str = TEST_EID, new_ci: bool = False)
         "eum": eum,
         "euicc": make_euicc(eum, eid),
         "smdp-tls": make_tls(ci, ["127.0.0.1", "localhost", "::1"]),
+        **{role: make_dp(ci, POLICIES[role]) for role in ("dpauth", "dppb", "dsauth")},
     }
     folder.mkdir(parents=True, exist_ok=True)
     for stem, issued in files.items():

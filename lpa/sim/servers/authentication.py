@@ -88,7 +88,7 @@ class MutualAuthentication:
     def __post_init__(self) -> None:
         self.ci = testpki.load(Path(testpki.PKI_DIR), "ci")
         policy = POLICIES[f"{self.role}auth"]
-        self.auth = testpki.make_dp(self.ci, policy)
+        self.auth = testpki.load(Path(testpki.PKI_DIR), f"{self.role}auth")
         self._faulty = {f"{self.role}-unknown-ci": testpki.make_dp(testpki.make_ci("Unknown Test CI"), policy),
                         f"{self.role}-expired": testpki.make_dp(self.ci, policy, expired=True),
                         f"forged-{self.role}auth": testpki.make_dp(self.forged_ci(), policy)}

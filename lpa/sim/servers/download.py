@@ -87,7 +87,7 @@ class DownloadService(MutualAuthentication):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.dppb = testpki.make_dp(self.ci, POLICIES["dppb"])
+        self.dppb = testpki.load(testpki.PKI_DIR, "dppb")
         self.forged_dppb = testpki.make_dp(self.forged_ci(), POLICIES["dppb"])
 
     def authenticate_client(self, payload: dict[str, Any]) -> dict[str, Any]:
