@@ -56,17 +56,17 @@ def web(ctx: click.Context, port: int, listen: str | None, cert: str | None, key
     desk = Desk(_devices(settings), lambda device: _open(settings, device))
     server.wsgi_app = create_app(desk, guard, Options(notify=settings.notify))
     url = f"{guard.scheme}://{host}:{bound}/?secret={guard.secret}"
-    if listen:
-        click.echo(f"lpa web: warning: serving on {address}, reachable from other machines; anyone who gets "
-                   "the address below can manage this eUICC", err=True)
-    click.echo(f"lpa web: serving {desk.device} at {url}", err=True)
-    click.echo("lpa web: the address works once (in one browser); Ctrl-C stops", err=True)
-    sys.stderr.flush()
-    if open_browser:
-        import webbrowser
+    try:  # from the first line printed: a Ctrl-C as soon as the address is known stops the server the same way
+        if listen:
+            click.echo(f"lpa web: warning: serving on {address}, reachable from other machines; anyone who gets "
+                       "the address below can manage this eUICC", err=True)
+        click.echo(f"lpa web: serving {desk.device} at {url}", err=True)
+        click.echo("lpa web: the address works once (in one browser); Ctrl-C stops", err=True)
+        sys.stderr.flush()
+        if open_browser:
+            import webbrowser
 
-        webbrowser.open(url)
-    try:
+            webbrowser.open(url)
         server.serve()
     except KeyboardInterrupt:
         pass
