@@ -122,6 +122,14 @@ def test_through_the_proxy_socket(lpa, protocol, state_path, tmp_path):
     assert any(line.startswith("> ") for line in modem.log)
 
 
+def test_a_stopped_proxy_modem_frees_its_socket_name_at_once(protocol, state_path):
+    """The next modem (or the real proxy) can take the name: clients such as lpac only know 'mbim-proxy'.
+    (A listener closed under the thread in accept() stayed bound: "Address already in use".)"""
+    for _ in range(2):
+        with MODEMS[protocol](StateFile(state_path), proxy="lpa-test-freed-name"):
+            pass
+
+
 def test_a_proxy_that_is_not_running_is_one_line(lpa, protocol):
     result = lpa("--device", f"{protocol}:/dev/cdc-wdm0,proxy=lpa-nobody-listens", "list", sim=False)
     assert result.exit_code == 4
@@ -201,10 +209,12 @@ def test_mbimcli_opens_the_isdr_sends_get_eid_and_closes_through_the_simulated_m
             closed = mbimcli("--ms-set-uicc-close-channel=channel=1,channel-group=1")
             atr = mbimcli("--ms-query-uicc-atr")
     assert "Slot '0': 'state-active-esim'" in slot.stdout
-    assert "status: 36864\n\t channel: 1" in opened.stdout  # 9000, on channel 1
+    # mbimcli prints the Status field as a number: 9000 as real modems send it (SW1 first) reads 144
+    assert "status: 144\n\t channel: 1" in opened.stdout
     expected = "BF3E125A10" + sim_state().eid
     assert ":".join(expected[i:i + 2] for i in range(0, len(expected), 2)) in eid.stdout.upper()
-    assert closed.returncode == 0 and "status: 36864" in closed.stdout
+    assert "status: 144" in eid.stdout
+    assert closed.returncode == 0 and "status: 144" in closed.stdout
     assert atr.returncode == 0 and "response: 3B:" in atr.stdout
     assert not modem._channels  # noqa: SLF001
 
@@ -276,3 +286,39 @@ def test_a_powered_off_sim_is_refused_until_qmicli_or_mbimcli_powers_it(lpa, pro
 def test_lpa_sim_modem_refuses_options_of_another_kind_of_modem(lpa, options, message):
     result = lpa("sim", "modem", *options)
     assert result.exit_code == 2 and message in result.output
+
+
+def _lpac_driver(name: str) -> str | None:
+    """lpac, when it is installed with the APDU driver ``name`` (built by hand: README, "Performance")."""
+    lpac = shutil.which("lpac")
+    if lpac is None:
+        return None
+    from pathlib import Path
+
+    drivers = Path(lpac).resolve().parents[1] / "lib" / "lpac" / "driver"
+    return lpac if (drivers / f"driver_apdu_{name}.so").exists() else None
+
+
+@pytest.mark.skipif(_lpac_driver("mbim") is None, reason="lpac with its MBIM driver not installed (built by hand)")
+@pytest.mark.parametrize("through_proxy", [False, True])
+def test_lpacs_mbim_driver_reads_the_simulated_modem(state_path, through_proxy, sim_state):
+    """An outside LPA, run on real MBIM modems, reads the simulated one: chip info and profile list."""
+    import fcntl
+    import json
+
+    with open("/tmp/lpa-mbim-proxy.lock", "w") as lock:
+        if through_proxy:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        with SimulatedMbimModem(StateFile(state_path), proxy="mbim-proxy" if through_proxy else None) as modem:
+            env = {"PATH": "/usr/bin:/bin", "LPAC_APDU": "mbim", "LPAC_APDU_MBIM_DEVICE": modem.device,
+                   **({"LPAC_APDU_MBIM_USE_PROXY": "1", "LPAC_APDU_MBIM_DEVICE": "/dev/null"} if through_proxy else {})}
+
+            def lpac(*args):
+                done = subprocess.run([_lpac_driver("mbim"), *args], capture_output=True, text=True, timeout=60,
+                                      env=env)
+                return json.loads(done.stdout.strip().splitlines()[-1])["payload"]
+
+            info, profiles = lpac("chip", "info"), lpac("profile", "list")
+            assert not modem._channels  # noqa: SLF001 (lpac closed its channel)
+    assert info["code"] == 0 and info["data"]["eidValue"] == sim_state().eid
+    assert profiles["code"] == 0 and NORTHWIND in [p["iccid"] for p in profiles["data"]]
