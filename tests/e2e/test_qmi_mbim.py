@@ -2,12 +2,13 @@
 and qmicli/mbimcli (clients nobody here wrote) reading the simulated eUICC through them."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
 import pytest
 
-from helpers import CONTOSO, NORTHWIND, TEST_CI, TS48_ICCID, TS48_PROFILE, json_data
+from helpers import CONTOSO, NORTHWIND, TEST_CI, TS48_ICCID, TS48_PROFILE, json_data, lpac_with_driver, run_lpac
 from lpa.sim.bridges.mbim import SimulatedMbimModem
 from lpa.sim.bridges.qmi import SimulatedQmiModem
 from lpa.sim.bridges.wdm import WdmQuirks
@@ -115,7 +116,7 @@ def test_a_channel_limit_of_one_is_enough(lpa, protocol, state_path):
 
 
 def test_through_the_proxy_socket(lpa, protocol, state_path, tmp_path):
-    name = f"lpa-test-{protocol}-{tmp_path.name}"
+    name = f"lpa-test-{protocol}-{os.getpid()}"
     with MODEMS[protocol](StateFile(state_path), proxy=name) as modem:
         result = through(lpa, modem, "--json", "info")
     assert result.exit_code == 0, result.output
@@ -126,7 +127,7 @@ def test_a_stopped_proxy_modem_frees_its_socket_name_at_once(protocol, state_pat
     """The next modem (or the real proxy) can take the name: clients such as lpac only know 'mbim-proxy'.
     (A listener closed under the thread in accept() stayed bound: "Address already in use".)"""
     for _ in range(2):
-        with MODEMS[protocol](StateFile(state_path), proxy="lpa-test-freed-name"):
+        with MODEMS[protocol](StateFile(state_path), proxy=f"lpa-test-freed-{protocol}-{os.getpid()}"):
             pass
 
 
@@ -288,37 +289,20 @@ def test_lpa_sim_modem_refuses_options_of_another_kind_of_modem(lpa, options, me
     assert result.exit_code == 2 and message in result.output
 
 
-def _lpac_driver(name: str) -> str | None:
-    """lpac, when it is installed with the APDU driver ``name`` (built by hand: README, "Performance")."""
-    lpac = shutil.which("lpac")
-    if lpac is None:
-        return None
-    from pathlib import Path
-
-    drivers = Path(lpac).resolve().parents[1] / "lib" / "lpac" / "driver"
-    return lpac if (drivers / f"driver_apdu_{name}.so").exists() else None
-
-
-@pytest.mark.skipif(_lpac_driver("mbim") is None, reason="lpac with its MBIM driver not installed (built by hand)")
+@pytest.mark.skipif(lpac_with_driver("mbim") is None, reason="lpac with its MBIM driver not installed (built by hand)")
 @pytest.mark.parametrize("through_proxy", [False, True])
 def test_lpacs_mbim_driver_reads_the_simulated_modem(state_path, through_proxy, sim_state):
     """An outside LPA, run on real MBIM modems, reads the simulated one: chip info and profile list."""
     import fcntl
-    import json
 
     with open("/tmp/lpa-mbim-proxy.lock", "w") as lock:
         if through_proxy:
             fcntl.flock(lock, fcntl.LOCK_EX)
         with SimulatedMbimModem(StateFile(state_path), proxy="mbim-proxy" if through_proxy else None) as modem:
-            env = {"PATH": "/usr/bin:/bin", "LPAC_APDU": "mbim", "LPAC_APDU_MBIM_DEVICE": modem.device,
+            env = {"LPAC_APDU": "mbim", "LPAC_APDU_MBIM_DEVICE": modem.device,
                    **({"LPAC_APDU_MBIM_USE_PROXY": "1", "LPAC_APDU_MBIM_DEVICE": "/dev/null"} if through_proxy else {})}
 
-            def lpac(*args):
-                done = subprocess.run([_lpac_driver("mbim"), *args], capture_output=True, text=True, timeout=60,
-                                      env=env)
-                return json.loads(done.stdout.strip().splitlines()[-1])["payload"]
-
-            info, profiles = lpac("chip", "info"), lpac("profile", "list")
+            info, profiles = run_lpac(env, "chip", "info"), run_lpac(env, "profile", "list")
             assert not modem._channels  # noqa: SLF001 (lpac closed its channel)
     assert info["code"] == 0 and info["data"]["eidValue"] == sim_state().eid
     assert profiles["code"] == 0 and NORTHWIND in [p["iccid"] for p in profiles["data"]]
