@@ -55,7 +55,7 @@ def start_server(state_path: Path, *options: str, env: dict[str, str] | None = N
                                stdout=subprocess.DEVNULL, text=True, env=env)
     assert process.stderr is not None
     said = ""
-    while (line := process.stderr.readline()) and "serving" not in line:
+    while (line := process.stderr.readline()) and "?secret=" not in line:
         said += line  # the --listen warning
     found = re.search(r"at (https?://127\.0\.0\.1:\d+)(/\?secret=\S+)", line)
     if found is None:
@@ -148,3 +148,26 @@ def submit(driver: Any, button: Any) -> None:
     WebDriverWait(driver, 30, poll_frequency=0.05).until(staleness_of(old))
     WebDriverWait(driver, 30, poll_frequency=0.05).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def notice(driver: Any) -> str:
+    """The page's notices (outcomes of the last action), joined."""
+    from selenium.webdriver.common.by import By
+
+    return " | ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".notice"))
+
+
+def row(driver: Any, iccid: str) -> Any:
+    """The profile table's row of ``iccid``."""
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f'tr.profile[data-iccid="{iccid}"]')
+
+
+def start_download(driver: Any, code: str = "") -> None:
+    """Send the download form with ``code`` typed (none: the default SM-DP+ or the SM-DS)."""
+    from selenium.webdriver.common.by import By
+
+    if code:
+        driver.find_element(By.ID, "code").send_keys(code)
+    submit(driver, driver.find_element(By.ID, "download-button"))
