@@ -21,7 +21,7 @@ CERT, KEY = str(PKI_DIR / "smdp-tls-cert.pem"), str(PKI_DIR / "smdp-tls-key.pem"
 def test_open_starts_the_browser_on_the_address_with_its_secret(browser, state_path, tmp_path):
     opened, pid = tmp_path / "opened", tmp_path / "pid"
     fake = tmp_path / "browser"  # records the address, then runs on as a browser does until it is closed
-    fake.write_text(f"#!/bin/sh\necho $$ > {pid}\nprintf '%s\\n' \"$1\" > {opened}\nexec sleep 60\n")
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid}\nprintf '%s\\n' \"$1\" > {opened}\nexec sleep 60 >/dev/null 2>&1\n")
     fake.chmod(0o755)
     server = start_server(state_path, "--open", env={**os.environ, "BROWSER": str(fake)})
     try:

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import notice, screenshot, start_download, submit, wait_for
+from conftest import screenshot, start_download, submit, wait_for
 from helpers import TS48_ICCID, TS48_PROFILE
 from lpa.sim.card.state import StateFile
 from lpa.sim.servers.smds import Event, TestSmds
@@ -113,26 +115,34 @@ zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true,
     wait_for(page, "#job-outcome", timeout=60)
 
 
+def paste(page: Any, write: str, *arguments: Any) -> None:
+    """Put something on chromium's clipboard with the Clipboard API (``write``: a call of navigator.clipboard,
+    the permission granted through the driver), then paste it in the code field with a real Ctrl-V."""
+    origin = page.execute_script("return location.origin")
+    page.execute_cdp_cmd("Browser.grantPermissions", {"origin": origin, "permissions": [
+        "clipboardReadWrite", "clipboardSanitizedWrite"]})
+    copied = page.execute_async_script(f"""
+const done = arguments[arguments.length - 1];
+{write}.then(() => done("copied"), error => done(String(error)));
+""", *arguments)
+    assert copied == "copied"
+    page.find_element(By.ID, "code").click()
+    ActionChains(page).key_down(Keys.CONTROL).send_keys("v").key_up(Keys.CONTROL).perform()
+
+
 def test_a_qr_code_image_pasted_from_the_clipboard_is_read(page, smdpp, tmp_path):
-    # headless chromium's clipboard cannot be given an image from outside the page: the paste event is
-    # dispatched with the File in its clipboardData, as Ctrl-V after copying an image makes it
-    page.execute_script(TRANSFER + """
-document.body.dispatchEvent(new ClipboardEvent("paste", {clipboardData: transfer, bubbles: true, cancelable: true}));
-""", qr_png(tmp_path, f"LPA:1${smdpp.address}${TS48_PROFILE}"))
+    paste(page, """navigator.clipboard.write([new ClipboardItem({"image/png": new Blob(
+        [Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0))], {type: "image/png"})})])""",
+          qr_png(tmp_path, f"LPA:1${smdpp.address}${TS48_PROFILE}"))
     assert wait_for(page, "#offer-name").text == TS48_PROFILE
     page.find_element(By.ID, "consent-no").click()
     wait_for(page, "#job-outcome", timeout=60)
 
 
-def test_a_pasted_text_is_not_taken_for_an_image(page):
-    page.find_element(By.ID, "code").click()
-    page.execute_script("""
-const transfer = new DataTransfer();
-transfer.setData("text/plain", "LPA:1$smdp.example.com$X");
-document.getElementById("code").dispatchEvent(new ClipboardEvent("paste", {clipboardData: transfer, bubbles: true,
-                                                                           cancelable: true}));
-""")
-    assert not page.find_elements(By.ID, "job") and notice(page) == ""
+def test_a_pasted_text_goes_into_the_code_field_not_taken_for_an_image(page):
+    paste(page, "navigator.clipboard.writeText(arguments[0])", "LPA:1$smdp.example.com$X")
+    assert page.find_element(By.ID, "code").get_attribute("value") == "LPA:1$smdp.example.com$X"
+    assert not page.find_elements(By.ID, "job")
 
 
 def test_a_reloaded_page_picks_up_the_download_in_progress(page, smdpp, sim_state):
