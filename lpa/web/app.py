@@ -87,9 +87,9 @@ def create_app(desk: Desk, guard: Guard, options: Options) -> Flask:
 
     @app.get("/")
     def index() -> Any:
-        job = desk.job
+        job = desk.job.to_json() if desk.job is not None else None  # the page shows one moment of the job
         view: dict[str, Any] = {"desk": desk, "job": job, "notices": desk.take_notices(), "scopes": RESET_SCOPES}
-        if job is None or job.state in ("done", "failed"):
+        if job is None or job["state"] in ("done", "failed"):
             try:
                 with desk.card("reading the card") as euicc:
                     view.update(info=euicc.info(), profiles=euicc.profiles(icons=True, details=True),

@@ -51,36 +51,43 @@ def web(ctx: click.Context, port: int, listen: str | None, cert: str | None, key
     address = listen or "127.0.0.1"
     server = wsgi.Server((address, port), None, numthreads=8)
     if cert and key:
+        import ssl
+
         from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-        server.ssl_adapter = BuiltinSSLAdapter(cert, key)
+        try:
+            server.ssl_adapter = BuiltinSSLAdapter(cert, key)
+        except ssl.SSLError as error:
+            raise InputError(f"--cert {cert} --key {key}: not a PEM certificate and its private key "
+                             f"({error.reason or error})") from None
     server.prepare()  # binds the port: the address to print is known
-    bound = server.bind_addr[1] if isinstance(server.bind_addr, tuple) else port
-    host = f"[{address}]" if ":" in address else address
-    names = {f"{host}:{bound}"} | ({f"localhost:{bound}"} if address == "127.0.0.1" else set())
-    guard = Guard(frozenset(names), "https" if listen else "http")
-    desk = Desk(_devices(settings), lambda device: _open(settings, device))
-    server.wsgi_app = create_app(desk, guard, Options(notify=settings.notify))
-    url = f"{guard.scheme}://{host}:{bound}/?secret={guard.secret}"
-    if listen:
-        click.echo(f"lpa web: warning: serving on {address}, reachable from other machines; anyone who gets "
-                   "the address below can manage this eUICC", err=True)
-    click.echo(f"lpa web: serving {desk.device} at {url}", err=True)
-    click.echo("lpa web: the address works once (in one browser); Ctrl-C stops", err=True)
-    sys.stderr.flush()
-    if open_browser:
-        import threading
-        import webbrowser
+    desk: Desk | None = None
+    try:  # from here a Ctrl-C stops the server, whenever it comes
+        bound = server.bind_addr[1] if isinstance(server.bind_addr, tuple) else port
+        host = f"[{address}]" if ":" in address else address
+        names = {f"{host}:{bound}"} | ({f"localhost:{bound}"} if address == "127.0.0.1" else set())
+        guard = Guard(frozenset(names), "https" if listen else "http")
+        desk = Desk(_devices(settings), lambda device: _open(settings, device))
+        server.wsgi_app = create_app(desk, guard, Options(notify=settings.notify))
+        url = f"{guard.scheme}://{host}:{bound}/?secret={guard.secret}"
+        if listen:
+            click.echo(f"lpa web: warning: serving on {address}, reachable from other machines; anyone who gets "
+                       "the address below can manage this eUICC", err=True)
+        click.echo(f"lpa web: serving {desk.device} at {url}", err=True)
+        click.echo("lpa web: the address works once (in one browser); Ctrl-C stops", err=True)
+        sys.stderr.flush()
+        if open_browser:
+            import threading
+            import webbrowser
 
-        # Some browser commands return only when the browser is closed: the server serves meanwhile.
-        threading.Thread(target=webbrowser.open, args=(url,), name="lpa-web-open", daemon=True).start()
-    try:
+            # Some browser commands return only when the browser is closed: the server serves meanwhile.
+            threading.Thread(target=webbrowser.open, args=(url,), name="lpa-web-open", daemon=True).start()
         server.serve()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
-    busy = f" while {desk.doing}: run `lpa list` to see the card's state" if desk.busy else ""
+    busy = f" while {desk.doing}: run `lpa list` to see the card's state" if desk is not None and desk.busy else ""
     click.echo(f"lpa web: stopped{busy}", err=True)
     ctx.exit(130)
 

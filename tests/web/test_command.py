@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import requests
 from selenium.webdriver.common.by import By
@@ -60,7 +59,7 @@ def test_listen_serves_over_tls_with_a_warning_and_the_page_works_over_https(sta
         server.stop()
 
 
-def test_listen_without_tls_or_on_every_interface_is_refused_in_one_line(lpa_process, tmp_path: Path):
+def test_listen_without_tls_on_every_interface_or_with_a_wrong_key_is_refused_in_one_line(lpa_process):
     plain = lpa_process("web", "--listen", "192.0.2.1")
     assert plain.returncode == 2 and plain.stderr.splitlines() == [
         "lpa: --listen serves other machines: give --cert and --key (TLS); see `lpa web --help`"]
@@ -68,3 +67,6 @@ def test_listen_without_tls_or_on_every_interface_is_refused_in_one_line(lpa_pro
         refused = lpa_process("web", "--listen", wildcard, "--cert", CERT, "--key", KEY)
         assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1
         assert f"lpa: --listen {wildcard}: give the address other machines reach this one at" in refused.stderr
+    mismatched = lpa_process("web", "--listen", "127.0.0.1", "--cert", CERT, "--key", str(PKI_DIR / "ci-key.pem"))
+    assert mismatched.returncode == 2 and len(mismatched.stderr.splitlines()) == 1
+    assert "not a PEM certificate and its private key (KEY_VALUES_MISMATCH)" in mismatched.stderr
