@@ -137,15 +137,30 @@ def wait_for(driver: Any, css: str, timeout: float = 30) -> Any:
         lambda d: d.find_elements(By.CSS_SELECTOR, css) and d.find_element(By.CSS_SELECTOR, css))
 
 
+def _gone(element: Any) -> bool:
+    """Has the page holding ``element`` been replaced? Chromium answers a query on a replaced page's
+    node either as stale or, while the new page loads, "does not belong to the document"."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
+
+
 def submit(driver: Any, button: Any) -> None:
     """Click a form's button and wait for the page the server answers with."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 30, poll_frequency=0.05).until(staleness_of(old))
+    WebDriverWait(driver, 30, poll_frequency=0.05).until(lambda d: _gone(old))
     WebDriverWait(driver, 30, poll_frequency=0.05).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
 
