@@ -17,7 +17,8 @@ from ..errors import InputError
                    "needs --cert and --key, prints a warning.")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) for --listen.")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM) for --listen.")
-@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser (the program BROWSER names, if set).")
+@click.option("--open", "open_browser", is_flag=True,
+              help="Open the page in the default browser (the program BROWSER names, if set).")
 @click.pass_context
 def web(ctx: click.Context, port: int, listen: str | None, cert: str | None, key: str | None,
         open_browser: bool) -> None:
