@@ -116,6 +116,9 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
     cancelled on both sides (:class:`Interrupted` says whether the SM-DP+ accepted it); once the
     pieces are being loaded lpa finishes, so that the card's result is known, and keeps the
     install notification on the eUICC (the result's :attr:`DownloadResult.interrupted`).
+
+    ``progress(done, total)`` is told how many bytes of the Bound Profile Package the eUICC took, before
+    the first piece and after each one.
     """
     # the default SM-DP+ flow leaves matchingId out, as lpac does (download-notes 1.5: absent, not empty)
     context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)} if code.matching_id else \
@@ -176,7 +179,7 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
             with transaction.cancelling("loadBppExecutionError"):
                 pieces = split_bpp(bpp)  # decoded above: whatever fails here is lpa's
                 gate.check()  # the last point where nothing of the profile is on the card
-                result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
+                result = es10.load_bound_profile_package(_Counting(ch, pieces, progress), pieces)
             interrupted = gate.pending
         if interrupted:
             return DownloadResult(offer, result, [Delivery(result.metadata, False, error=INTERRUPTED)])
@@ -235,15 +238,20 @@ def activation_without_code(session: Session, *, event: str | None = None, smds:
 
 
 class _Counting:
-    """The ISD-R channel, telling ``progress`` about each BPP piece sent."""
+    """The ISD-R channel, telling ``progress`` how many bytes of the BPP's pieces the eUICC took: before
+    the first piece (0) and after each one. Bytes, not pieces: the pieces differ a hundredfold in size,
+    and a time left estimated from them would be wrong (a modem's first pieces are quick, its profile
+    elements slow)."""
 
-    def __init__(self, ch: Channel, total: int, progress: Callable[[int, int], None]) -> None:
-        self.ch, self.total, self.progress, self.done = ch, total, progress, 0
+    def __init__(self, ch: Channel, pieces: list[bytes], progress: Callable[[int, int], None]) -> None:
+        self.ch, self.progress, self.done = ch, progress, 0
+        self.total = sum(len(piece) for piece in pieces)
         self.note = getattr(ch, "note", None)
+        progress(0, self.total)
 
     def store_data(self, payload: bytes, name: str = "") -> bytes:
         answer = self.ch.store_data(payload, name)
-        self.done += 1
+        self.done += len(payload)
         self.progress(self.done, self.total)
         return answer
 
