@@ -134,29 +134,47 @@ class ProgressBar:
         self._stop.set()
 
 
+#: The status lines in force, innermost last: [message, shown], under :data:`_STATUS_LOCK`.
+_STATUS: list[list[object]] = []
+_STATUS_LOCK = threading.Lock()
+
+
 @contextmanager
 def status(message: str, enabled: bool, delay: float = 1.0) -> Iterator[None]:
     """Show ``message`` on stderr's last line if the block takes longer than ``delay`` seconds.
 
-    Only on a terminal (``enabled``); the line is cleared when the block ends.
+    Only on a terminal (``enabled``); the line is cleared when the block ends. Blocks nest: an inner
+    line replaces the outer one while it lasts, and the outer one, if it was shown, comes back after.
     """
     if not enabled or not sys.stderr.isatty():
         yield
         return
-    shown = threading.Event()
+    entry: list[object] = [message, False]
+
+    def draw(text: str) -> None:
+        sys.stderr.write(f"\r{safe(text)} ...\033[K")
+        sys.stderr.flush()
 
     def show() -> None:
-        shown.set()
-        sys.stderr.write(f"\r{safe(message)} ...")
-        sys.stderr.flush()
+        with _STATUS_LOCK:
+            entry[1] = True
+            if _STATUS and _STATUS[-1] is entry:
+                draw(message)
 
     timer = threading.Timer(delay, show)
     timer.daemon = True
+    with _STATUS_LOCK:
+        _STATUS.append(entry)
     timer.start()
     try:
         yield
     finally:
         timer.cancel()
-        if shown.is_set():
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        with _STATUS_LOCK:
+            _STATUS.remove(entry)
+            outer = _STATUS[-1] if _STATUS else None
+            if outer is not None and outer[1]:
+                draw(str(outer[0]))
+            elif entry[1]:
+                sys.stderr.write("\r\033[K")
+                sys.stderr.flush()

@@ -305,7 +305,26 @@ def test_a_status_line_shows_what_lpa_waits_for_after_a_second(monkeypatch):
         time.sleep(0.1)
     with status("quick", enabled=True, delay=1.0):
         pass
-    assert screen.getvalue() == "\rsending notification 12 to smdp.example.com ...\r\x1b[K"
+    assert screen.getvalue() == "\rsending notification 12 to smdp.example.com ...\x1b[K\r\x1b[K"
+
+
+def test_a_status_line_inside_another_gives_it_back_when_it_ends(monkeypatch):
+    import io
+
+    from lpa.cli.terminal import status
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with status("authenticating with the SM-DP+ a.example", enabled=True, delay=0.01):
+        with status("waiting for the SM-DP+ a.example", enabled=True, delay=0.01):
+            time.sleep(0.1)  # the outer line's second came too: the inner one is shown
+        time.sleep(0.05)
+    assert screen.getvalue() == ("\rwaiting for the SM-DP+ a.example ...\x1b[K"
+                                 "\rauthenticating with the SM-DP+ a.example ...\x1b[K\r\x1b[K")
 
 
 @pytest.mark.parametrize("exists", [True, False])

@@ -3,6 +3,7 @@ second, naming what it waits for, and a progress bar whose time left is the meas
 pseudo-terminal: lpa draws neither without one."""
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -44,6 +45,21 @@ def test_a_slow_smds_is_said_but_never_with_json(smdpp, state_path, json):
                    "--timeout", "30", "discover", "--smds", smdpp.address)
     run.finish()
     assert (f"asking the SM-DS {smdpp.address} ..." in run.text) is not json, run.text
+
+
+def test_a_slow_modem_before_the_offer_is_said(state_path, smdpp):
+    pytest.importorskip("serial")
+    from lpa.sim.bridges.modem import ModemQuirks, SimulatedModem
+
+    with SimulatedModem(StateFile(state_path), ModemQuirks(slow=0.12)) as modem:
+        run = Terminal("--device", f"at:{modem.port}", "--ca-file", TEST_CI, "--timeout", "30", "download",
+                       f"LPA:1${smdpp.address}${TS48_PROFILE}")
+        run.read_until("Install it?")
+        os.write(run.master, b"n\n")
+        assert run.finish() == 1, run.text
+    # the card's commands over the modem (the mutual authentication, the checks of the offer) take seconds
+    assert run.first(f"authenticating with the SM-DP+ {smdpp.address} ...") < run.first("ICCID 8949449999999990049")
+    assert "was not downloaded; the session is cancelled" in run.text
 
 
 @pytest.mark.download
