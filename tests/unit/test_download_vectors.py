@@ -149,6 +149,47 @@ def test_a_tampered_segment_fails_its_mac_and_a_bad_length_is_a_structure_error(
     assert caught.value.security is False
 
 
+def _macced(keys: SessionKeys, tag: int, body: bytes) -> bytes:
+    """A segment carrying ``body`` as it is, with the right MAC (what a faulty SM-DP+ that MACs what it sends
+    makes)."""
+    from cryptography.hazmat.primitives import cmac
+    from cryptography.hazmat.primitives.ciphers import algorithms
+
+    length = bytes([len(body) + 8])
+    signer = cmac.CMAC(algorithms.AES(keys.s_mac))
+    signer.update(keys.initial_mcv + bytes([tag]) + length + body)
+    return bytes([tag]) + length + body + signer.finalize()[:8]
+
+
+KEYS = SessionKeys(bytes(16), bytes(range(16)), bytes(range(16, 32)))
+
+
+def _sent(tag: int, plaintext: bytes, padding: bytes) -> bytes:
+    """The test SM-DP+'s segment with ``padding`` after the plaintext (its MAC right)."""
+    from lpa.sim.servers.scp03t import Keys, Sender
+
+    return Sender(Keys(KEYS.initial_mcv, KEYS.s_enc, KEYS.s_mac)).segment(tag, plaintext, padding)
+
+
+@pytest.mark.parametrize("segment", [
+    b"\x88",  # its tag alone
+    _macced(KEYS, 0x86, bytes(15)),  # not a whole number of AES blocks
+    _macced(KEYS, 0x86, b""),  # no block at all
+    _sent(0x86, bytes(15), b"\x80" + bytes(16)),  # 17 bytes of padding: more than a block
+], ids=["tag alone", "15-byte body", "empty body", "17 bytes of padding"])
+def test_a_segment_whose_mac_verifies_but_whose_structure_is_wrong_is_a_structure_error(segment):
+    with pytest.raises(BspError) as caught:
+        SecureChannel(KEYS).unprotect(segment)
+    assert caught.value.security is False
+
+
+@pytest.mark.parametrize("plaintext,padding", [(b"", b"\x80"), (bytes(15), b"\x80"), (bytes(16), b"\x80" + bytes(15))])
+def test_the_card_opens_an_empty_88_and_a_full_block_of_padding(plaintext, padding):
+    """A MAC-only 88 (eight bytes after its length) and padding of exactly one block are well formed."""
+    assert SecureChannel(KEYS).unprotect(_sent(0x88, plaintext, padding)) == plaintext
+    assert SecureChannel(KEYS).unprotect(_sent(0x86, plaintext, padding)) == plaintext
+
+
 def test_the_lpa_cuts_a_bpp_into_the_pieces_pysim_sends():
     _, outputs = case("bpp-session-keys-pysim")
     assert [p.hex().upper() for p in split_bpp(h(outputs["bpp"]))] == outputs["sbpp_segments"]

@@ -70,9 +70,10 @@ class SecureChannel:
         return mac.finalize()
 
     def unprotect(self, segment: bytes) -> bytes:
-        """Verify (and for 86/87 decrypt) one segment as received; its plaintext."""
-        if len(segment) < 2 or segment[0] not in (0x86, 0x87, 0x88):
-            raise BspError("not an 86, 87 or 88 segment", security=False)
+        """Verify (and for 86/87 decrypt) one segment as received (its tag, 86, 87 or 88, checked against its
+        container by the caller); its plaintext."""
+        if len(segment) < 2:
+            raise BspError("a segment's tag without its length", security=False)
         tag, first = segment[0], segment[1]
         start = 2 + (first & 0x7F if first & 0x80 else 0)
         length_field = segment[1:start]
