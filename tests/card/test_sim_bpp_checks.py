@@ -140,6 +140,14 @@ def test_replace_session_keys_under_the_wrong_tag_is_refused_as_replace_session_
     assert card.refused(pieces) == (REPLACE_SESSION_KEYS, STRUCTURE)
 
 
+@pytest.mark.parametrize("keys", [Keys(bytes(17), bytes(16), bytes(16)), Keys(bytes(16), bytes(24), bytes(16)),
+                                  Keys(bytes(16), bytes(16), bytes(24))], ids=["mcv", "ppkEnc", "ppkCmac"])
+def test_profile_protection_keys_of_the_wrong_size_are_refused_as_replace_session_keys(state_path, keys):
+    """SCP03t's keys are AES-128 and its chaining value a block: a 24-byte key or a 17-byte MCV is refused."""
+    card = Card(state_path)
+    assert card.refused(card.pieces(ppk=keys)) == (REPLACE_SESSION_KEYS, STRUCTURE)
+
+
 def test_a_profile_larger_than_the_free_memory_is_refused_and_one_that_fits_exactly_installs(state_path):
     card = Card(state_path)
     card.state.memory -= card.state.free_memory() - len(card.package) + 1

@@ -312,3 +312,22 @@ def test_a_cancel_the_euicc_refused_is_refused(service):
     with pytest.raises(ServerRefused, match="the eUICC did not cancel the session"):
         service.call("cancelSession", {"transactionId": tid.hex(),
                                        "cancelSessionResponse": base64.b64encode(answer).decode()})
+
+
+@pytest.mark.parametrize("certificate, matching_id", [(True, ""), (False, TS48_PROFILE)],
+                         ids=["authenticateClient refused after reading the certificate", "no eUICC certificate"])
+def test_get_bound_profile_package_before_authenticate_client_succeeded_is_refused(service, certificate, matching_id):
+    """An LPA that asks for the BPP of a session whose authenticateClient failed (its matching ID unknown: the
+    certificate was read, no order found) gets 8.10.1 3.9, not a package."""
+    tid = os.urandom(16)
+    service.sessions[tid] = Session(tid, matching_id=matching_id,
+                                    euicc_certificate=Identity.builtin().euicc_cert if certificate else None)
+    with pytest.raises(ServerRefused, match="authenticateClient has not succeeded for this transactionId"):
+        service.call("getBoundProfilePackage", {"transactionId": tid.hex(), "prepareDownloadResponse": "AA=="})
+
+
+def test_the_offered_profile_name_is_the_matching_id_cut_to_the_64_characters_storemetadata_allows():
+    long_id = "TS48-" + "X" * 70
+    service = DownloadService("127.0.0.1:1", profiles={long_id: ts48_profiles()[TS48_PROFILE]})
+    name = codec.decode("StoreMetadataRequest", service.metadata(long_id))["profileName"]
+    assert name == long_id[:64]

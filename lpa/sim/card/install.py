@@ -128,6 +128,8 @@ def load_piece(state: DownloadState, piece: bytes) -> dict[int, bytes] | None:
             raise BppFailure(command, REASON_SECURITY if error.security else REASON_STRUCTURE) from None
         if loading.container == 0xA2 and not loading.container_left:  # ReplaceSessionKeys: the PPKs from now on
             keys = _decoded(REPLACE_SESSION_KEYS, "ReplaceSessionKeysRequest", loading.plaintext[0xA2])
+            if any(len(keys[name]) != 16 for name in ("initialMacChainingValue", "ppkEnc", "ppkCmac")):
+                raise BppFailure(REPLACE_SESSION_KEYS, REASON_STRUCTURE)  # AES-128 keys, a 16-byte MCV (SGP.22 5.5.4)
             loading.channel = SecureChannel(SessionKeys(bytes(keys["initialMacChainingValue"]), bytes(keys["ppkEnc"]),
                                                         bytes(keys["ppkCmac"])))
     if loading.remaining == 0:
