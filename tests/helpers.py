@@ -2,6 +2,7 @@
 and the simulated eUICC's seeded state by name."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -60,6 +61,13 @@ def run_lpa(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     """Run the installed `lpa` as a subprocess, without a terminal."""
     return subprocess.run([lpa_executable(), *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+class TtyBuffer(io.StringIO):
+    """A text buffer that says it is a terminal: what lpa draws on stderr for one (status lines, bars)."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 class Terminal:

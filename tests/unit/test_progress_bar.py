@@ -5,12 +5,8 @@ from __future__ import annotations
 import io
 import time
 
+from helpers import TtyBuffer as Tty
 from lpa.cli.terminal import ProgressBar
-
-
-class Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 def test_the_time_left_is_the_work_left_at_the_rate_measured_and_grows_while_a_step_lasts(monkeypatch):
