@@ -91,6 +91,12 @@ def _bf23(piece: bytes) -> int:
     return piece.index(b"\xbf\x23")
 
 
+def _longer(header: bytes) -> bytes:
+    """A container header ``A3 82 LL LL`` (alone in its piece) declaring one byte more."""
+    assert header[1] == 0x82 and len(header) == 4
+    return header[:2] + (int.from_bytes(header[2:], "big") + 1).to_bytes(2, "big")
+
+
 # each: what the faulty SM-DP+ or LPA does to the pieces -> (bppCommandId, errorReason)
 SPOILED = {
     "BF36 header cut short": (lambda p: [p[0][:4]], (INITIALISE, STRUCTURE)),
@@ -108,8 +114,8 @@ SPOILED = {
     "a segment outside any container": (lambda p: [p[0], p[1][2:]], (INITIALISE, STRUCTURE)),
     "StoreMetadata in an 87": (lambda p: [*p[:3], b"\x87" + p[3][1:]], (STORE_METADATA, STRUCTURE)),
     "a segment longer than its container": (lambda p: [*p[:3], p[3] + b"\x00", *p[4:]], (STORE_METADATA, STRUCTURE)),
-    "the profile package container declared a byte longer": (
-        lambda p: [*p[:4], p[4][:1] + bytes([p[4][1] + 1]) + p[4][2:], *p[5:]], (LOAD_PROFILE_ELEMENTS, STRUCTURE)),
+    "the profile package container declared a byte longer": (lambda p: [*p[:4], _longer(p[4]), *p[5:]],
+                                                              (LOAD_PROFILE_ELEMENTS, STRUCTURE)),
 }
 
 
@@ -146,6 +152,16 @@ def test_profile_protection_keys_of_the_wrong_size_are_refused_as_replace_sessio
     """SCP03t's keys are AES-128 and its chaining value a block: a 24-byte key or a 17-byte MCV is refused."""
     card = Card(state_path)
     assert card.refused(card.pieces(ppk=keys)) == (REPLACE_SESSION_KEYS, STRUCTURE)
+
+
+def test_a_profile_element_that_does_not_decode_is_a_pe_processing_error(state_path):
+    card = Card(state_path)
+    card.package += bytes.fromhex("A10300FFFF")  # after the good elements, one no PE_Definitions type reads
+    result = card.load(card.pieces())
+    kind, error = result["finalResult"]
+    assert kind == "errorResult" and (error["bppCommandId"], error["errorReason"]) == (LOAD_PROFILE_ELEMENTS,
+                                                                                       PE_PROCESSING)
+    assert card.state.find(iccid=ICCID) is None
 
 
 def test_a_profile_larger_than_the_free_memory_is_refused_and_one_that_fits_exactly_installs(state_path):
