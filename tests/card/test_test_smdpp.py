@@ -391,7 +391,7 @@ def test_a_notification_with_the_wrong_headers_is_refused(change, message):
 
 @pytest.mark.parametrize("body, message", [
     (b'{"other": 1}', 'body is not {"pendingNotification": <base64>}'),
-    (b'{"pendingNotification": "MAA*"}', 'body is not {"pendingNotification": <base64>}'),  # not strictly base64
+    (b'{"pendingNotification": "MA*A="}', 'body is not {"pendingNotification": <base64>}'),  # not strictly base64
     (b'{"pendingNotification": "MAA="}', "not a PendingNotification"),
 ])
 def test_a_body_that_is_not_a_pending_notification_is_refused(body, message):
@@ -490,7 +490,11 @@ def test_the_acknowledgement_is_the_one_each_fault_stands_for(smdpp, fault, expe
     assert (status, body.replace(b" ", b"")) == (expected[0], expected[1].replace(b" ", b""))
 
 
-def test_an_unknown_function_is_404(smdpp):
+def test_es9_functions_answer_200_and_an_unknown_function_404(smdpp):
+    """SGP.22 6.5.1: an ES9+ function answers HTTP 200, its outcome in functionExecutionStatus (a malformed
+    request too)."""
+    status, content_type, body = _post(smdpp, "/gsma/rsp2/es9plus/initiateAuthentication", b"{}", HEADERS)
+    assert (status, content_type) == (200, "application/json") and b'"Failed"' in body
     assert _post(smdpp, "/gsma/rsp2/es9plus/noSuchFunction", b"{}", HEADERS)[0] == 404
 
 
