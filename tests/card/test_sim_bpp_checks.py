@@ -26,7 +26,7 @@ OTHER_OID = "1.3.6.1.4.1.31746.9"
 # bppCommandId (SGP.22 5.7.6)
 INITIALISE, CONFIGURE_ISDP, STORE_METADATA, REPLACE_SESSION_KEYS, LOAD_PROFILE_ELEMENTS = 0, 1, 2, 4, 5
 # errorReason
-INVALID_TRANSACTION, CRT, REMOTE_OP, STRUCTURE, NO_MEMORY, PE_PROCESSING = 3, 4, 5, 7, 10, 12
+INCORRECT_INPUT, INVALID_TRANSACTION, CRT, REMOTE_OP, STRUCTURE, NO_MEMORY, PE_PROCESSING = 1, 3, 4, 5, 7, 10, 12
 
 
 class Card:
@@ -152,6 +152,18 @@ def test_profile_protection_keys_of_the_wrong_size_are_refused_as_replace_sessio
     """SCP03t's keys are AES-128 and its chaining value a block: a 24-byte key or a 17-byte MCV is refused."""
     card = Card(state_path)
     assert card.refused(card.pieces(ppk=keys)) == (REPLACE_SESSION_KEYS, STRUCTURE)
+
+
+@pytest.mark.parametrize("icon_type", [None, 2], ids=["no iconType", "iconType 2"])
+def test_an_icon_without_a_type_the_card_knows_is_refused_as_incorrect_input(state_path, icon_type):
+    """StoreMetadata's icon only with its iconType, jpg or png (asn1/rsp.asn): a faulty SM-DP+'s metadata is refused,
+    not a crash of the card."""
+    card = Card(state_path)
+    metadata = {"iccid": iccid_to_bytes(ICCID), "serviceProviderName": "Test Op", "profileName": "Icon", "icon": b"x"}
+    if icon_type is not None:
+        metadata["iconType"] = icon_type
+    assert card.refused(card.pieces(store_metadata=codec.encode("StoreMetadataRequest", metadata))) == \
+        (STORE_METADATA, INCORRECT_INPUT)
 
 
 def test_a_profile_element_that_does_not_decode_is_a_pe_processing_error(state_path):

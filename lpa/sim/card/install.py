@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 #: BppCommandId: which part of the BPP an error concerns.
 INITIALISE, CONFIGURE_ISDP, STORE_METADATA, REPLACE_SESSION_KEYS, LOAD_PROFILE_ELEMENTS = 0, 1, 2, 4, 5
 #: ErrorReason values the simulated eUICC gives.
-REASON_INVALID_SIGNATURE, REASON_INVALID_TRANSACTION, REASON_CRT, REASON_REMOTE_OP = 2, 3, 4, 5
+REASON_INCORRECT_INPUT, REASON_INVALID_SIGNATURE, REASON_INVALID_TRANSACTION = 1, 2, 3
+REASON_CRT, REASON_REMOTE_OP = 4, 5
 REASON_STRUCTURE, REASON_SECURITY, REASON_ICCID_EXISTS, REASON_NO_MEMORY = 7, 8, 9, 10
 REASON_PE_PROCESSING, REASON_DATA_MISMATCH = 12, 13
 
@@ -183,6 +184,9 @@ class Installation:
         _decoded(CONFIGURE_ISDP, "ConfigureISDPRequest", parts.get(0xA0, b""))
         metadata = _decoded(STORE_METADATA, "StoreMetadataRequest", parts.get(0xA1, b""))
         iccid = iccid_from_bytes(bytes(metadata["iccid"]))
+        # an icon only with its iconType, jpg or png (SGP.22's StoreMetadataRequest, asn1/rsp.asn)
+        if "icon" in metadata and metadata.get("iconType") not in (0, 1):
+            raise BppFailure(STORE_METADATA, REASON_INCORRECT_INPUT, iccid=iccid)
         if self.state.find(iccid=iccid):
             raise BppFailure(STORE_METADATA, REASON_ICCID_EXISTS, iccid=iccid)
         package = parts.get(0xA3, b"")
