@@ -2,6 +2,7 @@
 and the simulated eUICC's seeded state by name."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -60,6 +61,67 @@ def run_lpa(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     """Run the installed `lpa` as a subprocess, without a terminal."""
     return subprocess.run([lpa_executable(), *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+class TtyBuffer(io.StringIO):
+    """A text buffer that says it is a terminal: what lpa draws on stderr for one (status lines, bars)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Terminal:
+    """The installed `lpa` run with stdin, stdout and stderr on a pseudo-terminal (where lpa shows status
+    lines and progress bars): what it wrote, each chunk with the seconds since the start it arrived at."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        import pty
+        import time
+
+        master, slave = pty.openpty()
+        self.master, self.started = master, time.monotonic()
+        self.process = subprocess.Popen([lpa_executable(), *args], stdin=slave, stdout=slave, stderr=slave,
+                                        env={**os.environ, **(env or {})}, preexec_fn=interruptible)
+        os.close(slave)
+        self.chunks: list[tuple[float, str]] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(chunk for _, chunk in self.chunks)
+
+    def read_until(self, wanted: str, timeout: float = 30) -> None:
+        """Read until ``wanted`` was written or the process ended (then ``wanted`` is missed)."""
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while wanted not in self.text and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:  # EIO: the process ended and closed the terminal
+                return
+            if not data:
+                return
+            self.chunks.append((time.monotonic() - self.started, data.decode(errors="replace")))
+
+    def finish(self, timeout: float = 60) -> int:
+        """Read everything until the process ends; its exit code."""
+        self.read_until("\0never written\0", timeout)
+        code = self.process.wait(timeout=5)
+        os.close(self.master)
+        return code
+
+    def first(self, text: str) -> float:
+        """When ``text`` was first seen whole (the seconds of the chunk that completed it)."""
+        seen = ""
+        for at, chunk in self.chunks:
+            seen += chunk
+            if text in seen:
+                return at
+        raise AssertionError(f"{text!r} never shown in {self.text!r}")
 
 
 def interruptible() -> None:

@@ -9,7 +9,7 @@ import click
 from ..errors import CardError, InputError, Interrupted, LpaError
 from . import base
 from .base import out
-from .terminal import progress_bar, safe, table
+from .terminal import ProgressBar, safe, table
 
 _smds_option = click.option("--smds", metavar="ADDRESS",
                             help="Ask this SM-DS instead of the root SM-DS the eUICC names.")
@@ -116,13 +116,13 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
             raise InputError("the SM-DP+ asks for a confirmation code: add --confirmation-code")
         return click.prompt("Confirmation code", hide_input=True, err=True)
 
-    progress = progress_bar("installing", enabled=not ctx.obj.json, minimum=0)
+    progress = ProgressBar("installing", enabled=not ctx.obj.json, minimum=0)
 
     from .. import interrupts
 
     # Ctrl-C is held back from here to the output but for waits (lpa.interrupts): once the card changed,
     # the line printed says so
-    with ctx.obj.open() as euicc, interrupts.deferred() as gate:
+    with progress, ctx.obj.open() as euicc, interrupts.deferred() as gate:
         if activation is None:
             with gate.allowed():
                 activation = _without_code(ctx, euicc, event, smds, imei)

@@ -6,7 +6,7 @@ import click
 from ..errors import InputError, Interrupted, ServerError
 from . import base
 from .base import INTERRUPTED, LpaGroup, out
-from .terminal import progress_bar, safe, table
+from .terminal import ProgressBar, safe, table
 
 
 @click.group(cls=LpaGroup)
@@ -42,9 +42,9 @@ def notifications_process(ctx: click.Context, seq_numbers: tuple[int, ...], keep
     """
     if not ctx.obj.notify:
         raise InputError("a recording (--replay) holds no SM-DP+ to send notifications to")
-    progress = progress_bar("sending", enabled=not ctx.obj.json)
+    progress = ProgressBar("sending", enabled=not ctx.obj.json)
 
-    with ctx.obj.open() as euicc:
+    with progress, ctx.obj.open() as euicc:
         result = euicc.process_notifications(seq_numbers or None, keep=keep, progress=progress)
     data = result.to_json()
 
@@ -145,9 +145,9 @@ def notifications_send(ctx: click.Context, path: str, again: bool) -> None:
     from ..session import NotifySettings
 
     exported = read(path)
-    progress = progress_bar("sending", enabled=not ctx.obj.json)
-    with es9p_client(exported.ci_key_ids, NotifySettings(ca_files=ctx.obj.ca_files, timeout=ctx.obj.timeout)) \
-            as client:
+    progress = ProgressBar("sending", enabled=not ctx.obj.json)
+    settings = NotifySettings(ca_files=ctx.obj.ca_files, timeout=ctx.obj.timeout)
+    with progress, es9p_client(exported.ci_key_ids, settings) as client:
         results = send(path, client, again=again, progress=progress)
     failed = [r for r in results if not r.delivered]
     data = {"delivered": len(results) - len(failed), "failed": len(failed),

@@ -131,6 +131,6 @@ def _is_ds_auth(certificate: bytes) -> bool:
     try:
         policies = x509.load_der_x509_certificate(certificate).extensions.get_extension_for_class(
             x509.CertificatePolicies).value
-    except (ValueError, x509.ExtensionNotFound):
+    except (ValueError, x509.InvalidVersion, x509.ExtensionNotFound):
         return False
     return any(p.policy_identifier.dotted_string == DS_AUTH_POLICY for p in policies)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator
 
 from .. import codec, es9p, es10, interrupts
 from ..activation import ActivationCode, hash_cc
@@ -116,6 +116,9 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
     cancelled on both sides (:class:`Interrupted` says whether the SM-DP+ accepted it); once the
     pieces are being loaded lpa finishes, so that the card's result is known, and keeps the
     install notification on the eUICC (the result's :attr:`DownloadResult.interrupted`).
+
+    ``progress(done, total)`` is told how many bytes of the Bound Profile Package the eUICC took, before
+    the first piece and after each one.
     """
     # the default SM-DP+ flow leaves matchingId out, as lpac does (download-notes 1.5: absent, not empty)
     context = {"matchingId": code.matching_id, "deviceInfo": device_info(imei)} if code.matching_id else \
@@ -129,29 +132,32 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
                 with gate.allowed(), session.waiting(f"waiting for the SM-DP+ {address}"):
                     return function(client, address, *args)
 
-            auth = mutual_authentication(ch, address, context, lambda challenge, info1: ask(
-                es9p.initiate_authentication, challenge, info1))
-            transaction = _Transaction(ch, client, address, auth.tid_text, auth.transaction_id)
-            if auth.refused is not None:
-                with gate.allowed():
-                    transaction.forward(es9p.authenticate_client, auth.response)
-                raise ResultError("AuthenticateServer", 0, auth.refused,
-                                  f"the eUICC refused the SM-DP+ {address}: {auth.refused}")
-            with transaction.cancelling("undefinedReason"):
-                offered = ask(es9p.authenticate_client, auth.tid_text, auth.response)
-                signed2 = _server_data(address, "smdpSigned2", "SmdpSigned2", offered["smdpSigned2"])
-                offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]), address)
-                gate.check()
-                if es10.get_profiles_info(ch, iccid=offer.iccid, fields=("iccid",)):  # nothing sent to the card yet
-                    transaction.cancel("undefinedReason")
-                    raise InputError(f"profile {offer.iccid} is already on this eUICC; nothing was downloaded and the "
-                                     f"session is cancelled (`lpa list` shows it; `lpa delete {offer.iccid}` first "
-                                     "to install it again)")
-                refused_rules = rules_not_allowed(offered["profileMetadata"], es10.get_rat(ch))
-                if refused_rules:
-                    outcome = transaction.cancel("pprNotAllowed")
-                    raise ResultError("GetRAT", 0, "pprNotAllowed", f"profile {offer.iccid} has policy rules "
-                                      f"this eUICC does not allow ({', '.join(refused_rules)}); not downloaded, {outcome}")
+            # card commands and ES9+ calls until the offer: seconds on a slow modem or with a slow SM-DP+
+            with session.waiting(f"authenticating with the SM-DP+ {address}"):
+                auth = mutual_authentication(ch, address, context, lambda challenge, info1: ask(
+                    es9p.initiate_authentication, challenge, info1))
+                transaction = _Transaction(ch, client, address, auth.tid_text, auth.transaction_id, session.waiting)
+                if auth.refused is not None:
+                    with gate.allowed():
+                        transaction.forward(es9p.authenticate_client, auth.response)
+                    raise ResultError("AuthenticateServer", 0, auth.refused,
+                                      f"the eUICC refused the SM-DP+ {address}: {auth.refused}")
+                with transaction.cancelling("undefinedReason"):
+                    offered = ask(es9p.authenticate_client, auth.tid_text, auth.response)
+                    signed2 = _server_data(address, "smdpSigned2", "SmdpSigned2", offered["smdpSigned2"])
+                    offer = offer_from(offered["profileMetadata"], bool(signed2["ccRequiredFlag"]), address)
+                    gate.check()
+                    if es10.get_profiles_info(ch, iccid=offer.iccid, fields=("iccid",)):  # nothing sent to the card yet
+                        transaction.cancel("undefinedReason")
+                        raise InputError(f"profile {offer.iccid} is already on this eUICC; nothing was downloaded "
+                                         f"and the session is cancelled (`lpa list` shows it; `lpa delete "
+                                         f"{offer.iccid}` first to install it again)")
+                    refused_rules = rules_not_allowed(offered["profileMetadata"], es10.get_rat(ch))
+                    if refused_rules:
+                        outcome = transaction.cancel("pprNotAllowed")
+                        raise ResultError("GetRAT", 0, "pprNotAllowed", f"profile {offer.iccid} has policy rules "
+                                          f"this eUICC does not allow ({', '.join(refused_rules)}); not downloaded, "
+                                          f"{outcome}")
             with transaction.cancelling("endUserRejection"):
                 with gate.allowed():
                     if not consent(offer):
@@ -159,7 +165,7 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
                         raise Declined(f"profile {offer.iccid} was not downloaded; {outcome}")
                     hashed = hash_cc(confirmation_code(), auth.transaction_id) if offer.confirmation_code_required \
                         else None
-            with transaction.cancelling("undefinedReason"):
+            with transaction.cancelling("undefinedReason"), session.waiting(f"preparing the download from {address}"):
                 prepared, refused = es10.prepare_download(ch, offered["smdpSigned2"], offered["smdpSignature2"],
                                                           offered["smdpCertificate"], hashed)
                 if refused is not None:
@@ -176,7 +182,7 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
             with transaction.cancelling("loadBppExecutionError"):
                 pieces = split_bpp(bpp)  # decoded above: whatever fails here is lpa's
                 gate.check()  # the last point where nothing of the profile is on the card
-                result = es10.load_bound_profile_package(_Counting(ch, len(pieces), progress), pieces)
+                result = es10.load_bound_profile_package(_Counting(ch, pieces, progress), pieces)
             interrupted = gate.pending
         if interrupted:
             return DownloadResult(offer, result, [Delivery(result.metadata, False, error=INTERRUPTED)])
@@ -235,15 +241,20 @@ def activation_without_code(session: Session, *, event: str | None = None, smds:
 
 
 class _Counting:
-    """The ISD-R channel, telling ``progress`` about each BPP piece sent."""
+    """The ISD-R channel, telling ``progress`` how many bytes of the BPP's pieces the eUICC took: before
+    the first piece (0) and after each one. Bytes, not pieces: the pieces differ a hundredfold in size,
+    and a time left estimated from them would be wrong (a modem's first pieces are quick, its profile
+    elements slow)."""
 
-    def __init__(self, ch: Channel, total: int, progress: Callable[[int, int], None]) -> None:
-        self.ch, self.total, self.progress, self.done = ch, total, progress, 0
+    def __init__(self, ch: Channel, pieces: list[bytes], progress: Callable[[int, int], None]) -> None:
+        self.ch, self.progress, self.done = ch, progress, 0
+        self.total = sum(len(piece) for piece in pieces)
         self.note = getattr(ch, "note", None)
+        progress(0, self.total)
 
     def store_data(self, payload: bytes, name: str = "") -> bytes:
         answer = self.ch.store_data(payload, name)
-        self.done += 1
+        self.done += len(payload)
         self.progress(self.done, self.total)
         return answer
 
@@ -257,13 +268,16 @@ class _Transaction:
     address: str
     tid_text: str
     transaction_id: bytes
+    #: The session's status line for a wait (:attr:`lpa.session.Session.waiting`).
+    waiting: Callable[[str], ContextManager[None]]
     open: bool = True
 
     def forward(self, function: Callable[..., Any], response: bytes) -> None:
         """Send the eUICC's refusal on to the SM-DP+, which then ends its side."""
         self.open = False
         try:
-            function(self.client, self.address, self.tid_text, response)
+            with self.waiting(f"telling the SM-DP+ {self.address} of the eUICC's refusal"):
+                function(self.client, self.address, self.tid_text, response)
         except ServerError:
             pass  # expected: the SM-DP+ answers the refusal with a failure
 
@@ -279,7 +293,8 @@ class _Transaction:
         except LpaError as error:
             return f"the eUICC did not cancel the session ({error})"
         try:
-            es9p.cancel_session(self.client, self.address, self.tid_text, answer)
+            with self.waiting(f"cancelling the session at the SM-DP+ {self.address}"):
+                es9p.cancel_session(self.client, self.address, self.tid_text, answer)
         except ServerError as error:  # the cancel is a courtesy: the original error is what the user needs to see
             return f"the session is cancelled on the eUICC ({reason}); the SM-DP+ did not accept the cancel " \
                    f"({error})"

@@ -108,6 +108,16 @@ def test_the_euicc_lists_the_cis_it_trusts_for_verification(ch, sim_state):
     assert ci_key_id in info1.ci_pkid_verification and info1.ci_pkid_signing == (ci_key_id,)
 
 
+def version_6(issued: testpki.Issued):
+    """``issued`` as a faulty SM-DP+ sends it: its certificate well-formed DER, but of X.509 version 6."""
+    from types import SimpleNamespace
+
+    der = issued.cert.public_bytes(serialization.Encoding.DER)
+    assert b"\xa0\x03\x02\x01\x02" in der
+    spoilt = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x05", 1)
+    return SimpleNamespace(cert=SimpleNamespace(public_bytes=lambda encoding: spoilt), key=issued.key)
+
+
 @pytest.fixture(scope="module")
 def dppb() -> testpki.Issued:
     return testpki.make_dp(lpa_test_ci(), POLICIES["dppb"])
@@ -345,3 +355,11 @@ def test_after_replace_session_keys_the_86s_are_under_the_ppks_with_the_counter_
     icv = Cipher(algorithms.AES(ppk.enc), modes.ECB()).encryptor().update((1).to_bytes(16, "big"))
     plain = Cipher(algorithms.AES(ppk.enc), modes.CBC(icv)).decryptor().update(body)
     assert plain[:1007] == package[:1007] and plain[1007:] == b"\x80"
+
+
+def test_certificates_of_an_x509_version_the_euicc_does_not_know_are_invalid_not_a_crash(ch, dpauth, dppb):
+    kind, error = authenticate_server(ch, version_6(dpauth))
+    assert kind == "authenticateResponseError" and error["authenticateErrorCode"] == 1  # invalidCertificate
+    _, ok = authenticate_server(ch, dpauth)
+    (kind, error), _ = prepare_download(ch, version_6(dppb), bytes(ok["euiccSignature1"]))
+    assert kind == "downloadResponseError" and error["downloadErrorCode"] == 1  # invalidCertificate

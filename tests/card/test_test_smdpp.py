@@ -3,6 +3,7 @@ the simulated eUICC's reading of profile packages (lpa/sim/card/profile_elements
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 
@@ -16,6 +17,8 @@ from lpa.sim.pki.testpki import TEST_SMDP_OID
 from lpa.sim.servers.authentication import Session
 from lpa.sim.servers.download import DownloadService, Refused as ServerRefused
 from lpa.sim.servers.profile_package import ts48_profiles, with_header_iccid
+from lpa.sim.servers.smdpp import Rejected, TestSmdpp
+from cryptography.hazmat.primitives.serialization import Encoding
 
 
 @pytest.fixture(scope="module")
@@ -312,3 +315,195 @@ def test_a_cancel_the_euicc_refused_is_refused(service):
     with pytest.raises(ServerRefused, match="the eUICC did not cancel the session"):
         service.call("cancelSession", {"transactionId": tid.hex(),
                                        "cancelSessionResponse": base64.b64encode(answer).decode()})
+
+
+@pytest.mark.parametrize("certificate, matching_id", [(True, ""), (False, TS48_PROFILE)],
+                         ids=["authenticateClient refused after reading the certificate", "no eUICC certificate"])
+def test_get_bound_profile_package_before_authenticate_client_succeeded_is_refused(service, certificate, matching_id):
+    """An LPA that asks for the BPP of a session whose authenticateClient failed (its matching ID unknown: the
+    certificate was read, no order found) gets 8.10.1 3.9, not a package."""
+    tid = os.urandom(16)
+    service.sessions[tid] = Session(tid, matching_id=matching_id,
+                                    euicc_certificate=Identity.builtin().euicc_cert if certificate else None)
+    with pytest.raises(ServerRefused, match="authenticateClient has not succeeded for this transactionId"):
+        service.call("getBoundProfilePackage", {"transactionId": tid.hex(), "prepareDownloadResponse": "AA=="})
+
+
+def test_the_offered_profile_name_is_the_matching_id_cut_to_the_64_characters_storemetadata_allows():
+    long_id = "TS48-" + "X" * 70
+    service = DownloadService("127.0.0.1:1", profiles={long_id: ts48_profiles()[TS48_PROFILE]})
+    name = codec.decode("StoreMetadataRequest", service.metadata(long_id))["profileName"]
+    assert name == long_id[:64]
+
+
+# -- handleNotification: what the test SM-DP+ checks before it acknowledges (SGP.22 6.5, 5.6.4) ----------------
+
+HEADERS = {"content-type": "application/json", "x-admin-protocol": "gsma/rsp/v2.2.0", "user-agent": "gsma-rsp-lpad"}
+
+
+def other_notification(*, euicc=None, eum=None, sign=None, euicc_der: bytes | None = None) -> bytes:
+    """A handleNotification body: a delete notification signed as told (default: by the simulated eUICC)."""
+    from lpa.encoding import iccid_to_bytes, operation_bits
+
+    identity = Identity.builtin()
+    tbs = codec.encode("NotificationMetadata", {"seqNumber": 7, "profileManagementOperation": operation_bits("delete"),
+                                                "notificationAddress": "127.0.0.1:1", "iccid": iccid_to_bytes(TS48_ICCID)})
+    der = codec.encode("OtherSignedNotificationView", {
+        "tbsOtherNotification": tbs, "euiccNotificationSignature": (sign or (euicc.sign if euicc else identity.sign))(tbs),
+        "euiccCertificate": euicc_der or (euicc.cert.public_bytes(Encoding.DER) if euicc else identity.der("euicc")),
+        "eumCertificate": eum.cert.public_bytes(Encoding.DER) if eum else identity.der("eum")})
+    return json.dumps({"pendingNotification": base64.b64encode(der).decode()}).encode()
+
+
+class Signer:
+    """An eUICC certificate of the test PKI and the key it certifies, signing as the card does (r||s)."""
+
+    def __init__(self, issued) -> None:
+        self.cert, self.key = issued.cert, issued.key
+
+    def sign(self, data: bytes) -> bytes:
+        from lpa.sim.pki.signatures import sign_rs
+
+        return sign_rs(self.key, data)
+
+
+def test_a_notification_signed_by_the_simulated_euicc_is_accepted():
+    accepted = TestSmdpp().handle_notification(HEADERS, other_notification())
+    assert (accepted.seq_number, accepted.operation, accepted.iccid) == (7, "delete", TS48_ICCID)
+    assert accepted.eid == Identity.builtin().eid
+
+
+def _pki():
+    from lpa.sim.pki import testpki
+
+    return testpki, testpki.load(testpki.PKI_DIR, "ci"), testpki.load(testpki.PKI_DIR, "eum")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"content-type": "text/plain"}, "Content-Type 'text/plain' is not application/json"),
+    ({"x-admin-protocol": "gsma/rsp/v1.0"}, "X-Admin-Protocol 'gsma/rsp/v1.0' is not gsma/rsp/v2.x.y"),
+    ({"user-agent": "curl/8"}, "User-Agent 'curl/8' is not gsma-rsp-lpad"),
+])
+def test_a_notification_with_the_wrong_headers_is_refused(change, message):
+    with pytest.raises(Rejected, match=re.escape(message)):
+        TestSmdpp().handle_notification({**HEADERS, **change}, other_notification())
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"other": 1}', 'body is not {"pendingNotification": <base64>}'),
+    (b'{"pendingNotification": "MA*A="}', 'body is not {"pendingNotification": <base64>}'),  # not strictly base64
+    (b'{"pendingNotification": "MAA="}', "not a PendingNotification"),
+])
+def test_a_body_that_is_not_a_pending_notification_is_refused(body, message):
+    with pytest.raises(Rejected, match=re.escape(message)):
+        TestSmdpp().handle_notification(HEADERS, body)
+
+
+def _faulty(kind: str) -> bytes:
+    from lpa.sim.card.faults import foreign_signature
+
+    testpki, ci, eum = _pki()
+    eid = Identity.builtin().eid
+    if kind == "unparsable certificate":  # well-formed DER, but X.509 version 6
+        der = Identity.builtin().der("euicc")
+        assert b"\xa0\x03\x02\x01\x02" in der
+        return other_notification(euicc_der=der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x05", 1))
+    if kind == "expired":
+        return other_notification(euicc=Signer(testpki.make_euicc(eum, eid, expired=True)))
+    if kind == "under another EUM":
+        return other_notification(euicc=Signer(testpki.make_euicc(testpki.make_eum(ci), eid)))
+    if kind == "EUM under another CI":
+        other_eum = testpki.make_eum(testpki.make_ci("Another test CI"))
+        return other_notification(euicc=Signer(testpki.make_euicc(other_eum, eid)), eum=other_eum)
+    if kind == "short signature":
+        return other_notification(sign=lambda data: Identity.builtin().sign(data)[:63])
+    return other_notification(sign=foreign_signature)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("unparsable certificate", "certificate does not parse"),
+    ("expired", "is expired or not yet valid"),
+    ("under another EUM", "the eUICC certificate is not signed by the EUM certificate"),
+    ("EUM under another CI", "the EUM certificate does not chain to a trusted CI"),
+    ("short signature", "signature has 63 bytes, not 64 (r||s)"),
+    ("signed by another key", "the eUICC signature does not verify"),
+])
+def test_a_notification_from_an_euicc_that_signs_or_certifies_wrongly_is_refused(kind, message):
+    with pytest.raises(Rejected, match=re.escape(message)):
+        TestSmdpp().handle_notification(HEADERS, _faulty(kind))
+
+
+def _pir(transaction_id: bytes, sign) -> bytes:
+    data = codec.encode("ProfileInstallationResultData", {
+        "transactionId": transaction_id, "smdpOid": TEST_SMDP_OID,
+        "notificationMetadata": {"seqNumber": 3, "profileManagementOperation": (b"\x80", 4),
+                                 "notificationAddress": "127.0.0.1:1"},
+        "finalResult": ("errorResult", {"bppCommandId": 5, "errorReason": 12})})
+    der = codec.encode("ProfileInstallationResultView", {"profileInstallationResultData": data,
+                                                         "euiccSignPIR": sign(data)})
+    return json.dumps({"pendingNotification": base64.b64encode(der).decode()}).encode()
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["this server's session", "another server's"])
+def test_an_installation_result_is_verified_with_its_sessions_certificate_or_any_known_one(ours):
+    from lpa.sim.card.faults import foreign_signature
+
+    server = TestSmdpp()
+    server.download = DownloadService("127.0.0.1:1")
+    tid = os.urandom(16)
+    if ours:
+        server.download.sessions[tid] = Session(tid, euicc_certificate=Identity.builtin().euicc_cert)
+    assert server.handle_notification(HEADERS, _pir(tid, Identity.builtin().sign)).seq_number == 3
+    expected = "this session's eUICC certificate" if ours else "any known eUICC certificate"
+    if ours:
+        server.download.sessions[tid] = Session(tid, euicc_certificate=Identity.builtin().euicc_cert)
+    with pytest.raises(Rejected, match=re.escape(f"euiccSignPIR does not verify with {expected}")):
+        server.handle_notification(HEADERS, _pir(tid, foreign_signature))
+
+
+def _post(smdpp, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
+    import http.client
+    import ssl
+
+    from helpers import TEST_CI
+
+    host, port = smdpp.address.rsplit(":", 1)
+    connection = http.client.HTTPSConnection(host, int(port), context=ssl.create_default_context(cafile=TEST_CI),
+                                             timeout=10)
+    try:
+        connection.request("POST", path, body, {k.title(): v for k, v in headers.items()})
+        answer = connection.getresponse()
+        return answer.status, answer.getheader("Content-Type") or "", answer.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("fault, expected", [
+    (None, (204, b"")),
+    ("accept-200-empty", (200, b"")),
+    ("accept-200-json", (200, b'{"header": {"functionExecutionStatus": {"status": "Executed-Success"}}}')),
+])
+def test_the_acknowledgement_is_the_one_each_fault_stands_for(smdpp, fault, expected):
+    """The answers lpa's tests accept (204, and the 200s other servers give) are really sent as such."""
+    smdpp.fault = fault
+    status, _, body = _post(smdpp, "/gsma/rsp2/es9plus/handleNotification", other_notification(), HEADERS)
+    assert (status, body.replace(b" ", b"")) == (expected[0], expected[1].replace(b" ", b""))
+
+
+def test_es9_functions_answer_200_and_an_unknown_function_404(smdpp):
+    """SGP.22 6.5.1: an ES9+ function answers HTTP 200, its outcome in functionExecutionStatus (a malformed
+    request too)."""
+    status, content_type, body = _post(smdpp, "/gsma/rsp2/es9plus/initiateAuthentication", b"{}", HEADERS)
+    assert (status, content_type) == (200, "application/json") and b'"Failed"' in body
+    assert _post(smdpp, "/gsma/rsp2/es9plus/noSuchFunction", b"{}", HEADERS)[0] == 404
+
+
+def test_an_euicc_certificate_of_an_x509_version_nobody_knows_is_refused_not_a_crash(service):
+    """Well-formed DER of X.509 version 6 (cryptography raises InvalidVersion, not ValueError, for it)."""
+    payload = client_payload(service)
+    response = base64.b64decode(payload["authenticateServerResponse"])
+    assert b"\xa0\x03\x02\x01\x02" in response
+    payload["authenticateServerResponse"] = base64.b64encode(
+        response.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x05", 1)).decode()
+    with pytest.raises(ServerRefused, match="a certificate does not parse: 5 is not a valid X509 version"):
+        service.call("authenticateClient", payload)

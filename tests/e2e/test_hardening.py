@@ -290,22 +290,36 @@ def test_failed_deliveries_make_process_json_not_ok(lpa, smdpp):
     assert payload["data"]["failed"] == 1 and payload["data"]["notifications"][0]["error"] == "connection refused"
 
 
-def test_a_status_line_shows_what_lpa_waits_for_after_a_second(monkeypatch):
-    import io
+def _screen(monkeypatch):
+    """stderr as a terminal (set in the test: pytest's capture sets sys.stderr again after fixtures)."""
+    from helpers import TtyBuffer
 
+    buffer = TtyBuffer()
+    monkeypatch.setattr(sys, "stderr", buffer)
+    return buffer
+
+
+def test_a_status_line_shows_what_lpa_waits_for_after_a_second(monkeypatch):
     from lpa.cli.terminal import status
 
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    screen = Terminal()
-    monkeypatch.setattr(sys, "stderr", screen)
+    screen = _screen(monkeypatch)
     with status("sending notification 12 to smdp.example.com", enabled=True, delay=0.01):
         time.sleep(0.1)
     with status("quick", enabled=True, delay=1.0):
         pass
-    assert screen.getvalue() == "\rsending notification 12 to smdp.example.com ...\r\x1b[K"
+    assert screen.getvalue() == "\rsending notification 12 to smdp.example.com ...\x1b[K\r\x1b[K"
+
+
+def test_a_status_line_inside_another_gives_it_back_when_it_ends(monkeypatch):
+    from lpa.cli.terminal import status
+
+    screen = _screen(monkeypatch)
+    with status("authenticating with the SM-DP+ a.example", enabled=True, delay=0.01):
+        with status("waiting for the SM-DP+ a.example", enabled=True, delay=0.01):
+            time.sleep(0.1)  # the outer line's second came too: the inner one is shown
+        time.sleep(0.05)
+    assert screen.getvalue() == ("\rwaiting for the SM-DP+ a.example ...\x1b[K"
+                                 "\rauthenticating with the SM-DP+ a.example ...\x1b[K\r\x1b[K")
 
 
 @pytest.mark.parametrize("exists", [True, False])

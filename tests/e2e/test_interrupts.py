@@ -231,3 +231,25 @@ def test_a_ctrl_c_python_could_only_report_as_ignored_is_raised_again():
         hook(SimpleNamespace(exc_value=KeyboardInterrupt()))
         time.sleep(1)  # raised at the main thread's next instruction
     assert passed_on == [other]
+
+
+@pytest.mark.parametrize("check", ["rules_not_allowed", "metadata_difference"])
+def test_ctrl_c_during_the_checks_of_the_offer_cancels_on_both_sides(lpa, smdpp, sim_state, monkeypatch, check):
+    """The policy rules against the RAT (before consent) and the package against the offer (before the first
+    piece): no card command runs there, and Ctrl-C there ends the session as one before the first piece."""
+    from lpa.operations import download
+
+    original = getattr(download, check)
+
+    def interrupted(*args):
+        signal.raise_signal(signal.SIGINT)
+        return original(*args)
+
+    monkeypatch.setattr(download, check, interrupted)
+    result = lpa("download", f"LPA:1${smdpp.address}${TS48_PROFILE}", "--yes")
+    assert result.exit_code == 130 and sim_state().find(iccid=TS48_ICCID) is None, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "lpa: interrupted; nothing was installed; the session is cancelled on the eUICC and at the "
+        f"SM-DP+ {smdpp.address} (endUserRejection)")
+    assert [reason for _, reason in smdpp.download.cancelled] == [0]  # endUserRejection
+    assert "installed" not in result.output.replace("nothing was installed", "")

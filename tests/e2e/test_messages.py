@@ -101,4 +101,7 @@ def test_every_wait_for_the_smdp_during_a_download_has_a_status_line(smdpp, stat
                        confirmation_code=lambda: "")
     asked = [path.rsplit("/", 1)[-1] for path, _, _ in smdpp.requests]
     assert asked == ["initiateAuthentication", "authenticateClient", "getBoundProfilePackage", "handleNotification"]
-    assert shown == [f"waiting for the SM-DP+ {smdpp.address}"] * 3 + [f"sending notification 1 to {smdpp.address}"]
+    waiting = f"waiting for the SM-DP+ {smdpp.address}"
+    assert shown == [f"authenticating with the SM-DP+ {smdpp.address}", waiting, waiting,
+                     f"preparing the download from {smdpp.address}", waiting,
+                     f"sending notification 1 to {smdpp.address}"]

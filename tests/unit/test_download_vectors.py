@@ -18,7 +18,7 @@ import pytest
 from lpa.activation import ActivationCode, hash_cc, parse_activation_code
 from lpa.bpp import split_bpp
 from lpa.errors import InputError, ProtocolError
-from lpa.sim.card.bsp import BspError, SecureChannel, SessionKeys, derive_session_keys, ecka, public_key, shared_info
+from lpa.sim.card.bsp import BspError, SecureChannel, SessionKeys, derive_session_keys, shared_info
 
 CASES = {case["id"]: case for case in json.loads(
     (Path(__file__).parents[1] / "data" / "download-vectors.json").read_text())["cases"]}
@@ -90,6 +90,23 @@ def test_the_test_smdpp_expects_the_same_hash_cc():
         outputs["hash_cc"]
 
 
+def public_key(private: int) -> bytes:
+    """The uncompressed point 04||X||Y of a P-256 private scalar."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = ec.derive_private_key(private, ec.SECP256R1())
+    return key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+
+def ecka(private: int, peer_public: bytes) -> bytes:
+    """ShS as the eUICC computes it (lpa.sim.card.install): ECDH on P-256, the x-coordinate."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), peer_public)
+    return ec.derive_private_key(private, ec.SECP256R1()).exchange(ec.ECDH(), peer)
+
+
 def test_ecka_gives_both_sides_the_same_secret():
     inputs, outputs = case("ecka-p256-1")
     euicc, smdp = int(inputs["euicc_otsk"], 16), int(inputs["smdp_otsk"], 16)
@@ -113,14 +130,11 @@ def channel(inputs: dict) -> SecureChannel:
 
 
 @pytest.mark.parametrize("name", ["seg-87-configureisdp", "seg-88-storemetadata", "seg-86-1"])
-def test_segments_are_protected_and_opened_as_the_vectors_say(name):
+def test_the_card_opens_segments_as_the_vectors_say(name):
     inputs, outputs = case(name)
-    sender, receiver = channel(inputs), channel(inputs)
-    segment = sender.protect(int(inputs["tag"], 16), h(inputs["plaintext"]))
-    assert segment.hex().upper() == outputs["segment"]
-    assert sender.mcv.hex().upper() == outputs["mcv_after"] and sender.counter == inputs["block_counter"] + 1
-    assert receiver.unprotect(segment) == h(inputs["plaintext"])
-    assert receiver.mcv == sender.mcv and receiver.counter == sender.counter
+    receiver = channel(inputs)
+    assert receiver.unprotect(h(outputs["segment"])) == h(inputs["plaintext"])
+    assert receiver.mcv.hex().upper() == outputs["mcv_after"] and receiver.counter == inputs["block_counter"] + 1
 
 
 def test_a_tampered_segment_fails_its_mac_and_a_bad_length_is_a_structure_error():
@@ -133,6 +147,47 @@ def test_a_tampered_segment_fails_its_mac_and_a_bad_length_is_a_structure_error(
     with pytest.raises(BspError) as caught:
         channel(inputs).unprotect(h(outputs["segment"])[:-1])
     assert caught.value.security is False
+
+
+def _macced(keys: SessionKeys, tag: int, body: bytes) -> bytes:
+    """A segment carrying ``body`` as it is, with the right MAC (what a faulty SM-DP+ that MACs what it sends
+    makes)."""
+    from cryptography.hazmat.primitives import cmac
+    from cryptography.hazmat.primitives.ciphers import algorithms
+
+    length = bytes([len(body) + 8])
+    signer = cmac.CMAC(algorithms.AES(keys.s_mac))
+    signer.update(keys.initial_mcv + bytes([tag]) + length + body)
+    return bytes([tag]) + length + body + signer.finalize()[:8]
+
+
+KEYS = SessionKeys(bytes(16), bytes(range(16)), bytes(range(16, 32)))
+
+
+def _sent(tag: int, plaintext: bytes, padding: bytes) -> bytes:
+    """The test SM-DP+'s segment with ``padding`` after the plaintext (its MAC right)."""
+    from lpa.sim.servers.scp03t import Keys, Sender
+
+    return Sender(Keys(KEYS.initial_mcv, KEYS.s_enc, KEYS.s_mac)).segment(tag, plaintext, padding)
+
+
+@pytest.mark.parametrize("segment", [
+    b"\x88",  # its tag alone
+    _macced(KEYS, 0x86, bytes(15)),  # not a whole number of AES blocks
+    _macced(KEYS, 0x86, b""),  # no block at all
+    _sent(0x86, bytes(15), b"\x80" + bytes(16)),  # 17 bytes of padding: more than a block
+], ids=["tag alone", "15-byte body", "empty body", "17 bytes of padding"])
+def test_a_segment_whose_mac_verifies_but_whose_structure_is_wrong_is_a_structure_error(segment):
+    with pytest.raises(BspError) as caught:
+        SecureChannel(KEYS).unprotect(segment)
+    assert caught.value.security is False
+
+
+@pytest.mark.parametrize("plaintext,padding", [(b"", b"\x80"), (bytes(15), b"\x80"), (bytes(16), b"\x80" + bytes(15))])
+def test_the_card_opens_an_empty_88_and_a_full_block_of_padding(plaintext, padding):
+    """A MAC-only 88 (eight bytes after its length) and padding of exactly one block are well formed."""
+    assert SecureChannel(KEYS).unprotect(_sent(0x88, plaintext, padding)) == plaintext
+    assert SecureChannel(KEYS).unprotect(_sent(0x86, plaintext, padding)) == plaintext
 
 
 def test_the_lpa_cuts_a_bpp_into_the_pieces_pysim_sends():

@@ -91,3 +91,16 @@ def test_the_largest_answer_read_is_256_records_of_255_characters():
 def test_one_character_is_enough():
     entries = [{"eventId": "E", "rspServerAddress": "d"}]
     assert es11.authenticate_client(Server({"eventEntries": entries}), "s", "01", b"") == [es11.EventEntry("E", "d")]
+
+
+def test_a_server_certificate_of_an_x509_version_nobody_knows_is_not_a_dsauth_one():
+    """cryptography raises InvalidVersion (not a ValueError) for well-formed DER of X.509 version 6: lpa reads it as
+    "not an SM-DS certificate", not as an internal error."""
+    from cryptography.hazmat.primitives import serialization
+
+    from lpa.operations.discovery import _is_ds_auth
+    from lpa.sim.pki import testpki
+
+    der = testpki.load(testpki.PKI_DIR, "dsauth").cert.public_bytes(serialization.Encoding.DER)
+    assert _is_ds_auth(der)
+    assert not _is_ds_auth(der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x05", 1))

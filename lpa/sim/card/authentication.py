@@ -16,7 +16,7 @@ from typing import Any
 from cryptography import x509
 
 from ... import codec
-from ..pki.certificates import POLICIES, issued_by, key_id, policies, smdp_oid, valid_now
+from ..pki.certificates import POLICIES, issued_by, key_id, load_der, policies, smdp_oid, valid_now
 from ..pki.signatures import verify_rs
 from .download_state import DownloadState, Session
 from .tlv import signature_tlv
@@ -36,7 +36,7 @@ def authenticate_server(state: DownloadState, request: dict[str, Any], trusted_c
         return "authenticateResponseError", {"transactionId": transaction_id, "authenticateErrorCode": code}
 
     try:
-        certificate = x509.load_der_x509_certificate(bytes(request["serverCertificate"]))
+        certificate = load_der(bytes(request["serverCertificate"]))
         issuer_key = certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
     except (ValueError, x509.ExtensionNotFound):
         return error(INVALID_CERTIFICATE)
@@ -88,7 +88,7 @@ def prepare_download(state: DownloadState, request: dict[str, Any], identity: An
     if session is None:
         return error(NO_SESSION)
     try:
-        certificate = x509.load_der_x509_certificate(bytes(request["smdpCertificate"]))
+        certificate = load_der(bytes(request["smdpCertificate"]))
     except ValueError:
         return error(INVALID_CERTIFICATE)
     if POLICIES["dppb"] not in policies(certificate) or not issued_by(certificate, session.ci) or \

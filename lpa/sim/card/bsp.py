@@ -1,10 +1,9 @@
 """SCP03t (BSP from SGP.22 v3): the secure channel inside a Bound Profile Package (SGP.22 2.6.4, 5.5, Annex G).
 
-Card side and test SM-DP+ side: the LPA never needs it. Key agreement
-ECKA-DH on NIST P-256 (BSI TR-03111), key derivation by the ANSI X9.63 KDF
-with SHA-256, then per segment AES-128-CBC (86, 87) and a chained
-AES-CMAC over every segment (86, 87, 88), as docs/bound-profile-package.md, "SCP03t protection",
-describes byte for byte.
+The card's side only (the test SM-DP+ has its own, :mod:`lpa.sim.servers.scp03t`; the LPA never needs
+it). After the key agreement (ECKA-DH on NIST P-256, BSI TR-03111, in :mod:`.install`), key derivation
+by the ANSI X9.63 KDF with SHA-256, then per segment a chained AES-CMAC (86, 87, 88) checked and
+AES-128-CBC (86, 87) undone, as docs/bound-profile-package.md, "SCP03t protection", describes byte for byte.
 """
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import hmac
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import cmac
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 #: keyType and keyLen of the CRT: AES, 16 bytes (SGP.22 2.6.4).
@@ -27,21 +25,6 @@ class BspError(Exception):
         super().__init__(reason)
         #: True for a MAC failure, False for a structure error.
         self.security = security
-
-
-def public_key(private: int) -> bytes:
-    """The uncompressed point 04||X||Y of a P-256 private scalar."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    key = ec.derive_private_key(private, ec.SECP256R1())
-    return key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-
-
-def ecka(private: int, peer_public: bytes) -> bytes:
-    """ShS: the x-coordinate of private x peer's point, 32 bytes (BSI TR-03111 ECKA-DH)."""
-    key = ec.derive_private_key(private, ec.SECP256R1())
-    peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), peer_public)
-    return key.exchange(ec.ECDH(), peer)
 
 
 @dataclass(frozen=True)
@@ -61,23 +44,14 @@ def shared_info(host_id: bytes, eid: bytes, key_type: int = KEY_TYPE, key_len: i
 def derive_session_keys(shs: bytes, host_id: bytes, eid: bytes) -> SessionKeys:
     """ANSI X9.63 KDF with SHA-256: 48 bytes = initial MCV || S-ENC || S-MAC."""
     info = shared_info(host_id, eid)
-    data = b"".join(hashlib.sha256(shs + counter.to_bytes(4, "big") + info).digest() for counter in (1, 2))[:48]
+    data = b"".join(hashlib.sha256(shs + counter.to_bytes(4, "big") + info).digest() for counter in (1, 2))
     return SessionKeys(data[:16], data[16:32], data[32:48])
-
-
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    if length < 0x100:
-        return bytes([0x81, length])
-    return bytes([0x82]) + length.to_bytes(2, "big")
 
 
 class SecureChannel:
     """One SCP03t state: S-ENC, S-MAC, the MAC chaining value and the block counter.
 
-    The sender calls :meth:`protect` and the eUICC :meth:`unprotect` for
-    every segment, in BPP order; both advance the same state.
+    The eUICC calls :meth:`unprotect` for every segment, in BPP order.
     """
 
     def __init__(self, keys: SessionKeys) -> None:
@@ -95,23 +69,11 @@ class SecureChannel:
         mac.update(self.mcv + bytes([tag]) + length + body)
         return mac.finalize()
 
-    def protect(self, tag: int, plaintext: bytes) -> bytes:
-        """The segment ``tag`` (86, 87: encrypted and MACed; 88: MACed) carrying ``plaintext``."""
-        if tag == 0x88:
-            body = plaintext
-        else:
-            padded = plaintext + b"\x80" + b"\x00" * (-(len(plaintext) + 1) % 16)
-            encryptor = Cipher(algorithms.AES(self.s_enc), modes.CBC(self._icv())).encryptor()
-            body = encryptor.update(padded) + encryptor.finalize()
-        length = _der_length(len(body) + 8)
-        mac = self._mac(tag, length, body)
-        self.mcv, self.counter = mac, self.counter + 1
-        return bytes([tag]) + length + body + mac[:8]
-
     def unprotect(self, segment: bytes) -> bytes:
-        """Verify (and for 86/87 decrypt) one segment as received; its plaintext."""
-        if len(segment) < 2 or segment[0] not in (0x86, 0x87, 0x88):
-            raise BspError("not an 86, 87 or 88 segment", security=False)
+        """Verify (and for 86/87 decrypt) one segment as received (its tag, 86, 87 or 88, checked against its
+        container by the caller); its plaintext."""
+        if len(segment) < 2:
+            raise BspError("a segment's tag without its length", security=False)
         tag, first = segment[0], segment[1]
         start = 2 + (first & 0x7F if first & 0x80 else 0)
         length_field = segment[1:start]

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 #: BppCommandId: which part of the BPP an error concerns.
 INITIALISE, CONFIGURE_ISDP, STORE_METADATA, REPLACE_SESSION_KEYS, LOAD_PROFILE_ELEMENTS = 0, 1, 2, 4, 5
 #: ErrorReason values the simulated eUICC gives.
-REASON_INVALID_SIGNATURE, REASON_INVALID_TRANSACTION, REASON_CRT, REASON_REMOTE_OP = 2, 3, 4, 5
+REASON_INCORRECT_INPUT, REASON_INVALID_SIGNATURE, REASON_INVALID_TRANSACTION = 1, 2, 3
+REASON_CRT, REASON_REMOTE_OP = 4, 5
 REASON_STRUCTURE, REASON_SECURITY, REASON_ICCID_EXISTS, REASON_NO_MEMORY = 7, 8, 9, 10
 REASON_PE_PROCESSING, REASON_DATA_MISMATCH = 12, 13
 
@@ -47,7 +48,8 @@ def start_loading(state: DownloadState, piece: bytes, eid: bytes) -> None:
     from .bsp import SecureChannel, derive_session_keys
 
     session = state.session
-    if session is None or session.one_time_key is None:
+    assert session is not None  # the ISD-R answers 6A88 without one
+    if session.one_time_key is None:  # AuthenticateServer without PrepareDownload
         raise BppFailure(INITIALISE, REASON_INVALID_TRANSACTION)
     try:
         body, length = header(piece)
@@ -57,7 +59,7 @@ def start_loading(state: DownloadState, piece: bytes, eid: bytes) -> None:
     bf23 = piece[body:]
     if piece[body:body + 2] != b"\xbf\x23" or start + inner != len(bf23):
         raise BppFailure(INITIALISE, REASON_STRUCTURE)
-    request = codec.decode("InitialiseSecureChannelRequest", bf23)
+    request = _decoded(INITIALISE, "InitialiseSecureChannelRequest", bf23)
     if request["remoteOpId"] != 1:
         raise BppFailure(INITIALISE, REASON_REMOTE_OP)
     if bytes(request["transactionId"]) != session.transaction_id:
@@ -76,6 +78,14 @@ def start_loading(state: DownloadState, piece: bytes, eid: bytes) -> None:
     shs = session.one_time_key.exchange(ec.ECDH(), peer)
     keys = derive_session_keys(shs, bytes(crt["hostId"]), eid)
     state.loading = Loading(SecureChannel(keys), remaining=length - len(bf23))
+
+
+def _decoded(command: int, type_name: str, der: bytes) -> Any:
+    """``der`` decoded as ``type_name``; a part that does not decode fails the BPP at ``command``."""
+    try:
+        return codec.decode(type_name, der)
+    except LpaError:
+        raise BppFailure(command, REASON_STRUCTURE) from None
 
 
 def _public_bytes(key: Any) -> bytes:
@@ -118,7 +128,9 @@ def load_piece(state: DownloadState, piece: bytes) -> dict[int, bytes] | None:
         except BspError as error:
             raise BppFailure(command, REASON_SECURITY if error.security else REASON_STRUCTURE) from None
         if loading.container == 0xA2 and not loading.container_left:  # ReplaceSessionKeys: the PPKs from now on
-            keys = codec.decode("ReplaceSessionKeysRequest", loading.plaintext[0xA2])
+            keys = _decoded(REPLACE_SESSION_KEYS, "ReplaceSessionKeysRequest", loading.plaintext[0xA2])
+            if any(len(keys[name]) != 16 for name in ("initialMacChainingValue", "ppkEnc", "ppkCmac")):
+                raise BppFailure(REPLACE_SESSION_KEYS, REASON_STRUCTURE)  # AES-128 keys, a 16-byte MCV (SGP.22 5.5.4)
             loading.channel = SecureChannel(SessionKeys(bytes(keys["initialMacChainingValue"]), bytes(keys["ppkEnc"]),
                                                         bytes(keys["ppkCmac"])))
     if loading.remaining == 0:
@@ -162,10 +174,6 @@ class Installation:
             profile, sima_response = self._install(parts)
         except BppFailure as failure:
             return self._installation_result(None, failure)
-        except LpaError:  # a part that does not decode
-            command = CONFIGURE_ISDP if self.download.loading and self.download.loading.container == 0xA0 else \
-                STORE_METADATA
-            return self._installation_result(None, BppFailure(command, REASON_STRUCTURE))
         return self._installation_result(profile, None, sima_response)
 
     def _install(self, parts: dict[int, bytes]) -> tuple[SimProfile, bytes]:
@@ -173,9 +181,12 @@ class Installation:
         simaResponse of its elements."""
         from .profile_elements import Refused, check_package
 
-        codec.decode("ConfigureISDPRequest", parts.get(0xA0, b""))
-        metadata = codec.decode("StoreMetadataRequest", parts.get(0xA1, b""))
+        _decoded(CONFIGURE_ISDP, "ConfigureISDPRequest", parts.get(0xA0, b""))
+        metadata = _decoded(STORE_METADATA, "StoreMetadataRequest", parts.get(0xA1, b""))
         iccid = iccid_from_bytes(bytes(metadata["iccid"]))
+        # an icon only with its iconType, jpg or png (SGP.22's StoreMetadataRequest, asn1/rsp.asn)
+        if "icon" in metadata and metadata.get("iconType") not in (0, 1):
+            raise BppFailure(STORE_METADATA, REASON_INCORRECT_INPUT, iccid=iccid)
         if self.state.find(iccid=iccid):
             raise BppFailure(STORE_METADATA, REASON_ICCID_EXISTS, iccid=iccid)
         package = parts.get(0xA3, b"")

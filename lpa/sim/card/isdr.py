@@ -100,11 +100,12 @@ class Isdr(Es10a, Es10b, Es10c, Notifications, Installation):
         """Run one ES10 function; raise CardStatus for what a card answers with a status word.
 
         A LoadBoundProfilePackage piece other than the first, with no BPP
-        under way, is answered 6A88, as a real card did.
+        under way, is answered 6A88, as a real card did; so is a first piece
+        with no download session to answer a ProfileInstallationResult for.
         """
         self.refresh_pending = False
         if request[:2] == b"\xbf\x36" or request[:1] in _BPP_PIECES:
-            if request[:2] != b"\xbf\x36" and self.download.loading is None:
+            if self.download.session is None if request[:2] == b"\xbf\x36" else self.download.loading is None:
                 raise CardStatus(0x6A88)
             return self.load_bound_profile_package(request)
         try:

@@ -19,6 +19,15 @@ POLICIES = {"ci": "2.23.146.1.2.1.0", "euicc": "2.23.146.1.2.1.1", "eum": "2.23.
             "ds-tls": "2.23.146.1.2.1.6", "dsauth": "2.23.146.1.2.1.7"}
 
 
+def load_der(der: bytes) -> x509.Certificate:
+    """A certificate as received; ValueError for anything that does not parse as one (cryptography raises
+    InvalidVersion, not a ValueError, for an X.509 version it does not know)."""
+    try:
+        return x509.load_der_x509_certificate(der)
+    except x509.InvalidVersion as error:
+        raise ValueError(str(error)) from None
+
+
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Is ``cert`` signed by ``issuer``'s key, with the issuer's name?"""
     try:

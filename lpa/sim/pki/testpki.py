@@ -134,9 +134,11 @@ def make_eum(ci: Issued, ein: str | None = TEST_EIN) -> Issued:
                                         True)] if permitted is not None else [])
 
 
-def make_euicc(eum: Issued, eid: str) -> Issued:
-    """An eUICC certificate with subject serialNumber = ``eid``."""
-    return _issue(_name(O=TEST_EUM_ORGANISATION, serialNumber=eid, CN="lpa Test eUICC"), eum, ROLE_EUICC, ca=False)
+def make_euicc(eum: Issued, eid: str, expired: bool = False) -> Issued:
+    """An eUICC certificate with subject serialNumber = ``eid`` (``expired``: valid until just after its start,
+    for tests)."""
+    return _issue(_name(O=TEST_EUM_ORGANISATION, serialNumber=eid, CN="lpa Test eUICC"), eum, ROLE_EUICC, ca=False,
+                  not_after=_NOT_BEFORE + datetime.timedelta(days=1) if expired else _NOT_AFTER)
 
 
 def make_tls(ci: Issued, hosts: list[str], not_after: datetime.datetime = _NOT_AFTER) -> Issued:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ... import codec
 from ..pki import testpki
-from ..pki.certificates import POLICIES, eid, eum_eid_prefix, issued_by, key_id
+from ..pki.certificates import POLICIES, eid, eum_eid_prefix, issued_by, key_id, load_der
 from ..pki.signatures import sign_rs, verify_rs
 
 
@@ -145,8 +145,10 @@ class MutualAuthentication:
         if kind != "authenticateResponseOk":
             del self.sessions[session.transaction_id]
             raise Refused("8.1", "6.1", f"the eUICC refused this server (code {response['authenticateErrorCode']})")
-        euicc = x509.load_der_x509_certificate(bytes(response["euiccCertificate"]))
-        eum = x509.load_der_x509_certificate(bytes(response["eumCertificate"]))
+        try:
+            euicc, eum = load_der(bytes(response["euiccCertificate"])), load_der(bytes(response["eumCertificate"]))
+        except ValueError as error:
+            raise Refused("8.1.3", "6.1", f"a certificate does not parse: {error}") from None
         if not issued_by(eum, self.ci.cert):
             raise Refused("8.1.2", "6.1", "the EUM certificate is not signed by the CI")
         if not issued_by(euicc, eum):

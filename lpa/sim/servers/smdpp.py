@@ -24,7 +24,7 @@ from ... import codec
 from ...encoding import iccid_from_bytes, operation_name
 from ...errors import LpaError
 from ..pki import testpki
-from ..pki.certificates import eid, issued_by, valid_now
+from ..pki.certificates import eid, issued_by, load_der, valid_now
 from ..pki.signatures import verify_rs
 from .download import FAULTS as DOWNLOAD_FAULTS
 from .download import FUNCTIONS as DOWNLOAD_FUNCTIONS
@@ -170,8 +170,7 @@ class TestSmdpp(FaultServer):
 
     def _verify_chain(self, euicc_der: bytes, eum_der: bytes) -> x509.Certificate:
         try:
-            euicc = x509.load_der_x509_certificate(euicc_der)
-            eum = x509.load_der_x509_certificate(eum_der)
+            euicc, eum = load_der(euicc_der), load_der(eum_der)
         except ValueError as error:
             raise Rejected(f"certificate does not parse: {error}") from None
         for cert in (euicc, eum):

@@ -17,7 +17,7 @@ function followJob(section) {
         const bar = document.getElementById("job-progress");
         bar.max = job.total || 1;
         bar.value = job.done;
-        document.getElementById("job-count").textContent = job.total ? job.done + " / " + job.total : "";
+        document.getElementById("job-count").textContent = job.total ? job.done + " / " + job.total + " bytes" : "";
         setTimeout(poll, 400);
       })
       .catch(function () { setTimeout(poll, 2000); });
