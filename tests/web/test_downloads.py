@@ -155,7 +155,7 @@ def test_a_reloaded_page_picks_up_the_download_in_progress(page, smdpp, sim_stat
     assert page.find_element(By.ID, "job-step").text == "preparing the download"
     # the reloaded page follows the job until the BPP is loaded (the install notification on its way)
     WebDriverWait(page, 30, poll_frequency=0.1).until(
-        lambda d: re.fullmatch(r"(\d+) / \1", d.find_element(By.ID, "job-count").text))
+        lambda d: re.fullmatch(r"(\d+) / \1 bytes", d.find_element(By.ID, "job-count").text))
     count = page.find_element(By.ID, "job-count").text
     page.refresh()
     assert page.find_element(By.ID, "job-step").text == "installing on the eUICC"
