@@ -24,7 +24,8 @@ command of a Python LPA on pyscard and click costs before it does anything.
 
 Operations: `lpa --help`; `info`; `list`; `list --icons`; `enable` (of a
 disabled profile, without notifications; alternately two profiles);
-`delete` of a fresh profile, its notification delivered to the test SM-DP+
+`delete` of a fresh profile without its notification (lpac: `profile
+delete`), and again with its notification delivered to the test SM-DP+
 on 127.0.0.1; `notifications process` of 20 pending notifications for one
 SM-DP+ (lpac: `notification process -a -r`); `download` of each TS.48 test
 profile from the test SM-DP+ (lpac: `profile download -s ADDRESS -m
@@ -261,6 +262,8 @@ class Bench:
              Command(lambda run: [[lpac, "profile", "list"]])),
             ("enable", Command(lambda run: [[lpa, *reader, "enable", "--no-notify", toggles[run % 2]]], disabled),
              Command(lambda run: [[lpac, "profile", "enable", toggles[run % 2]]], disabled)),
+            ("delete", Command(lambda run: [[lpa, *reader, "delete", "--yes", "--no-notify", deleted[0]]], fresh),
+             Command(lambda run: [[lpac, "profile", "delete", deleted[0]]], fresh)),
             ("delete + notification",
              Command(lambda run: [[lpa, *reader, "--ca-file", TEST_CI, "delete", "--yes", deleted[0]]], fresh),
              Command(lambda run: [[lpac, "profile", "delete", deleted[0]],
@@ -330,7 +333,7 @@ def main() -> int:
                                 bench = Bench(modem_state.path, [], smdpp, lpa, None)
                             bench.reader = ["--device", f"at:{modem.port}"]
                             for name, ours, _ in bench.operations():
-                                if name not in ("--help", "list --icons") and wanted(name):
+                                if name not in ("--help", "list --icons", "delete") and wanted(name):
                                     bench.restore()
                                     rows.append((f"{name} (modem)", f"{ms:g} ms",
                                                  measure(Meter(smdpp, modem=modem), ours, args.runs, env), None))

@@ -94,6 +94,7 @@ def test_the_benchmark_prints_figures_for_lpa_and_lpac(tmp_path):
     header, rows = lines[2], {row[0]: dict(zip(lines[2], row)) for row in lines[3:]}
     assert header[-4:] == ["lpac APDUs", "lpac CPU ms", "lpac wall ms", "lpa/lpac wall"]
     assert (rows["list"]["APDUs"], rows["list"]["to card"], rows["list"]["from card"]) == ("4", "50", "317")
+    assert (rows["delete"]["APDUs"], rows["delete"]["HTTPS"]) == ("5", "0")  # --no-notify: start-up and the card
     assert rows["delete + notification"]["APDUs"] == "18"  # the EUM certificate carries its EID range (nameConstraints)
     assert rows["notifications process (20)"]["APDUs"] == "188"  # 168 (lpac: 169) before the EUM certificate grew
     assert 0 < float(rows["list"]["CPU ms"]) <= float(rows["list"]["wall ms"]) + 5
