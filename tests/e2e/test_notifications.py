@@ -451,3 +451,62 @@ def test_no_trust_anchor_means_no_connection_never_the_systems_cas(smdpp, monkey
         with pytest.raises(ServerError, match="TLS verification failed: unable to get local issuer certificate"):
             es9p.handle_notification(client, smdpp.address, b"\x30\x00")
     assert smdpp.requests == []
+
+
+class _ConnectProxy:
+    """An HTTP proxy that tunnels CONNECT to 127.0.0.1 and records each request's first lines."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.seen: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += client.recv(4096)
+            self.seen.append(head.decode())
+            target = head.split()[1].decode()
+            upstream = socket.create_connection((target.rsplit(":", 1)[0], int(target.rsplit(":", 1)[1])))
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sink.close()
+
+
+def test_the_environments_proxy_tunnels_the_tls_connection_unless_no_proxy_names_the_host(smdpp, monkeypatch):
+    proxy = _ConnectProxy()
+    monkeypatch.setenv("HTTPS_PROXY", f"http://user:p%40ss@127.0.0.1:{proxy.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with es9p_client() as client, pytest.raises(ServerError, match="HTTP 400"):  # it got there: and refused it
+        es9p.handle_notification(client, smdpp.address, b"\x30\x00")
+    [request] = proxy.seen
+    assert request.startswith(f"CONNECT {smdpp.address} HTTP/")
+    assert "Proxy-Authorization: Basic dXNlcjpwQHNz\r\n" in request  # user:p@ss
+    assert len(smdpp.requests) == 1  # through the tunnel, TLS verified end to end
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with es9p_client() as client, pytest.raises(ServerError, match="HTTP 400"):
+        es9p.handle_notification(client, smdpp.address, b"\x30\x00")
+    assert len(proxy.seen) == 1 and len(smdpp.requests) == 2
