@@ -9,7 +9,6 @@ needs ES10c only, not the result types of downloads and notifications.
 """
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -75,8 +74,6 @@ _WHERE.update(dict.fromkeys(__all__[len(_WHERE):], "es10c"))
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'lpa.es10' has no attribute {name!r}")
-    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value
-    return value
+    from .. import lazy_attribute
+
+    return lazy_attribute(globals(), _WHERE, name)

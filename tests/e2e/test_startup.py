@@ -82,13 +82,18 @@ NOT_NEEDED = {
 }
 
 
-@pytest.mark.parametrize("name", NOT_NEEDED)
-def test_each_command_imports_only_the_library_parts_it_uses(name):
+def replayed(name: str) -> set[str]:
+    """What the command of recording ``name`` (its "# args:" line) imports, replayed."""
     recording = Path(__file__).parents[1] / "recordings" / f"{name}.apdu"
     args = next(line.split(":", 1)[1].split() for line in recording.read_text().splitlines()
                 if line.startswith("# args:"))
     imported("--replay", str(recording), *args)  # the first run may compile the ASN.1 module
-    modules = imported("--replay", str(recording), *args)
+    return imported("--replay", str(recording), *args)
+
+
+@pytest.mark.parametrize("name", NOT_NEEDED)
+def test_each_command_imports_only_the_library_parts_it_uses(name):
+    modules = replayed(name)
     assert "lpa.es10.es10c" in modules and heavy(modules) == []
     assert NOT_NEEDED[name] & modules == set()
 
@@ -153,9 +158,5 @@ COMMANDS = ("info", "list-icons", "enable-by-aid", "disable-with-reset", "delete
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_card_command_imports_no_parser_network_or_simulator(name):
-    recording = Path(__file__).parents[1] / "recordings" / f"{name}.apdu"
-    args = next(line.split(":", 1)[1].split() for line in recording.read_text().splitlines()
-                if line.startswith("# args:"))
-    imported("--replay", str(recording), *args)  # the first run may compile the ASN.1 module
-    modules = imported("--replay", str(recording), *args)
+    modules = replayed(name)
     assert "lpa.es10" in modules and heavy(modules) == []
