@@ -75,3 +75,21 @@ def json_data(result: Any) -> Any:
     payload = json.loads(result.output if hasattr(result, "output") else result.stdout)
     assert payload["ok"] is True, payload
     return payload["data"]
+
+
+def lpac_with_driver(name: str) -> str | None:
+    """lpac, when it is installed with the APDU driver ``name`` (built by hand: README, "Performance")."""
+    lpac = shutil.which("lpac")
+    if lpac is None:
+        return None
+    drivers = Path(lpac).resolve().parents[1] / "lib" / "lpac" / "driver"
+    return lpac if (drivers / f"driver_apdu_{name}.so").exists() else None
+
+
+def run_lpac(env: dict[str, str], *args: str) -> Any:
+    """The payload of lpac's last JSON line for ``args``, run with ``env`` (LPAC_APDU and its settings)."""
+    lpac = shutil.which("lpac")
+    assert lpac is not None
+    done = subprocess.run([lpac, *args], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", **env})
+    return json.loads(done.stdout.strip().splitlines()[-1])["payload"]

@@ -77,6 +77,13 @@ def uicc_set(fixed: bytes, data: bytes) -> bytes:
     return fixed + struct.pack("<II", len(data), len(fixed) + 8) + padded(data)
 
 
+def status_word(status: int) -> int:
+    """The card's status word in a UICC service Status field: SW1 is its first byte, SW2 its second
+    (9000 arrives as 90 00 00 00, 0x0090 read little-endian), as lpac's MBIM driver and the mbimcli
+    wrapper before it read the field from real modems (hardware-notes.md, "Modems (QMI and MBIM)")."""
+    return (status & 0xFF) << 8 | (status >> 8) & 0xFF
+
+
 def uicc_bytes(buffer: bytes, at: int) -> bytes:
     """The byte array whose (size, offset) pair is at ``at`` in ``buffer``."""
     if at + 8 > len(buffer):
@@ -211,8 +218,9 @@ class MbimTransport(Transport):
         if len(answer) < 8:
             raise TransportError(f"{self.name} answered Open Channel without a channel")
         status, channel = struct.unpack_from("<II", answer)
-        if status != 0x9000 and status >> 8 != 0x61:
-            raise StatusWordError("SELECT", status & 0xFFFF)
+        sw = status_word(status)
+        if sw != 0x9000 and sw >> 8 != 0x61:
+            raise StatusWordError("SELECT", sw)
         if not 1 <= channel <= 19:
             raise TransportError(f"{self.name} opened no usable channel ({channel})")
         self._channel = channel
@@ -237,8 +245,7 @@ class MbimTransport(Transport):
                                f"APDU {apdu[:4].hex().upper()}")
         if len(answer) < 12:
             raise TransportError(f"{self.name} answered APDU without a status")
-        status = struct.unpack_from("<I", answer)[0]
-        return uicc_bytes(answer, 4), status & 0xFFFF
+        return uicc_bytes(answer, 4), status_word(struct.unpack_from("<I", answer)[0])
 
     def cycle_radio_on_reset(self) -> None:
         """After an enable or disable, switch the radio off and on (lpa --modem-reset)."""

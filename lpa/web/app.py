@@ -71,20 +71,25 @@ def create_app(desk: Desk, guard: Guard, options: Options) -> Flask:
             return redirect("/", 303)
         return Response(f"{error.code} {error.name}\n", error.code or 500, mimetype="text/plain")
 
-    def act(doing: str, action: Callable[[Any], str]) -> Any:
-        """Run ``action`` on the card; its words, or the failure's, go on the next page, which reads the card again."""
+    def act(doing: str, action: Callable[[Any], str], refused: str = "") -> Any:
+        """Run ``action`` on the card; its words, or the failure's, go on the next page, which reads the card again.
+
+        ``refused`` heads a refusal of the request (an :class:`InputError`:
+        nothing was sent to change the card), e.g. "not renamed".
+        """
         try:
             with desk.card(doing) as euicc:
                 desk.tell("ok", action(euicc))
         except Exception as error:  # noqa: BLE001 (every failure is shown in words)
-            desk.tell("error", in_words(error))
+            head = f"{refused}: " if refused and isinstance(error, InputError) else ""
+            desk.tell("error", head + in_words(error))
         return redirect("/", 303)
 
     @app.get("/")
     def index() -> Any:
-        job = desk.job
+        job = desk.job.to_json() if desk.job is not None else None  # the page shows one moment of the job
         view: dict[str, Any] = {"desk": desk, "job": job, "notices": desk.take_notices(), "scopes": RESET_SCOPES}
-        if job is None or job.state in ("done", "failed"):
+        if job is None or job["state"] in ("done", "failed"):
             try:
                 with desk.card("reading the card") as euicc:
                     view.update(info=euicc.info(), profiles=euicc.profiles(icons=True, details=True),
@@ -112,7 +117,8 @@ def create_app(desk: Desk, guard: Guard, options: Options) -> Flask:
             nickname = request.form.get("nickname", "")
             return act(f"renaming {iccid}", lambda euicc: (
                 euicc.set_nickname(iccid, nickname),
-                f"nickname of {iccid} set to {nickname!r}" if nickname else f"nickname of {iccid} cleared")[1])
+                f"nickname of {iccid} set to {nickname!r}" if nickname else f"nickname of {iccid} cleared")[1],
+                refused=f"{iccid} not renamed")
         if operation == "delete":
             typed = request.form.get("confirm", "").strip()
 
@@ -131,12 +137,14 @@ def create_app(desk: Desk, guard: Guard, options: Options) -> Flask:
         address = request.form.get("address", "").strip()
         return act("setting the default SM-DP+", lambda euicc: (
             euicc.set_default_smdp(address),
-            f"default SM-DP+ set to {address}" if address else "default SM-DP+ cleared")[1])
+            f"default SM-DP+ set to {address}" if address else "default SM-DP+ cleared")[1],
+            refused="the default SM-DP+ is unchanged")
 
     @app.post("/memory-reset")
     def memory_reset() -> Any:
         options_ = {bit for name, bit in RESET_SCOPES.items() if request.form.get(name) == "yes"}
         typed = request.form.get("confirm", "").strip()
+        override = request.form.get("override_policy") == "yes"
 
         def reset(euicc: Any) -> str:
             plan = euicc.plan_memory_reset(options_)
@@ -148,7 +156,8 @@ def create_app(desk: Desk, guard: Guard, options: Options) -> Flask:
                     raise InputError("nothing was reset: type the last 4 digits of the EID to reset")
                 return True
 
-            summary: str = euicc.memory_reset(plan, confirm=confirm, notify=options.notify).summary()
+            summary: str = euicc.memory_reset(plan, confirm=confirm, override_policy=override,
+                                              notify=options.notify).summary()
             return summary
 
         return act("resetting the memory", reset)

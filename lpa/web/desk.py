@@ -55,27 +55,41 @@ class Job:
     outcome: str = ""
     _answer: Any = None
     _answered: threading.Event = field(default_factory=threading.Event)
+    #: Held while state, question and outcome change together, and while they are read.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def to_json(self) -> dict[str, Any]:
-        return {"state": self.state, "step": self.step, "question": self.question, "offer": self.offer,
-                "events": self.events, "done": self.done, "total": self.total, "outcome": self.outcome}
+        """A consistent snapshot: a page renders from one, never from the job changing under it."""
+        with self._lock:
+            return {"state": self.state, "step": self.step, "question": self.question, "offer": self.offer,
+                    "events": self.events, "done": self.done, "total": self.total, "outcome": self.outcome}
 
     def ask(self, question: str) -> Any:
         """Wait for the page's answer to ``question`` (None after :data:`ANSWER_WAIT` seconds)."""
-        self._answered.clear()
-        self._answer = None
-        self.question, self.state = question, "question"
+        with self._lock:
+            self._answered.clear()
+            self._answer = None
+            self.question, self.state = question, "question"
         self._answered.wait(ANSWER_WAIT)
-        self.question, self.state = None, "running"
-        return self._answer
+        with self._lock:
+            self.question, self.state = None, "running"  # unanswered: the caller takes None as "no"
+            return self._answer
 
     def answer(self, question: str, value: Any) -> bool:
         """Give the answer to the question asked; False when that is not the question now."""
-        if self.state != "question" or self.question != question:
-            return False
-        self._answer = value
-        self._answered.set()
-        return True
+        with self._lock:
+            if self.state != "question" or self.question != question:
+                return False
+            self._answer = value
+            # running from now: the page the answer redirects to must not ask again
+            self.question, self.state = None, "running"
+            self._answered.set()
+            return True
+
+    def end(self, state: str, outcome: str) -> None:
+        """The job ended: "done" or "failed", with its outcome in words."""
+        with self._lock:
+            self.state, self.outcome = state, outcome
 
 
 class Desk:
@@ -130,9 +144,9 @@ class Desk:
             try:
                 euicc = self._open(self.device)
                 with euicc:
-                    job.outcome, job.state = work(euicc, job), "done"
+                    job.end("done", work(euicc, job))
             except BaseException as error:  # noqa: BLE001 (shown on the page, never lost in a thread)
-                job.outcome, job.state = in_words(error), "failed"
+                job.end("failed", in_words(error))
             finally:
                 self.doing = ""
                 self._lock.release()

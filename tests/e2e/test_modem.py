@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import CONTOSO, NORTHWIND, TEST_CI, TS48_PROFILE, json_data
+from helpers import CONTOSO, NORTHWIND, TEST_CI, TS48_PROFILE, json_data, lpac_with_driver, run_lpac
 from lpa.sim.bridges.modem import ModemQuirks, SimulatedModem
 from lpa.sim.card.state import StateFile
 
@@ -281,3 +281,13 @@ def test_a_modem_gets_120_byte_blocks_and_only_the_at_commands_an_operation_need
     assert max(block[4] for block in blocks if block[1] == 0xE2) == 120  # one AT line each: lpac's segment
     assert not [line for line in modem.log if line.startswith("> ") and "CGLA" not in line and "CCH" not in line
                 and line[2:] not in ("ATE0", "AT+CMEE=1")]
+
+
+@pytest.mark.skipif(lpac_with_driver("at") is None, reason="lpac with its AT driver not installed (built by hand)")
+def test_lpacs_at_driver_reads_the_simulated_modem(modem, sim_state):
+    """An outside LPA reads the simulated modem; lpac's AT driver first asks AT+CCHO=?, AT+CGLA=? and
+    AT+CCHC=? (the test commands TS 27.007 gives every extended command), which the modem answered ERROR."""
+    env = {"LPAC_APDU": "at", "LPAC_APDU_AT_DEVICE": modem.port}
+    info, profiles = run_lpac(env, "chip", "info"), run_lpac(env, "profile", "list")
+    assert info["code"] == 0 and info["data"]["eidValue"] == sim_state().eid
+    assert profiles["code"] == 0 and NORTHWIND in [p["iccid"] for p in profiles["data"]]

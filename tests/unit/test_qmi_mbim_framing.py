@@ -76,6 +76,13 @@ def test_mbim_close_channel_and_slot_mapping_are_the_buffers_mbimcli_sends():
                              "0100000010000000010000000c0000000400000001000000")
 
 
+@pytest.mark.parametrize("field, sw", [("90000000", 0x9000), ("6a880000", 0x6A88), ("61120000", 0x6112)])
+def test_the_status_field_holds_sw1_first_as_real_modems_send_it(field, sw):
+    """lpac's MBIM driver (run on real modems) and the mbimcli wrapper before it both take the Status
+    field's first byte as SW1: mbimcli prints 9000 as "status: 144"."""
+    assert mbim.status_word(int.from_bytes(bytes.fromhex(field), "little")) == sw
+
+
 def test_uicc_byte_arrays_point_inside_the_answer():
     assert mbim.uicc_bytes(struct.pack("<III", 0x9000, 2, 12) + b"\xbf\x3e\x00\x00", 4) == b"\xbf\x3e"
     with pytest.raises(TransportError, match="points past its end"):

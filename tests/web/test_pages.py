@@ -7,18 +7,10 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from conftest import screenshot, submit, wait_for
+from conftest import notice, row, screenshot, start_download, submit, wait_for
 from helpers import CONTOSO, EID, FABRIKAM, NORTHWIND, TEST_PROFILE, TS48_ICCID, TS48_PROFILE
 
 pytestmark = pytest.mark.download  # the test SM-DP+'s first BPP compiles the profile package codec
-
-
-def notice(driver: Any) -> str:
-    return " | ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, ".notice"))
-
-
-def row(driver: Any, iccid: str) -> Any:
-    return driver.find_element(By.CSS_SELECTOR, f'tr.profile[data-iccid="{iccid}"]')
 
 
 def test_the_page_lists_profiles_info_and_notifications(page):
@@ -39,6 +31,86 @@ def test_enable_switches_the_enabled_profile(page, sim_state):
     assert f"enabled {CONTOSO} (disabled {NORTHWIND})" in notice(page)
     assert row(page, CONTOSO).find_element(By.CSS_SELECTOR, ".state").text == "enabled"
     assert sim_state().find(iccid=CONTOSO).state == "enabled"
+
+
+def test_disable_turns_the_enabled_profile_off(page, sim_state):
+    submit(page, row(page, NORTHWIND).find_element(By.CSS_SELECTOR, "button.disable"))
+    assert f"disabled {NORTHWIND}" in wait_for(page, ".notice.ok").text
+    assert row(page, NORTHWIND).find_element(By.CSS_SELECTOR, ".state").text == "disabled"
+    assert row(page, NORTHWIND).find_elements(By.CSS_SELECTOR, "button.enable")
+    assert sim_state().enabled() is None
+
+
+def rename(page: Any, iccid: str, nickname: str) -> None:
+    target = row(page, iccid)
+    target.find_element(By.XPATH, ".//summary[text()='Rename']").click()
+    field = target.find_element(By.NAME, "nickname")
+    field.clear()
+    field.send_keys(nickname)
+    submit(page, target.find_element(By.CSS_SELECTOR, "button.rename"))
+
+
+def test_rename_sets_and_clears_a_nickname_and_refuses_one_over_64_bytes_in_words(page, sim_state):
+    # the markup case: tests/web/test_attacks.py
+    rename(page, CONTOSO, "travel")
+    assert f"nickname of {CONTOSO} set to 'travel'" in notice(page)
+    assert row(page, CONTOSO).find_element(By.CSS_SELECTOR, ".nickname").text == "travel"
+    rename(page, CONTOSO, "é" * 40)  # 40 characters pass the field's maxlength, 80 bytes do not fit the card
+    assert f"{CONTOSO} not renamed: nickname is 80 bytes of UTF-8; at most 64 fit" in \
+        wait_for(page, ".notice.error").text
+    assert row(page, CONTOSO).find_element(By.CSS_SELECTOR, ".nickname").text == "travel"
+    assert sim_state().find(iccid=CONTOSO).nickname == "travel"
+    rename(page, CONTOSO, "")
+    assert f"nickname of {CONTOSO} cleared" in notice(page) and not sim_state().find(iccid=CONTOSO).nickname
+
+
+def reset(page: Any, scopes: list[str], typed: str) -> None:
+    section = page.find_element(By.ID, "settings")
+    section.find_element(By.XPATH, ".//summary[text()='Memory reset']").click()
+    for scope in scopes:
+        section.find_element(By.NAME, scope).click()
+    section.find_element(By.CSS_SELECTOR, "form[action='/memory-reset'] input[name='confirm']").send_keys(typed)
+    submit(page, section.find_element(By.CSS_SELECTOR, "form[action='/memory-reset'] button"))
+
+
+def test_memory_reset_needs_the_eids_last_digits(page, sim_state):
+    before = sim_state().profiles
+    reset(page, ["operational", "test", "override_policy"], "0000")
+    assert "nothing was reset: type the last 4 digits of the EID" in notice(page)
+    assert sim_state().profiles == before and len(page.find_elements(By.CSS_SELECTOR, "tr.profile")) == 4
+    reset(page, ["test"], EID[-4:])
+    assert TEST_PROFILE in wait_for(page, ".notice.ok").text
+    assert [p.iccid for p in sim_state().profiles] == [NORTHWIND, CONTOSO, FABRIKAM]
+
+
+def test_memory_reset_of_a_protected_profile_needs_the_policy_override(page, sim_state):
+    reset(page, ["operational"], EID[-4:])
+    assert f"the policy rules of {FABRIKAM}" in wait_for(page, ".notice.error").text
+    assert len(sim_state().profiles) == 4
+    reset(page, ["operational", "override_policy"], EID[-4:])
+    wait_for(page, ".notice.ok")
+    assert [p.iccid for p in sim_state().profiles] == [TEST_PROFILE]
+    assert [e.text for e in page.find_elements(By.CSS_SELECTOR, "tr.profile td.iccid")] == [TEST_PROFILE]
+
+
+def set_default_smdp(page: Any, address: str) -> None:
+    field = page.find_element(By.CSS_SELECTOR, "#settings input[name='address']")
+    field.clear()
+    field.send_keys(address)
+    submit(page, page.find_element(By.CSS_SELECTOR, "form[action='/default-smdp'] button"))
+
+
+def test_the_default_smdp_is_set_and_a_malformed_one_refused_in_words(page, sim_state):
+    set_default_smdp(page, "smdp.example.com:8443")
+    assert "default SM-DP+ set to smdp.example.com:8443" in notice(page)
+    assert sim_state().default_dp_address == "smdp.example.com:8443"
+    assert "smdp.example.com:8443" in page.find_element(By.ID, "info").text
+    set_default_smdp(page, "not an address!")
+    assert "the default SM-DP+ is unchanged: malformed SM-DP+ address 'not an address!'" in \
+        wait_for(page, ".notice.error").text
+    assert sim_state().default_dp_address == "smdp.example.com:8443"
+    assert page.find_element(By.CSS_SELECTOR, "#settings input[name='address']").get_attribute("value") == \
+        "smdp.example.com:8443"
 
 
 def delete(page: Any, iccid: str, typed: str) -> None:
@@ -63,11 +135,6 @@ def test_the_enabled_profiles_delete_form_spells_out_the_consequence(page):
     assert "(PPR2) forbid deleting it" in row(page, FABRIKAM).get_attribute("innerHTML")
     delete(page, FABRIKAM, FABRIKAM[-4:])
     assert "PPR2" in notice(page) and row(page, FABRIKAM)
-
-
-def start_download(page: Any, code: str) -> None:
-    page.find_element(By.ID, "code").send_keys(code)
-    submit(page, page.find_element(By.ID, "download-button"))
 
 
 def test_download_asks_consent_shows_progress_and_the_result(page, smdpp, sim_state):

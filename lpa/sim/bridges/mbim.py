@@ -140,7 +140,7 @@ class SimulatedMbimModem(ControlDevice):
             return SELECT_FAILED, b""
         self._channels[channel] = group
         response = selected[:-2]
-        return SUCCESS, struct.pack("<IIII", 0x9000, channel, len(response), 16) + response + bytes(-len(response) % 4)
+        return SUCCESS, struct.pack("<IIII", _OK, channel, len(response), 16) + response + bytes(-len(response) % 4)
 
     def _close_channel(self, buffer: bytes, content: str) -> tuple[int, bytes]:
         channel, group = struct.unpack_from("<II", buffer)
@@ -148,7 +148,7 @@ class SimulatedMbimModem(ControlDevice):
             return INVALID_LOGICAL_CHANNEL, b""
         del self._channels[channel]
         self.card.transmit(bytes([0x00, 0x70, 0x80, channel]))
-        return SUCCESS, struct.pack("<I", 0x9000)
+        return SUCCESS, struct.pack("<I", _OK)
 
     def _apdu(self, buffer: bytes, content: str) -> tuple[int, bytes]:
         self._apdus += 1
@@ -162,8 +162,13 @@ class SimulatedMbimModem(ControlDevice):
             return INVALID_LOGICAL_CHANNEL, b""
         response = fold(self.card, buffer[offset:offset + size]) if content == "euicc" else b"\x6e\x00"
         data = response[:-2]
-        return SUCCESS, (struct.pack("<III", int.from_bytes(response[-2:], "big"), len(data), 12) + data
+        return SUCCESS, (struct.pack("<III", int.from_bytes(response[-2:], "little"), len(data), 12) + data
                          + bytes(-len(data) % 4))
+
+
+#: A Status field holds the status word as the card sent it, SW1 first: 9000 is 90 00 00 00 (what real
+#: modems answer, as lpac's MBIM driver reads them; docs/cards-and-modems.md).
+_OK = int.from_bytes(b"\x90\x00", "little")
 
 
 def _cla(channel: int) -> int:

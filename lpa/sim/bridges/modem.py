@@ -180,6 +180,8 @@ class SimulatedModem:
                     raise _Error("+CME ERROR: 3")
                 if prefix != "AT+CSIM=" and self.quirks.no_ccho:
                     raise _Error("ERROR")
+                if line[len(prefix):] == "?":  # the test command every extended command has (TS 27.007 4.1)
+                    return ["OK"]
                 if self.quirks.max_command and len(line) > self.quirks.max_command:
                     raise _Error("+CME ERROR: 50")
                 return handler(line[len(prefix):])

@@ -165,6 +165,10 @@ class ControlDevice:
         """Go away as an unplugged modem does: every client's next read fails."""
         self._stop.set()
         if self._listener is not None:
+            try:  # wakes the thread in accept(): a listener closed under it keeps its name bound
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
         for fd in self._fds:
             try:

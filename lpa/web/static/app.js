@@ -1,7 +1,8 @@
 // lpa web: the little the pages do in the browser. Text is written with textContent only.
 "use strict";
 
-// A running download: show its progress; reload when it asks a question or ends (the server renders those).
+// A download: show its progress; reload when it asks a question, is answered (in another tab too) or ends
+// (the server renders those).
 function followJob(section) {
   const shown = section.dataset.state + "/" + section.dataset.question;
   const poll = function () {
@@ -52,7 +53,7 @@ function acceptImages(form, input, zone) {
 
 document.addEventListener("DOMContentLoaded", function () {
   const job = document.getElementById("job");
-  if (job && (job.dataset.state === "running")) {
+  if (job && (job.dataset.state === "running" || job.dataset.state === "question")) {
     followJob(job);
   }
   if (document.getElementById("busy")) {
