@@ -394,10 +394,8 @@ def _proxy(host: str) -> tuple[str, int, dict[str, str]] | None:
     if not address or proxy_bypass(host):
         return None
     parts = urlsplit(address if "://" in address else f"http://{address}")
-    if parts.scheme != "http":
-        raise ValueError(f"proxy {parts.scheme}://{parts.hostname}: lpa tunnels through http:// proxies only")
     headers = {}
     if parts.username is not None:
         credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         headers["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
-    return parts.hostname or "", parts.port or 80, headers
+    return parts.hostname or "", parts.port or 8080, headers

@@ -510,13 +510,3 @@ def test_the_environments_proxy_tunnels_the_tls_connection_unless_no_proxy_names
     with es9p_client() as client, pytest.raises(ServerError, match="HTTP 400"):
         es9p.handle_notification(client, smdpp.address, b"\x30\x00")
     assert len(proxy.seen) == 1 and len(smdpp.requests) == 2
-
-
-def test_a_proxy_lpa_cannot_tunnel_through_is_named_not_bypassed(smdpp, monkeypatch):
-    monkeypatch.setenv("HTTPS_PROXY", "socks5://user:secret@127.0.0.1:1080")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    with es9p_client() as client, pytest.raises(ServerError) as caught:
-        es9p.handle_notification(client, smdpp.address, b"\x30\x00")
-    assert "proxy socks5://127.0.0.1: lpa tunnels through http:// proxies only" in caught.value.reason
-    assert "secret" not in str(caught.value) and smdpp.requests == []
