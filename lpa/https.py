@@ -387,11 +387,11 @@ def _proxy(host: str) -> tuple[str, int, dict[str, str]] | None:
 
     if not any(name.lower() in ("https_proxy", "all_proxy") for name in os.environ):
         return None
-    from urllib.request import getproxies, proxy_bypass  # the environment's, on Linux (NO_PROXY included)
+    from urllib.request import getproxies_environment, proxy_bypass_environment
 
-    proxies = getproxies()
+    proxies = getproxies_environment()
     address = proxies.get("https") or proxies.get("all")
-    if not address or proxy_bypass(host):
+    if not address or proxy_bypass_environment(host, proxies):
         return None
     parts = urlsplit(address if "://" in address else f"http://{address}")
     headers = {}
