@@ -10,7 +10,7 @@ import platform
 from . import SGP22_VERSION, __version__
 
 #: The distributions whose versions a bug report needs (import name in brackets where it differs).
-DEPENDENCIES = ("pyscard", "asn1tools", "cryptography", "click", "pyserial")
+DEPENDENCIES = ("pyscard", "asn1tools", "cryptography", "click", "requests", "pyserial")
 
 
 def versions() -> dict[str, str | None]:

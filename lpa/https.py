@@ -7,47 +7,39 @@ declare their functions as :class:`Function` values; :class:`HttpsClient`
 calls any of them, and holds the policy once:
 
 - TLS verified against the trust anchors given, held in memory in an SSL
-  context: no CA file is read or written, and no CA bundle (certifi,
-  ``REQUESTS_CA_BUNDLE``, the system's) applies. There is no way to turn
+  context: no CA file is read or written, and requests' CA bundles
+  (certifi, ``REQUESTS_CA_BUNDLE``) never apply. There is no way to turn
   verification off.
-- The standard library's http.client and ssl, nothing more: requests and
-  urllib3 cost a command that talks to a server about 70 ms of CPU to
-  import (README, Performance), a third of a download's. One connection per
-  server, kept open between calls (one TLS handshake per session).
 - No redirects: a 3xx answer is a failure with its reason, so nothing is
   ever sent anywhere but to the address asked for, and only over HTTPS.
 - One deadline per call (``timeout``) bounds connecting, the TLS handshake,
   reading and the retries together.
-- Retries per function (:attr:`Function.retried`): only a function that is
-  safe to send twice is retried, at most ``retries`` times, on connection
-  failures, time-outs, a connection lost before the answer and HTTP 5xx
-  (then the last answer is the reason), the first at once and each further
-  one after a doubling back-off; never on a TLS failure or a name that does
-  not resolve, never past the deadline, and a Retry-After header is not
-  followed.
+- Retries by urllib3's Retry, per function (:attr:`Function.retried`): only
+  a function that is safe to send twice is retried, on connection failures,
+  time-outs and HTTP 5xx; a name that does not resolve is not retried.
 - Answers read up to :data:`MAX_ANSWER` bytes and parsed with bounds
   (:func:`lpa.encoding.parse_json`: nesting, no NaN, lone surrogates replaced); each
   field's type and size checked before use (:data:`MAX_FIELD`); every
   failure of a server's answer is a ServerError naming the server (exit 5),
   worded for the user (the server's status and reason codes in words, the
   TLS failure named, with ``--ca-file`` suggested for an unknown CI).
-- Proxies from the environment (``HTTPS_PROXY``, ``ALL_PROXY``,
-  ``NO_PROXY``; an http:// proxy tunnels with CONNECT), but never
+- Proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``), but never
   credentials from ``~/.netrc``.
 """
 from __future__ import annotations
 
 import base64
-import http.client
-import json
 import re
-import select
 import socket
 import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry, Timeout
 
 from .address import base_url
 from .encoding import parse_json
@@ -102,23 +94,60 @@ class Function:
     #: Answer fields the card gets piece by piece, so bounded only by :data:`MAX_ANSWER` (the BPP).
     unbounded: tuple[str, ...] = ()
 
-class _Lost(Exception):
-    """The connection ended before the answer was complete (read and retried as a read failure)."""
+class _Deadline(Timeout):
+    """A urllib3 Timeout whose every attempt gets only the time left until ``deadline``.
+
+    urllib3 clones the Timeout for each attempt (retries included), so the
+    connect, TLS handshake and read of all attempts fit in one budget.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__(total=max(deadline - time.monotonic(), 0.001))
+        self.deadline = deadline
+
+    def clone(self) -> Timeout:
+        return Timeout(total=max(self.deadline - time.monotonic(), 0.001))
 
 
-#: What each failure counts as for the retries: a connection not made, an answer not read, anything else.
-_CONNECT, _READ, _OTHER = "connect", "read", "other"
+class _Retry(Retry):
+    """urllib3's Retry, giving up at the deadline and at once on a name that does not resolve."""
+
+    deadline = float("inf")
+
+    def new(self, **kwargs: Any) -> "_Retry":
+        retry = super().new(**kwargs)
+        retry.deadline = self.deadline
+        return retry
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> "_Retry":
+        if isinstance(error, urllib3.exceptions.NameResolutionError):
+            raise urllib3.exceptions.MaxRetryError(_pool, url, error)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if time.monotonic() + retry.get_backoff_time() >= self.deadline:
+            # after a retried status (error None) urllib3 catches this and returns that last answer
+            raise urllib3.exceptions.MaxRetryError(_pool, url, error)
+        return retry
 
 
-def _failure_kind(error: BaseException) -> str:
-    if isinstance(error, socket.gaierror) or isinstance(error, ssl.SSLError):
-        return _OTHER  # a name that does not resolve, a TLS failure: the same again
-    if isinstance(error, _Lost) or isinstance(error, (http.client.HTTPException, ConnectionResetError,
-                                                       BrokenPipeError)):
-        return _READ
-    if isinstance(error, OSError):  # refused, unreachable, timed out
-        return _CONNECT
-    return _OTHER
+class _Adapter(HTTPAdapter):
+    """An HTTPAdapter verifying TLS with lpa's SSL context only."""
+
+    def __init__(self, context: ssl.SSLContext, retry: Retry) -> None:
+        self.context = context
+        super().__init__(max_retries=retry)
+
+    def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
+        host_params, _ = super().build_connection_pool_key_attributes(request, True, cert)
+        return host_params, {"ssl_context": self.context, "cert_reqs": "CERT_REQUIRED"}
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        pass  # the SSL context holds the trust anchors; no CA bundle path applies
+
+
+def _no_auth(request: Any) -> Any:
+    """Set as the session's auth, so that requests never adds ~/.netrc credentials."""
+    return request
 
 
 class HttpsClient:
@@ -132,15 +161,27 @@ class HttpsClient:
                  backoff: float = 0.5) -> None:
         self.anchors = anchors
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # host name checked, certificate required
         if anchors.pem:  # only these: never the system's CAs, which create_default_context adds for no cadata
             context.load_verify_locations(cadata=anchors.pem)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._context = context
-        #: The open connection to each server (host, port), reused while the server keeps it open.
-        self._connections: dict[tuple[str, int], http.client.HTTPSConnection] = {}
+        self.session = requests.Session()
+        self.session.auth = _no_auth
+        self.session.headers.update({
+            "Content-Type": "application/json;charset=UTF-8",
+            "X-Admin-Protocol": ADMIN_PROTOCOL,
+            "User-Agent": USER_AGENT,
+        })
+        retry = _Retry(total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
+                       status_forcelist=_RETRIED_STATUS, allowed_methods=None, backoff_factor=backoff,
+                       raise_on_status=False, raise_on_redirect=False, respect_retry_after_header=False)
+        once = _Retry(total=0, read=False, redirect=0, raise_on_redirect=False, raise_on_status=False)
+        self._retries = {True: retry, False: once}
+        # one adapter, so one connection pool: a retried function (a notification) and one that is not
+        # (a download's) share the TLS connection; each request sets the retries it is allowed
+        self._adapter = _Adapter(context, once)
+        self.session.mount("https://", self._adapter)
+        self.session.mount("http://", self._adapter)
 
     def __enter__(self) -> "HttpsClient":
         return self
@@ -149,9 +190,7 @@ class HttpsClient:
         self.close()
 
     def close(self) -> None:
-        for connection in self._connections.values():
-            connection.close()
-        self._connections.clear()
+        self.session.close()
 
     def call(self, function: Function, address: str, **fields: bytes | str) -> dict[str, Any]:
         """POST ``fields`` (bytes in base64, text as is) to ``function`` at ``address``: the JSON answer,
@@ -188,92 +227,30 @@ class HttpsClient:
 
         The body is read up to :data:`MAX_ANSWER` bytes: a server does not decide how much lpa holds.
         """
-        url = urlsplit(f"{base_url(address)}/gsma/rsp2/{interface}/{function}")
-        data = json.dumps(body, allow_nan=False).encode()
+        url = f"{base_url(address)}/gsma/rsp2/{interface}/{function}"
         deadline = time.monotonic() + self.timeout
-        left = self.retries if retried else 0
-        tries = 0
-        while True:
-            tries += 1
-            try:
-                status, reason, location, content = self._exchange(url, data, deadline)
-            except Exception as error:  # whatever http.client, ssl or the socket raise: one reason
-                if left and _failure_kind(error) != _OTHER and self._wait(tries, deadline):
-                    left -= 1
-                    continue
-                raise ServerError(address, self._reason(error)) from None
-            if status in _RETRIED_STATUS and left and self._wait(tries, deadline):
-                left -= 1
-                continue
-            break
+        self._adapter.max_retries = self._retries[retried]
+        self._adapter.max_retries.deadline = deadline
+        content = bytearray()
+        try:
+            # requests hands a urllib3 Timeout on as it is (HTTPAdapter.send), though its types say float
+            with self.session.post(url, json=body, timeout=_Deadline(deadline),  # type: ignore[arg-type]
+                                   allow_redirects=False, stream=True) as response:
+                for chunk in response.iter_content(64 * 1024):  # all of it within the deadline
+                    content += chunk
+                    if len(content) > MAX_ANSWER:
+                        break
+        except Exception as error:  # whatever requests, urllib3 or the socket raise: one reason
+            raise ServerError(address, self._reason(error)) from None
         if len(content) > MAX_ANSWER:
             raise ServerError(address, f"the answer is larger than {MAX_ANSWER} bytes")
-        if 200 <= status < 300:
-            return status, content
-        if 300 <= status < 400:
-            where = location or "nowhere"
-            raise ServerError(address, f"HTTP {status} redirect to {where[:100]!r} (lpa follows no redirects)")
-        raise ServerError(address, f"HTTP {status} {reason[:100]}".strip())
-
-    def _wait(self, tries: int, deadline: float) -> bool:
-        """Wait before try ``tries + 1`` (at once after the first, then the back-off doubling); False,
-        without waiting, if that would pass the deadline."""
-        pause = 0.0 if tries <= 1 else self.backoff * 2 ** (tries - 1)
-        if time.monotonic() + pause >= deadline:
-            return False
-        time.sleep(pause)
-        return True
-
-    def _exchange(self, url: Any, data: bytes, deadline: float) -> tuple[int, str, str | None, bytes]:
-        """One POST of ``data`` to ``url`` on the server's connection, within ``deadline``: status, reason,
-        Location and up to :data:`MAX_ANSWER` + 1 bytes of the body."""
-        host, port = url.hostname or "", url.port or 443
-        connection = self._connection(host, port, deadline)
-        try:
-            _limit(connection, deadline)
-            connection.request("POST", url.path, body=data, headers={
-                "Content-Type": "application/json;charset=UTF-8", "X-Admin-Protocol": ADMIN_PROTOCOL,
-                "User-Agent": USER_AGENT})
-            _limit(connection, deadline)
-            response = connection.getresponse()
-            content = bytearray()
-            while len(content) <= MAX_ANSWER:  # all of it within the deadline
-                _limit(connection, deadline)
-                try:
-                    chunk = response.read(min(64 * 1024, MAX_ANSWER + 1 - len(content)))
-                except (ConnectionError, http.client.HTTPException) as error:  # reset, cut chunk: after the headers
-                    raise _Lost(str(error)) from error
-                if not chunk:
-                    break
-                content += chunk
-            if len(content) <= MAX_ANSWER and response.length:  # http.client reads a cut body as a short one
-                raise _Lost(f"{response.length} bytes of the answer missing")
-        except BaseException:
-            connection.close()
-            del self._connections[host, port]
-            raise
-        if response.will_close or not response.isclosed():  # the server closes it, or the answer was cut
-            connection.close()
-            del self._connections[host, port]
-        return response.status, response.reason or "", response.getheader("Location"), bytes(content)
-
-    def _connection(self, host: str, port: int, deadline: float) -> http.client.HTTPSConnection:
-        """The open connection to ``host``, or a new one (through the environment's proxy, if any)."""
-        connection = self._connections.get((host, port))
-        if connection is not None and connection.sock is not None and not _dropped(connection.sock):
-            return connection
-        if connection is not None:
-            connection.close()
-        timeout = max(deadline - time.monotonic(), 0.001)
-        proxy = _proxy(host)
-        if proxy is None:
-            connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._context)
-        else:
-            proxy_host, proxy_port, authorization = proxy
-            connection = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=timeout, context=self._context)
-            connection.set_tunnel(host, port, headers=authorization)
-        self._connections[host, port] = connection
-        return connection
+        if 200 <= response.status_code < 300:
+            return response.status_code, bytes(content)
+        if 300 <= response.status_code < 400:
+            where = response.headers.get("Location", "nowhere")
+            raise ServerError(address, f"HTTP {response.status_code} redirect to {where[:100]!r} "
+                                       "(lpa follows no redirects)")
+        raise ServerError(address, f"HTTP {response.status_code} {(response.reason or '')[:100]}".strip())
 
     def _check_status(self, address: str, status_code: int, content: bytes) -> dict[str, Any]:
         """The JSON body, if its functionExecutionStatus is a success (SGP.22 6.5.1.4)."""
@@ -309,6 +286,7 @@ class HttpsClient:
                     f"(trusted: {self.anchors.describe()}{unknown}); if this SM-DP+ uses a CI lpa does not "
                     "know, give its certificate with --ca-file")
         for kind, reason in (
+            (urllib3.exceptions.NameResolutionError, "host name not found"),
             (socket.gaierror, "host name not found"),
             (ConnectionRefusedError, "connection refused"),
             (ConnectionResetError, "connection reset by peer"),
@@ -322,10 +300,10 @@ class HttpsClient:
         text = " ".join(str(e) for e in _chain(error))
         if "handshake" in text:  # a socket timeout, not an SSLError: "The handshake operation timed out"
             return f"TLS handshake timed out after {self.timeout:g} s"
-        if isinstance(error, (_Lost, http.client.IncompleteRead, http.client.RemoteDisconnected)) \
-                or "Connection aborted" in text:
+        if isinstance(error, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
+                or "IncompleteRead" in text or "RemoteDisconnected" in text or "Connection aborted" in text:
             return "connection closed by the server before the answer was complete"
-        if "timed out" in text or isinstance(error, TimeoutError):
+        if "timed out" in text or isinstance(error, requests.Timeout):
             return f"no answer within {self.timeout:g} s"
         return f"connection failed ({_no_source(error)[:120]})"
 
@@ -349,7 +327,7 @@ def _no_source(error: object) -> str:
 
 
 def _chain(error: BaseException) -> list[BaseException]:
-    """The exception and every one it wraps."""
+    """The exception and every one it wraps (requests and urllib3 nest them deeply)."""
     seen: list[BaseException] = []
     todo: list[Any] = [error]
     while todo:
@@ -362,40 +340,5 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 
 def _find_cause(error: BaseException, kind: type) -> BaseException | None:
-    """The first exception of ``kind`` in the chain."""
+    """The first exception of ``kind`` in the chain requests and urllib3 build."""
     return next((e for e in _chain(error) if isinstance(e, kind)), None)
-
-
-def _limit(connection: http.client.HTTPConnection, deadline: float) -> None:
-    """Let the next socket operation wait only until ``deadline``."""
-    if connection.sock is not None:
-        connection.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-
-
-def _dropped(sock: socket.socket) -> bool:
-    """Has the server closed a kept connection (it is readable: end of file or a stray byte)?"""
-    try:
-        return bool(select.select([sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return True
-
-
-def _proxy(host: str) -> tuple[str, int, dict[str, str]] | None:
-    """The environment's proxy for ``host`` (``HTTPS_PROXY`` or ``ALL_PROXY``, unless ``NO_PROXY`` names it):
-    host, port and a Proxy-Authorization header for its credentials; None for a direct connection."""
-    import os
-
-    if not any(name.lower() in ("https_proxy", "all_proxy") for name in os.environ):
-        return None
-    from urllib.request import getproxies_environment, proxy_bypass_environment
-
-    proxies = getproxies_environment()
-    address = proxies.get("https") or proxies.get("all")
-    if not address or proxy_bypass_environment(host, proxies):
-        return None
-    parts = urlsplit(address if "://" in address else f"http://{address}")
-    headers = {}
-    if parts.username is not None:
-        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        headers["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
-    return parts.hostname or "", parts.port or 8080, headers

@@ -228,7 +228,7 @@ def test_version_names_python_and_the_libraries_and_is_read_only_when_asked(lpa)
 
     lines = lpa("--version", sim=False).output.splitlines()
     assert f"  Python: {platform.python_version()} ({platform.python_implementation()})" in lines
-    for name in ("pyscard", "asn1tools", "cryptography", "click", "pyserial"):
+    for name in ("pyscard", "asn1tools", "cryptography", "click", "requests", "pyserial"):
         assert any(line.startswith(f"  {name}: ") and line[len(name) + 4:][:1].isdigit() for line in lines), name
 
 
