@@ -21,10 +21,14 @@ run with lpac against the same card through pcscd, with the ratios.
 The floor is a new process of the same virtual environment that imports
 click and the PC/SC binding (smartcard.scard) and nothing else: what any
 command of a Python LPA on pyscard and click costs before it does anything.
+It runs once after each run of each lpa row, and the row's CPU above the
+floor subtracts the median of those runs: the machine's load, which varies
+over a benchmark of several minutes, then weighs on both alike.
 
 Operations: `lpa --help`; `info`; `list`; `list --icons`; `enable` (of a
 disabled profile, without notifications; alternately two profiles);
-`delete` of a fresh profile, its notification delivered to the test SM-DP+
+`delete` of a fresh profile without its notification (lpac: `profile
+delete`), and again with its notification delivered to the test SM-DP+
 on 127.0.0.1; `notifications process` of 20 pending notifications for one
 SM-DP+ (lpac: `notification process -a -r`); `download` of each TS.48 test
 profile from the test SM-DP+ (lpac: `profile download -s ADDRESS -m
@@ -72,6 +76,8 @@ class Figures:
     tls: int | None = None
     at_lines: int | None = None
     cpu: float | None = None
+    #: The floor's CPU, median of the runs made alternately with the command's (see :func:`measure`).
+    floor: float | None = None
     wall: float | None = None
     rss_mb: float | None = None
     failure: str | None = None
@@ -145,9 +151,12 @@ class Meter:
 
 
 def measure(meter: Meter | None, command: Command, runs: int, env: dict[str, str],
-            succeeded: Callable[[subprocess.CompletedProcess], bool] = lambda p: p.returncode == 0) -> Figures:
-    """Run ``command`` ``runs`` times (after one warm-up run); medians of CPU and wall time."""
-    cpus, walls, rss = [], [], 0
+            succeeded: Callable[[subprocess.CompletedProcess], bool] = lambda p: p.returncode == 0,
+            floor: list[str] | None = None) -> Figures:
+    """Run ``command`` ``runs`` times (after one warm-up run); medians of CPU and wall time. With
+    ``floor``, that command runs once after each run, so that the CPU above the floor compares runs
+    made under the same load (the machine's load changes between rows)."""
+    cpus, walls, floors, rss = [], [], [], 0
     figures = Figures()
     for run in range(-1, runs):
         command.before(run)
@@ -165,10 +174,13 @@ def measure(meter: Meter | None, command: Command, runs: int, env: dict[str, str
             continue
         cpus.append(cpu)
         walls.append(wall)
+        if floor is not None:
+            floors.append(run_once(floor, env)[1])
         if meter:
             for name, count in meter().items():
                 setattr(figures, name, count - counters[name])
     figures.cpu, figures.wall, figures.rss_mb = statistics.median(cpus), statistics.median(walls), rss / 1024
+    figures.floor = statistics.median(floors) if floors else None
     return figures
 
 
@@ -261,6 +273,8 @@ class Bench:
              Command(lambda run: [[lpac, "profile", "list"]])),
             ("enable", Command(lambda run: [[lpa, *reader, "enable", "--no-notify", toggles[run % 2]]], disabled),
              Command(lambda run: [[lpac, "profile", "enable", toggles[run % 2]]], disabled)),
+            ("delete", Command(lambda run: [[lpa, *reader, "delete", "--yes", "--no-notify", deleted[0]]], fresh),
+             Command(lambda run: [[lpac, "profile", "delete", deleted[0]]], fresh)),
             ("delete + notification",
              Command(lambda run: [[lpa, *reader, "--ca-file", TEST_CI, "delete", "--yes", deleted[0]]], fresh),
              Command(lambda run: [[lpac, "profile", "delete", deleted[0]],
@@ -298,7 +312,8 @@ def main() -> int:
         env.update(XDG_CACHE_HOME=str(home / "cache"), XDG_STATE_HOME=str(home / "state"),
                    XDG_CONFIG_HOME=str(home / "config"))
         python = str(Path(lpa).parent / "python")
-        floor = measure(None, Command(lambda run: [[python, "-c", "import click, smartcard.scard"]]), args.runs, env)
+        floor_argv = [python, "-c", "import click, smartcard.scard"]
+        floor = measure(None, Command(lambda run: [floor_argv]), args.runs, env)
         rows: list[tuple[str, str, Figures, Figures | None]] = []
 
         def wanted(name: str) -> bool:
@@ -318,7 +333,7 @@ def main() -> int:
                         if not wanted(name) or name == "--help" and ms != latencies[0]:
                             continue
                         bench.restore()
-                        mine = measure(meter, ours, args.runs, env)
+                        mine = measure(meter, ours, args.runs, env, floor=floor_argv)
                         bench.restore()
                         other = measure(meter, theirs, args.runs, lpac_env, lpac_ok) if theirs else None
                         rows.append((name, "-" if name == "--help" else f"{ms:g} ms", mine, other))
@@ -330,10 +345,11 @@ def main() -> int:
                                 bench = Bench(modem_state.path, [], smdpp, lpa, None)
                             bench.reader = ["--device", f"at:{modem.port}"]
                             for name, ours, _ in bench.operations():
-                                if name not in ("--help", "list --icons") and wanted(name):
+                                if name not in ("--help", "list --icons", "delete") and wanted(name):
                                     bench.restore()
                                     rows.append((f"{name} (modem)", f"{ms:g} ms",
-                                                 measure(Meter(smdpp, modem=modem), ours, args.runs, env), None))
+                                                 measure(Meter(smdpp, modem=modem), ours, args.runs, env,
+                                                         floor=floor_argv), None))
         except PcscdUnavailable as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1
@@ -357,7 +373,8 @@ def _print(rows: list[tuple[str, str, Figures, Figures | None]], floor: Figures,
         if mine.failure:
             line = [name, latency, "failed"] + [""] * (len(header) - 3 - (4 if lpac else 0))
         else:
-            above = None if mine.cpu is None or floor.cpu is None else mine.cpu - floor.cpu
+            base = mine.floor if mine.floor is not None else floor.cpu
+            above = None if mine.cpu is None or base is None else mine.cpu - base
             line = [name, latency, number(mine.apdus), number(mine.to_card), number(mine.from_card),
                     number(mine.https), number(mine.tls), number(mine.at_lines), ms(mine.cpu), ms(above),
                     ms(mine.wall), number(mine.rss_mb, "{:.1f}")]
@@ -372,7 +389,8 @@ def _print(rows: list[tuple[str, str, Figures, Figures | None]], floor: Figures,
     print(f"lpa {version('lpa')} (regular install) through pcscd + vpcd, simulated eUICC (T=0), "
           f"median of {runs} runs, Python {sys.version.split()[0]}")
     print(f"floor (a new process importing click and smartcard.scard): CPU {ms(floor.cpu)} ms, "
-          f"wall {ms(floor.wall)} ms, RSS {number(floor.rss_mb, '{:.1f}')} MB")
+          f"wall {ms(floor.wall)} ms, RSS {number(floor.rss_mb, '{:.1f}')} MB; \"above floor\" subtracts the "
+          "floor's median CPU over runs made alternately with each row's")
     for row in table:
         print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
     for name, _, mine, other in rows:

@@ -29,12 +29,18 @@ _WHERE = {
 __all__ = list(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'lpa' has no attribute {name!r}")
-    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value
+def lazy_attribute(namespace: dict[str, Any], where: dict[str, str], name: str) -> Any:
+    """A package's ``name`` (PEP 562), imported from its module ``where[name]`` (relative to the package
+    whose globals are ``namespace``) when first used, then kept there: lpa's and :mod:`lpa.es10`'s."""
+    if name not in where:
+        raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{where[name]}", namespace["__name__"]), name)
+    namespace[name] = value
     return value
+
+
+def __getattr__(name: str) -> Any:
+    return lazy_attribute(globals(), _WHERE, name)
 
 
 def __dir__() -> list[str]:

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from . import es10
 from .apdu import isdr_aids
-from .es10 import NotificationMetadata, Profile
 from .session import NotifySettings, Session
 
 if TYPE_CHECKING:
     from .activation import ActivationCode
+    from .es10 import NotificationMetadata, Profile
     from .https import HttpsClient
     from .operations.discovery import Event
     from .operations.download import DownloadResult, Offer

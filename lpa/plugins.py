@@ -19,6 +19,9 @@ from .errors import InputError
 SIMULATED_EUICC = "lpa.sim.bridges.inprocess"
 #: Command groups of `lpa` that plug-ins add: name -> the module holding the click group of that name.
 COMMANDS = {"sim": "lpa.sim.cli", "web": "lpa.web.command"}
+#: Their line in `lpa --help`, which lists them without importing them (a test checks each against the command).
+SHORT_HELP = {"sim": "The simulated eUICC (use it with `lpa --sim ...`, or `lpa sim serve` for PC/SC).",
+              "web": "Serve a page in the browser to manage the eUICC (needs lpa[web])."}
 
 
 def load(name: str) -> ModuleType:

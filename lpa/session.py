@@ -83,7 +83,7 @@ class Session:
         self.waiting: Callable[[str], ContextManager[None]] = lambda message: nullcontext()
         self._stack = ExitStack()
         self._channel: Channel | None = None
-        self._ci_key_ids: tuple[str, ...] | None = None
+        self._info1: es10.EuiccInfo1 | None = None
 
     def __enter__(self) -> Session:
         try:
@@ -144,8 +144,13 @@ class Session:
         self._channel = None
         self.transport.reset()
 
+    def euicc_info1(self) -> es10.EuiccInfo1:
+        """EUICCInfo1 (ES10b.GetEUICCInfo), read once per session: what the eUICC verifies and signs with
+        does not change while lpa holds the card (SGP.22 5.7.8)."""
+        if self._info1 is None:
+            self._info1 = es10.get_euicc_info1(self.channel)
+        return self._info1
+
     def ci_key_ids(self) -> tuple[str, ...]:
-        """The key identifiers of the CIs the eUICC verifies with (ES10b.GetEUICCInfo1), read once."""
-        if self._ci_key_ids is None:
-            self._ci_key_ids = es10.get_euicc_info1(self.channel).ci_pkid_verification
-        return self._ci_key_ids
+        """The key identifiers of the CIs the eUICC verifies with (EUICCInfo1)."""
+        return self.euicc_info1().ci_pkid_verification

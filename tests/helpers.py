@@ -155,3 +155,17 @@ def run_lpac(env: dict[str, str], *args: str) -> Any:
     done = subprocess.run([lpac, *args], capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", **env})
     return json.loads(done.stdout.strip().splitlines()[-1])["payload"]
+
+
+def offer_with(smdpp: Any, monkeypatch: Any, **fields: Any) -> None:
+    """Make the test SM-DP+ offer (and put in its BPP) its profiles' metadata with ``fields`` changed."""
+    from lpa import codec
+
+    plain = smdpp.download.metadata
+
+    def changed(matching_id: str) -> bytes:
+        value = codec.decode("StoreMetadataRequest", plain(matching_id))
+        value.update(fields)
+        return codec.encode("StoreMetadataRequest", value)
+
+    monkeypatch.setattr(smdpp.download, "metadata", changed)

@@ -20,10 +20,15 @@ class StoreData(Protocol):
 def call(ch: StoreData, request_type: str, request: object, response_type: str, name: str) -> Any:
     """Send ``request`` as ``request_type``; the answer decoded as ``response_type`` (asn1tools' untyped
     values: dicts, tuples for CHOICEs and BIT STRINGs, bytes, ints, text; hence Any)."""
+    return exchange(ch, request_type, request, response_type, name)[1]
+
+
+def exchange(ch: StoreData, request_type: str, request: object, response_type: str, name: str) -> tuple[bytes, Any]:
+    """:func:`call`, with the answer also as the card sent it (for what is forwarded unchanged)."""
     answer = ch.store_data(codec.encode(request_type, request), name)
     if not answer:
         raise ProtocolError(f"{name}: the card answered 9000 with no data; try a smaller --mss")
-    return codec.decode(response_type, answer, getattr(ch, "note", None))
+    return answer, codec.decode(response_type, answer, getattr(ch, "note", None))
 
 
 def check(name: str, result: int, reasons: dict[int, tuple[str, str]], what: str) -> None:

@@ -22,7 +22,7 @@ from ..encoding import (
     version_str,
 )
 from ..errors import ProtocolError
-from .base import StoreData, call, check, refused
+from .base import StoreData, call, check, exchange, refused
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class PendingNotification:
 class EuiccInfo1:
     """EUICCInfo1 (SGP.22 5.7.8)."""
 
+    #: The BF20 exactly as the card sent it: what initiateAuthentication carries.
+    der: bytes
     svn: str
     ci_pkid_verification: tuple[str, ...]
     ci_pkid_signing: tuple[str, ...]
@@ -86,9 +88,11 @@ class PolicyRule:
 
 
 def get_euicc_info1(ch: StoreData) -> EuiccInfo1:
-    """ES10b.GetEUICCInfo, EUICCInfo1 (SGP.22 5.7.8)."""
-    answer = call(ch, "GetEuiccInfo1Request", {}, "EUICCInfo1", "GetEuiccInfo1")
+    """ES10b.GetEUICCInfo, EUICCInfo1 (SGP.22 5.7.8), checked and kept as sent: ES9+ and ES11
+    initiateAuthentication carry it."""
+    der, answer = exchange(ch, "GetEuiccInfo1Request", {}, "EUICCInfo1", "GetEuiccInfo1")
     return EuiccInfo1(
+        der=der,
         svn=version_str(answer["svn"]),
         ci_pkid_verification=tuple(k.hex() for k in answer["euiccCiPKIdListForVerification"]),
         ci_pkid_signing=tuple(k.hex() for k in answer["euiccCiPKIdListForSigning"]),
@@ -205,13 +209,6 @@ def prepare_download(ch: StoreData, smdp_signed2: bytes, smdp_signature2: bytes,
     kind, value = codec.decode("PrepareDownloadResponse", answer, getattr(ch, "note", None))
     code = value.get("downloadErrorCode") if kind == "downloadResponseError" else None
     return answer, None if code is None else DOWNLOAD_ERRORS.get(code, str(code))
-
-
-def get_euicc_info1_raw(ch: StoreData) -> bytes:
-    """EUICCInfo1 (BF20) exactly as the card sent it, checked: ES9+ initiateAuthentication carries it."""
-    answer = ch.store_data(codec.encode("GetEuiccInfo1Request", {}), "GetEuiccInfo1")
-    codec.decode("EUICCInfo1", answer, getattr(ch, "note", None))
-    return answer
 
 
 #: BppCommandId and ErrorReason in words (SGP.22 5.7.6).

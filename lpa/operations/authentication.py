@@ -1,6 +1,6 @@
 """The mutual authentication of the eUICC and a server (SGP.22 3.1.2), shared by download and discovery.
 
-GetEUICCChallenge and EUICCInfo1 -> the server's initiateAuthentication
+GetEUICCChallenge and EUICCInfo1 (read once per session) -> the server's initiateAuthentication
 (ES9+ or ES11) -> AuthenticateServer with ctxParams1, whose deviceInfo
 says what the device is (SGP.22 5.7.13).
 """
@@ -45,13 +45,12 @@ def device_info(imei: str | None) -> dict[str, Any]:
 
 
 def mutual_authentication(ch: Channel, address: str, context: dict[str, Any],
-                          initiate: Callable[[bytes, bytes], dict[str, Any]],
-                          info1: bytes | None = None) -> Authentication:
-    """The common mutual authentication (SGP.22 3.1.2) up to the eUICC's answer: GetEUICCChallenge,
-    EUICCInfo1 (unless given), the server's initiateAuthentication (``initiate(challenge, info1)``: ES9+ or
-    ES11), then AuthenticateServer with ctxParams1 ``context``."""
+                          initiate: Callable[[bytes, bytes], dict[str, Any]], info1: bytes) -> Authentication:
+    """The common mutual authentication (SGP.22 3.1.2) up to the eUICC's answer: GetEUICCChallenge, the
+    server's initiateAuthentication (``initiate(challenge, info1)``: ES9+ or ES11) with EUICCInfo1 ``info1``
+    as the card sent it (the session reads it once: :meth:`lpa.session.Session.euicc_info1`), then
+    AuthenticateServer with ctxParams1 ``context``."""
     challenge = es10.get_euicc_challenge(ch)
-    info1 = info1 or es10.get_euicc_info1_raw(ch)
     auth = initiate(challenge, info1)
     tid_text = auth["transactionId"]
     try:

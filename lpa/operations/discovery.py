@@ -64,7 +64,7 @@ def discover(session: Session, smds: str | None = None, *, imei: str | None = No
     events: list[Event] = []
     visited: set[str] = set()  # SM-DS addresses asked, lower case
     not_smds: set[str] = set()  # addresses found to be no SM-DS
-    info1 = es10.get_euicc_info1_raw(session.channel)
+    info1 = session.euicc_info1().der
     with client_for(session) as client:
 
         def retrieve(address: str, chain: tuple[str, ...], auth: Authentication, interface: str) -> None:

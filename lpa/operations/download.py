@@ -135,7 +135,7 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
             # card commands and ES9+ calls until the offer: seconds on a slow modem or with a slow SM-DP+
             with session.waiting(f"authenticating with the SM-DP+ {address}"):
                 auth = mutual_authentication(ch, address, context, lambda challenge, info1: ask(
-                    es9p.initiate_authentication, challenge, info1))
+                    es9p.initiate_authentication, challenge, info1), session.euicc_info1().der)
                 transaction = _Transaction(ch, client, address, auth.tid_text, auth.transaction_id, session.waiting)
                 if auth.refused is not None:
                     with gate.allowed():
@@ -152,7 +152,9 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
                         raise InputError(f"profile {offer.iccid} is already on this eUICC; nothing was downloaded "
                                          f"and the session is cancelled (`lpa list` shows it; `lpa delete "
                                          f"{offer.iccid}` first to install it again)")
-                    refused_rules = rules_not_allowed(offered["profileMetadata"], es10.get_rat(ch))
+                    # the RAT only matters for an offer with policy rules (SGP.22 2.9.2.2): none, no GetRAT
+                    refused_rules = rules_not_allowed(offered["profileMetadata"], es10.get_rat(ch)) \
+                        if offer.policy_rules else []
                     if refused_rules:
                         outcome = transaction.cancel("pprNotAllowed")
                         raise ResultError("GetRAT", 0, "pprNotAllowed", f"profile {offer.iccid} has policy rules "
@@ -186,8 +188,10 @@ def download(session: Session, code: ActivationCode, *, consent: Callable[[Offer
             interrupted = gate.pending
         if interrupted:
             return DownloadResult(offer, result, [Delivery(result.metadata, False, error=INTERRUPTED)])
-        # on the connection of the four ES9+ exchanges: no second TLS handshake
-        return DownloadResult(offer, result, deliver(session, [result.metadata], client=client) if notify else [])
+        # on the connection of the four ES9+ exchanges (no second TLS handshake), the PIR as the card answered it
+        # (no RetrieveNotificationsList)
+        signed = es10.PendingNotification(result.metadata, result.der)
+        return DownloadResult(offer, result, deliver(session, [signed], client=client) if notify else [])
 
 
 def _server_data(address: str, field: str, type_name: str, data: bytes) -> Any:

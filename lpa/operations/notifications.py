@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .. import es10, interrupts
 from ..errors import InputError, LpaError, ServerError
-from ..es10 import NotificationMetadata, Profile
+from ..es10 import NotificationMetadata, PendingNotification, Profile
 from ..session import NotifySettings, Session
 
 if TYPE_CHECKING:
@@ -101,14 +101,18 @@ def process(session: Session, seq_numbers: Iterable[int] | None = None, *, keep:
     return ProcessResult(deliveries, len(everything) - sum(d.removed for d in deliveries))
 
 
-def deliver(session: Session, notifications: list[NotificationMetadata], *, keep: bool = False,
-            progress: Progress | None = None, client: HttpsClient | None = None) -> list[Delivery]:
+def deliver(session: Session, notifications: list[NotificationMetadata] | list[PendingNotification], *,
+            keep: bool = False, progress: Progress | None = None, client: HttpsClient | None = None) -> list[Delivery]:
     """Send each notification (ES9+.HandleNotification); remove it after the SM-DP+ acknowledged it.
 
-    ``client`` is an open ES9+ client to use (a download's, whose TLS
-    connection the install notification reuses); else one is opened.
-    Never raises: a failure of any kind (card, network, Ctrl-C) becomes
-    the outcome of the notifications it concerns, which stay on the eUICC.
+    A notification named by its metadata is read from the eUICC first
+    (RetrieveNotificationsList); a signed one is sent as it is (a
+    download's ProfileInstallationResult, which the eUICC keeps as the
+    same bytes: SGP.22 3.1.3.3, 5.7.6). ``client`` is an open ES9+ client
+    to use (a download's, whose TLS connection the install notification
+    reuses); else one is opened. Never raises: a failure of any kind
+    (card, network, Ctrl-C) becomes the outcome of the notifications it
+    concerns, which stay on the eUICC.
     """
     results: list[Delivery] = []
     try:
@@ -127,19 +131,28 @@ def deliver(session: Session, notifications: list[NotificationMetadata], *, keep
         reason = describe_error(error)
     else:
         return results
-    return results + [Delivery(n, False, error=reason) for n in notifications[len(results):]]
+    return results + [Delivery(_metadata(n), False, error=reason) for n in notifications[len(results):]]
 
 
-def _deliver_one(session: Session, client: HttpsClient, metadata: NotificationMetadata, keep: bool,
-                 gate: interrupts.Gate) -> Delivery:
+def _metadata(notification: NotificationMetadata | PendingNotification) -> NotificationMetadata:
+    return notification.metadata if isinstance(notification, PendingNotification) else notification
+
+
+def _deliver_one(session: Session, client: HttpsClient, notification: NotificationMetadata | PendingNotification,
+                 keep: bool, gate: interrupts.Gate) -> Delivery:
     from .. import es9p
 
-    signed = es10.retrieve_notifications_list(session.channel, metadata.seq_number)
-    if not signed:
-        return Delivery(metadata, False, error="the eUICC no longer has it")
+    metadata = _metadata(notification)
+    if isinstance(notification, PendingNotification):
+        der = notification.der
+    else:
+        signed = es10.retrieve_notifications_list(session.channel, metadata.seq_number)
+        if not signed:
+            return Delivery(metadata, False, error="the eUICC no longer has it")
+        der = signed[0].der
     try:
         with gate.allowed(), session.waiting(f"sending notification {metadata.seq_number} to {metadata.address}"):
-            es9p.handle_notification(client, metadata.address, signed[0].der)
+            es9p.handle_notification(client, metadata.address, der)
     except ServerError as error:
         return Delivery(metadata, False, error=error.reason)
     if keep:

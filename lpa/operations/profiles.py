@@ -9,14 +9,16 @@ notifications a change produced are delivered right after it
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import es10
 from ..encoding import check_iccid, check_nickname, looks_like_aid, parse_aid
 from ..errors import Declined, InputError, ProtocolError
 from ..es10 import Profile
 from ..session import Session
-from .notifications import INTERRUPTED, Delivery, deliver_produced, delivery_notes
+
+if TYPE_CHECKING:  # imported by the operations that change the card, not by `lpa list`
+    from .notifications import Delivery
 
 #: ProfileInfo fields an operation needs to check its target and find its notifications.
 TARGET_FIELDS = ("iccid", "isdpAid", "profileState", "profileNickname", "serviceProviderName", "profileName",
@@ -37,6 +39,8 @@ class OperationResult:
 
     @property
     def interrupted(self) -> bool:
+        from .notifications import INTERRUPTED
+
         return self.problem == INTERRUPTED or any(d.error == INTERRUPTED for d in self.deliveries)
 
     def to_json(self) -> dict[str, Any]:
@@ -49,6 +53,8 @@ class OperationResult:
         line = f"{past} {self.profile.label}"
         if self.also_disabled is not None:
             line += f" (disabled {self.also_disabled.label})"
+        from .notifications import delivery_notes
+
         notes = delivery_notes(self.deliveries)
         if self.problem:
             notes.append(f"its notifications were not sent ({self.problem}); run `lpa notifications process` later")
@@ -166,6 +172,8 @@ def set_nickname(session: Session, identifier: str, nickname: str) -> Profile:
 def _after_change(session: Session, result: OperationResult, expected: list[tuple[Profile, str]], reset: bool,
                   notify: bool) -> OperationResult:
     """Reset if asked, then deliver the notifications the change produced."""
+    from .notifications import deliver_produced
+
     deliveries, problem = deliver_produced(session, expected, reset=reset, notify=notify)
     return replace(result, deliveries=deliveries, problem=problem)
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import TEST_CI, TS48_ICCID, TS48_PROFILE, json_data
+from helpers import TEST_CI, TS48_ICCID, TS48_PROFILE, json_data, offer_with
 
 pytestmark = pytest.mark.download
 PROFILE = TS48_PROFILE
@@ -22,6 +22,18 @@ def test_download_installs_a_ts48_profile_and_delivers_the_result(lpa, smdpp, si
     assert accepted.iccid == ICCID  # the SM-DP+ verified the signed installation result
     assert ICCID in lpa("list").output
     assert [n for n in sim_state().notifications if n.iccid == ICCID] == []  # delivered, then removed
+
+
+def test_a_download_sends_each_es10_function_it_needs_once(lpa, smdpp, sim_state):
+    # EUICCInfo1 read once per session (TLS anchors and initiateAuthentication), no GetRAT for an offer without
+    # policy rules (TS.48 profiles have none), the install notification sent as the card answered the last
+    # BPP piece (no RetrieveNotificationsList), then removed
+    traced = lpa("-v", "download", f"LPA:1${smdpp.address}${PROFILE}", "--yes")
+    assert traced.exit_code == 0, traced.output
+    tags = [line[12:16] for line in traced.output.splitlines() if line.startswith("> 80E2") and line[8:10] == "00"]
+    functions = [tag for tag in tags if tag.startswith("BF") and tag != "BF36"]
+    assert functions == ["BF20", "BF2E", "BF38", "BF2D", "BF21", "BF30"]
+    assert [a.iccid for a in smdpp.accepted if a.operation == "install"] == [ICCID]
 
 
 def test_download_json_and_declined_consent(lpa, smdpp, sim_state, monkeypatch):
@@ -141,21 +153,16 @@ def test_a_download_spends_the_euiccs_memory(lpa, smdpp):
 
 
 def test_the_offer_shows_icon_type_and_policy_rules_before_consent(lpa, smdpp, sim_state, monkeypatch):
-    from lpa import codec
     from lpa.encoding import PPR_BITS, names_to_bits
 
-    plain = smdpp.download.metadata
-
-    def with_icon_and_rules(matching_id: str) -> bytes:
-        value = codec.decode("StoreMetadataRequest", plain(matching_id))
-        value.update(iconType=1, icon=b"\x89PNG\r\n\x1a\n", profilePolicyRules=names_to_bits(["ppr2"], PPR_BITS))
-        return codec.encode("StoreMetadataRequest", value)
-
-    monkeypatch.setattr(smdpp.download, "metadata", with_icon_and_rules)
+    offer_with(smdpp, monkeypatch, iconType=1, icon=b"\x89PNG\r\n\x1a\n",
+               profilePolicyRules=names_to_bits(["ppr2"], PPR_BITS))
     monkeypatch.setattr("lpa.cli.base.interactive", lambda: True)
-    declined = lpa("download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
+    declined = lpa("-v", "download", f"LPA:1${smdpp.address}${PROFILE}", input="n\n")
     assert f"ICCID {ICCID}, test profile, png icon, policy rules ppr2" in declined.output
     assert sim_state().find(iccid=ICCID) is None
+    # an offer with policy rules is checked against the eUICC's RAT before consent (the simulated one allows ppr2)
+    assert "> 80E2910003BF430000" in declined.output.splitlines()
 
 
 def test_an_answer_larger_than_lpa_reads_ends_the_download_cleanly(lpa, smdpp, sim_state, monkeypatch):
@@ -238,6 +245,7 @@ def test_the_library_download_counts_the_bytes_of_every_piece_and_notifies_by_de
 
 
 def test_a_transaction_id_that_is_not_hexadecimal_is_refused(state_path):
+    from lpa import es10
     from lpa.apdu import open_isdr
     from lpa.operations.authentication import mutual_authentication
     from lpa.errors import ServerError
@@ -245,7 +253,8 @@ def test_a_transaction_id_that_is_not_hexadecimal_is_refused(state_path):
 
     with SimulatedTransport(state_path) as transport, open_isdr(transport) as ch:
         with pytest.raises(ServerError, match="its transactionId XYZ is not 1 to 16 bytes in hex"):
-            mutual_authentication(ch, "smdp.example", {}, lambda challenge, info1: {"transactionId": "XYZ"})
+            mutual_authentication(ch, "smdp.example", {}, lambda challenge, info1: {"transactionId": "XYZ"},
+                                  es10.get_euicc_info1(ch).der)
 
 
 def test_an_operational_profile_whose_metadata_leaves_out_the_default_class_installs(lpa, smdpp, sim_state,

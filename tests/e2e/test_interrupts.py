@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from helpers import TEST_CI, TS48_ICCID, TS48_PROFILE, interruptible, lpa_executable
+from helpers import TEST_CI, TS48_ICCID, TS48_PROFILE, interruptible, lpa_executable, offer_with
 
 pytestmark = pytest.mark.download
 
@@ -246,6 +246,10 @@ def test_ctrl_c_during_the_checks_of_the_offer_cancels_on_both_sides(lpa, smdpp,
         return original(*args)
 
     monkeypatch.setattr(download, check, interrupted)
+    if check == "rules_not_allowed":  # the RAT is read for an offer with policy rules only: offer ppr2
+        from lpa.encoding import PPR_BITS, names_to_bits
+
+        offer_with(smdpp, monkeypatch, profilePolicyRules=names_to_bits(["ppr2"], PPR_BITS))
     result = lpa("download", f"LPA:1${smdpp.address}${TS48_PROFILE}", "--yes")
     assert result.exit_code == 130 and sim_state().find(iccid=TS48_ICCID) is None, result.output
     assert result.output.strip().splitlines()[-1] == (

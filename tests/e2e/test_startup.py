@@ -1,6 +1,7 @@
 """What a command imports: only what it uses (bench/run.py measures how long that takes).
 
-Start-up is most of what a short command costs (README, Performance):
+Start-up is most of what a short command costs (README, Performance), so each
+command of the start-up budget is pinned to the library parts it uses;
 `--help` imports no library part at all, and `list` loads asn1tools' BER
 and DER codecs but not its ASN.1 parser, pyparsing or other codecs, and
 neither cryptography, requests, ssl, the simulator nor lpa web's Flask.
@@ -51,6 +52,78 @@ def test_help_imports_no_library_part():
     assert "click" in modules
     assert not {"lpa.euicc", "lpa.es10", "lpa.codec", "lpa.apdu", "smartcard", "asn1tools"} & modules
     assert heavy(modules) == []
+    # the plug-ins' lines come from lpa.plugins: listing them imports neither the simulator nor lpa web
+    assert not [m for m in modules if m.startswith(("lpa.sim", "lpa.web"))]
+
+
+def test_help_lists_each_plug_in_as_the_plug_in_describes_itself():
+    import click
+
+    from lpa.cli.base import MainGroup
+    from lpa.plugins import COMMANDS, SHORT_HELP, load
+
+    assert set(SHORT_HELP) == set(COMMANDS)
+    group = MainGroup("lpa")
+    with click.Context(group) as ctx:
+        group._listing = True
+        listed = {name: group.get_command(ctx, name) for name in COMMANDS}
+    for name, module in COMMANDS.items():
+        real = getattr(load(module), name)
+        assert listed[name].get_short_help_str(200) == real.get_short_help_str(200), name
+
+
+#: What each command of the issue's start-up budget must not import, beyond :data:`HEAVY`: the library parts
+#: of other commands (recordings in tests/recordings, whose "# args:" line is the command).
+NOT_NEEDED = {
+    "list": {"lpa.es10.es10a", "lpa.es10.es10b", "lpa.operations.notifications", "lpa.operations.info"},
+    "info": {"lpa.operations.profiles", "lpa.operations.notifications"},
+    "enable-by-aid": {"lpa.es10.es10a", "lpa.operations.info"},
+    "delete": {"lpa.es10.es10a", "lpa.operations.info"},
+}
+
+
+def replayed(name: str) -> set[str]:
+    """What the command of recording ``name`` (its "# args:" line) imports, replayed."""
+    recording = Path(__file__).parents[1] / "recordings" / f"{name}.apdu"
+    args = next(line.split(":", 1)[1].split() for line in recording.read_text().splitlines()
+                if line.startswith("# args:"))
+    imported("--replay", str(recording), *args)  # the first run may compile the ASN.1 module
+    return imported("--replay", str(recording), *args)
+
+
+@pytest.mark.parametrize("name", NOT_NEEDED)
+def test_each_command_imports_only_the_library_parts_it_uses(name):
+    modules = replayed(name)
+    assert "lpa.es10.es10c" in modules and heavy(modules) == []
+    assert NOT_NEEDED[name] & modules == set()
+
+
+def test_es10_names_live_where_the_package_says():
+    import importlib
+
+    from lpa import es10
+
+    for name, module in es10._WHERE.items():
+        assert hasattr(importlib.import_module(f"lpa.es10.{module}"), name), name
+
+
+GC_PROBE = """
+import gc, sys, click, lpa.cli
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def main(args):
+    print(gc.isenabled())
+lpa.cli.main = main
+sys.argv = ["lpa", *sys.argv[1:]]
+lpa.cli.run()
+"""
+
+
+@pytest.mark.parametrize("args, collecting", [(["list"], False), (["--reader", "0", "delete", "x"], False),
+                                              (["web"], True), (["sim", "serve"], True)])
+def test_the_garbage_collector_is_off_except_for_the_serving_commands(args, collecting):
+    result = subprocess.run([sys.executable, "-c", GC_PROBE, *args], capture_output=True, text=True)
+    assert result.stdout.strip() == str(collecting), result.stderr
 
 
 def test_only_version_reads_the_installed_versions():
@@ -85,9 +158,5 @@ COMMANDS = ("info", "list-icons", "enable-by-aid", "disable-with-reset", "delete
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_card_command_imports_no_parser_network_or_simulator(name):
-    recording = Path(__file__).parents[1] / "recordings" / f"{name}.apdu"
-    args = next(line.split(":", 1)[1].split() for line in recording.read_text().splitlines()
-                if line.startswith("# args:"))
-    imported("--replay", str(recording), *args)  # the first run may compile the ASN.1 module
-    modules = imported("--replay", str(recording), *args)
+    modules = replayed(name)
     assert "lpa.es10" in modules and heavy(modules) == []

@@ -13,7 +13,7 @@ import click
 from . import bridges, card, servers
 
 
-@click.group()
+@click.group(short_help="The simulated eUICC (use it with `lpa --sim ...`, or `lpa sim serve` for PC/SC).")
 def sim() -> None:
     """The simulated eUICC (use it with `lpa --sim ...`, or `lpa sim serve` for PC/SC)."""
 
