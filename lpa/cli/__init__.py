@@ -8,8 +8,9 @@ is a plug-in's (:mod:`lpa.plugins`). Each command imports what it needs
 when it runs.
 
 This module imports nothing itself: :func:`run` takes charge of Ctrl-C
-before click and the commands are imported, and ``main`` (the group with
-its commands) is assembled when first asked for.
+before click and the commands are imported, ``main`` (the group) is
+imported when first asked for, and each command's module when the command
+is (:data:`COMMANDS`).
 """
 from __future__ import annotations
 
@@ -24,16 +25,18 @@ INTERRUPTED = 130
 SERVING = frozenset({"web", "sim"})
 
 
+#: lpa's own commands -> the module of this package that defines them (imported when the command runs,
+#: or for `lpa --help`'s listing): `lpa list` does not import the download's or notifications' commands.
+COMMANDS = {"readers": "chip", "info": "chip", "default-smdp": "chip", "list": "profiles", "enable": "profiles",
+            "disable": "profiles", "delete": "profiles", "nickname": "profiles", "memory-reset": "reset",
+            "download": "download", "discover": "download", "notifications": "notifications", "doctor": "doctor"}
+
+
 def __getattr__(name: str) -> Any:
     if name != "main":
         raise AttributeError(f"module 'lpa.cli' has no attribute {name!r}")
-    from . import chip, doctor, download, notifications, profiles, reset
     from .base import main
 
-    if not main.commands:
-        for command in (chip.readers, chip.info, chip.default_smdp, *profiles.COMMANDS, reset.memory_reset,
-                        download.download, download.discover, notifications.notifications, doctor.doctor):
-            main.add_command(command)
     globals()["main"] = main
     return main
 

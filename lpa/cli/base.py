@@ -257,13 +257,14 @@ class _Interrupted(BaseException):
 
 
 class MainGroup(LpaGroup):
-    """The `lpa` group: its own commands, and those plug-ins add (:data:`lpa.plugins.COMMANDS`),
-    imported only when listed or run."""
+    """The `lpa` group: its own commands (:data:`lpa.cli.COMMANDS`), imported only when listed or run,
+    and those plug-ins add (:data:`lpa.plugins.COMMANDS`), imported only when run."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         from ..plugins import COMMANDS
+        from . import COMMANDS as OWN
 
-        return sorted([*self.commands, *COMMANDS])
+        return sorted({*self.commands, *OWN, *COMMANDS})
 
     #: Set while `lpa --help` lists the commands.
     _listing = False
@@ -277,7 +278,14 @@ class MainGroup(LpaGroup):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         from ..plugins import COMMANDS, SHORT_HELP, load
+        from . import COMMANDS as OWN
 
+        if cmd_name in OWN and cmd_name not in self.commands:
+            import importlib
+
+            module = importlib.import_module(f"{__package__}.{OWN[cmd_name]}")
+            for own in module.COMMANDS:  # the module's commands, registered together
+                self.add_command(own)
         if cmd_name in self.commands or cmd_name not in COMMANDS:
             return self.commands.get(cmd_name)
         if self._listing:  # its line in the listing, without importing it (and the simulator with it)

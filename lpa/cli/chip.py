@@ -64,3 +64,7 @@ def default_smdp(ctx: click.Context, address: str | None, clear: bool) -> None:
         euicc.set_default_smdp(address or "")
     out(ctx, {"defaultDpAddress": address}, lambda: click.echo(
         safe(f"default SM-DP+ set to {address}") if address else "default SM-DP+ cleared"))
+
+
+#: The commands this module adds to `lpa` (lpa.cli.COMMANDS).
+COMMANDS: list[click.Command] = [readers, info, default_smdp]

@@ -38,3 +38,7 @@ def doctor(ctx: click.Context, online: bool) -> None:
 
     out(ctx, report.to_json(), human, error, told=True)
     ctx.exit(report.exit_code)
+
+
+#: The commands this module adds to `lpa` (lpa.cli.COMMANDS).
+COMMANDS: list[click.Command] = [doctor]

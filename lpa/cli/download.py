@@ -169,3 +169,7 @@ def _without_code(ctx: click.Context, euicc: Any, event: str | None, smds: str |
         return events[click.prompt("Which one", type=click.IntRange(1, len(events)), err=True) - 1]
 
     return euicc.activation_without_code(event=event, smds=smds, imei=imei, choose=choose, say=say)
+
+
+#: The commands this module adds to `lpa` (lpa.cli.COMMANDS).
+COMMANDS: list[click.Command] = [download, discover]

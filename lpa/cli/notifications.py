@@ -174,3 +174,7 @@ def _not_delivered(addresses: list[str], total: int) -> ServerError | None:
         return None
     return ServerError(", ".join(sorted(set(addresses))), f"{len(addresses)} of {total} notification(s) not delivered; "
                        "they are kept: send them again later")
+
+
+#: The commands this module adds to `lpa` (lpa.cli.COMMANDS).
+COMMANDS: list[click.Command] = [notifications]

@@ -117,6 +117,7 @@ def nickname(ctx: click.Context, profile: str, nickname: str) -> None:
                                 else f"nickname of {iccid} cleared")))
 
 
+#: The commands this module adds to `lpa` (lpa.cli.COMMANDS).
 COMMANDS: list[click.Command] = [
     list_,
     _switch_command("enable", "enabled", "Enable a profile (the enabled one is disabled)."),

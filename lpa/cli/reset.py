@@ -78,3 +78,7 @@ def _show(plan: Any) -> None:
     if plan.default_smdp:
         click.echo(safe(f"  the default SM-DP+ address {plan.default_smdp}"), err=True)
     click.echo("This cannot be undone.", err=True)
+
+
+#: The commands this module adds to `lpa` (lpa.cli.COMMANDS).
+COMMANDS: list[click.Command] = [memory_reset]

@@ -75,11 +75,15 @@ def test_help_lists_each_plug_in_as_the_plug_in_describes_itself():
 #: What each command of the issue's start-up budget must not import, beyond :data:`HEAVY`: the library parts
 #: of other commands (recordings in tests/recordings, whose "# args:" line is the command).
 NOT_NEEDED = {
-    "list": {"lpa.es10.es10a", "lpa.es10.es10b", "lpa.operations.notifications", "lpa.operations.info"},
-    "info": {"lpa.operations.profiles", "lpa.operations.notifications"},
-    "enable-by-aid": {"lpa.es10.es10a", "lpa.operations.info"},
-    "delete": {"lpa.es10.es10a", "lpa.operations.info"},
+    "list": {"lpa.es10.es10a", "lpa.es10.es10b", "lpa.operations.notifications", "lpa.operations.info",
+             "lpa.cli.chip"},
+    "info": {"lpa.operations.profiles", "lpa.operations.notifications", "lpa.cli.profiles"},
+    "enable-by-aid": {"lpa.es10.es10a", "lpa.operations.info", "lpa.cli.chip"},
+    "delete": {"lpa.es10.es10a", "lpa.operations.info", "lpa.cli.chip"},
 }
+#: The command modules of lpa.cli no command of the start-up budget imports (lpa.cli.COMMANDS: each
+#: command's module is imported when it runs).
+OTHER_COMMANDS = {"lpa.cli.download", "lpa.cli.notifications", "lpa.cli.doctor", "lpa.cli.reset"}
 
 
 def replayed(name: str) -> set[str]:
@@ -95,7 +99,16 @@ def replayed(name: str) -> set[str]:
 def test_each_command_imports_only_the_library_parts_it_uses(name):
     modules = replayed(name)
     assert "lpa.es10.es10c" in modules and heavy(modules) == []
-    assert NOT_NEEDED[name] & modules == set()
+    assert (NOT_NEEDED[name] | OTHER_COMMANDS) & modules == set()
+
+
+def test_every_command_is_where_lpa_cli_says():
+    import importlib
+
+    from lpa.cli import COMMANDS
+
+    for name, module in COMMANDS.items():
+        assert name in [command.name for command in importlib.import_module(f"lpa.cli.{module}").COMMANDS], name
 
 
 def test_es10_names_live_where_the_package_says():
