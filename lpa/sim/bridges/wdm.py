@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import tty
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -54,7 +55,7 @@ class Connection:
     opened: dict[str, object] = field(default_factory=dict)
 
 
-class ControlDevice:
+class ControlDevice(ABC):
     """A modem in front of the simulated eUICC of ``state_file``: :meth:`start` serves its messages on a
     pseudo-terminal (``proxy`` None) or on the abstract socket ``proxy``."""
 
@@ -96,13 +97,13 @@ class ControlDevice:
 
     # -- what a subclass says -------------------------------------------------------
 
+    @abstractmethod
     def message_length(self, buffer: bytes) -> int | None:
         """The length of the message at the start of ``buffer``, or None when its header is incomplete."""
-        raise NotImplementedError
 
+    @abstractmethod
     def answer(self, message: bytes, connection: Connection) -> list[bytes]:
         """The messages to send back for ``message``."""
-        raise NotImplementedError
 
     # -- serving ----------------------------------------------------------------------
 
