@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark lpa as a user runs it: a new process per command, through pcscd and vpcd, and through a modem.
 
-    .venv/bin/python bench/run.py [--latency 0,15] [--runs 5] [--only download] [--no-modem]
+    .venv/bin/python bench/run.py [--latency 0,15] [--runs 5] [--only help,list] [--no-modem]
 
 lpa is installed for the run as a user installs it (a regular, not an
 editable, install in a throw-away virtual environment that takes its
@@ -21,9 +21,10 @@ run with lpac against the same card through pcscd, with the ratios.
 The floor is a new process of the same virtual environment that imports
 click and the PC/SC binding (smartcard.scard) and nothing else: what any
 command of a Python LPA on pyscard and click costs before it does anything.
-It runs once after each run of each lpa row, and the row's CPU above the
-floor subtracts the median of those runs: the machine's load, which varies
-over a benchmark of several minutes, then weighs on both alike.
+It runs once right after each run of each lpa row, and the row's CPU above
+the floor is the median, over the runs, of each run's CPU minus the floor
+run that followed it: the machine's load, which varies over a benchmark of
+several minutes and even between runs, then weighs on both alike.
 
 Operations: `lpa --help`; `info`; `list`; `list --icons`; `enable` (of a
 disabled profile, without notifications; alternately two profiles);
@@ -76,8 +77,9 @@ class Figures:
     tls: int | None = None
     at_lines: int | None = None
     cpu: float | None = None
-    #: The floor's CPU, median of the runs made alternately with the command's (see :func:`measure`).
-    floor: float | None = None
+    #: CPU above the floor: the median of each run's CPU minus that of the floor run right after it
+    #: (see :func:`measure`).
+    above: float | None = None
     wall: float | None = None
     rss_mb: float | None = None
     failure: str | None = None
@@ -180,7 +182,7 @@ def measure(meter: Meter | None, command: Command, runs: int, env: dict[str, str
             for name, count in meter().items():
                 setattr(figures, name, count - counters[name])
     figures.cpu, figures.wall, figures.rss_mb = statistics.median(cpus), statistics.median(walls), rss / 1024
-    figures.floor = statistics.median(floors) if floors else None
+    figures.above = statistics.median(c - f for c, f in zip(cpus, floors)) if floors else None
     return figures
 
 
@@ -299,7 +301,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--latency", default="0,15", help="per-APDU latencies in ms, comma-separated (default 0,15)")
     parser.add_argument("--runs", type=int, default=5, help="runs per figure; the median is shown (default 5)")
-    parser.add_argument("--only", metavar="TEXT", help="only the operations whose name contains TEXT")
+    parser.add_argument("--only", metavar="TEXT[,TEXT...]",
+                        help="only the operations whose name contains one of the TEXTs")
     parser.add_argument("--no-modem", action="store_true", help="skip the rows through the simulated modem")
     args = parser.parse_args()
     latencies = [float(ms) for ms in args.latency.split(",")]
@@ -317,7 +320,7 @@ def main() -> int:
         rows: list[tuple[str, str, Figures, Figures | None]] = []
 
         def wanted(name: str) -> bool:
-            return args.only is None or args.only in name
+            return args.only is None or any(text in name for text in args.only.split(","))
 
         try:
             with running_pcscd(), VirtualCard(home / "card.json") as card, TestSmdpp() as smdpp:
@@ -373,10 +376,8 @@ def _print(rows: list[tuple[str, str, Figures, Figures | None]], floor: Figures,
         if mine.failure:
             line = [name, latency, "failed"] + [""] * (len(header) - 3 - (4 if lpac else 0))
         else:
-            base = mine.floor if mine.floor is not None else floor.cpu
-            above = None if mine.cpu is None or base is None else mine.cpu - base
             line = [name, latency, number(mine.apdus), number(mine.to_card), number(mine.from_card),
-                    number(mine.https), number(mine.tls), number(mine.at_lines), ms(mine.cpu), ms(above),
+                    number(mine.https), number(mine.tls), number(mine.at_lines), ms(mine.cpu), ms(mine.above),
                     ms(mine.wall), number(mine.rss_mb, "{:.1f}")]
         if lpac:
             if other is None or other.failure:
@@ -389,8 +390,8 @@ def _print(rows: list[tuple[str, str, Figures, Figures | None]], floor: Figures,
     print(f"lpa {version('lpa')} (regular install) through pcscd + vpcd, simulated eUICC (T=0), "
           f"median of {runs} runs, Python {sys.version.split()[0]}")
     print(f"floor (a new process importing click and smartcard.scard): CPU {ms(floor.cpu)} ms, "
-          f"wall {ms(floor.wall)} ms, RSS {number(floor.rss_mb, '{:.1f}')} MB; \"above floor\" subtracts the "
-          "floor's median CPU over runs made alternately with each row's")
+          f"wall {ms(floor.wall)} ms, RSS {number(floor.rss_mb, '{:.1f}')} MB; \"above floor\" is the median over "
+          "the runs of each run's CPU minus that of a floor run right after it")
     for row in table:
         print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
     for name, _, mine, other in rows:

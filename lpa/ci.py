@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from .paths import data_dir
 
@@ -11,5 +12,6 @@ def ci_name(key_id: str) -> str | None:
 
     Kept apart from :mod:`lpa.trust`, which loads ssl: `lpa info` names CIs without it.
     """
-    names: dict[str, str] = json.loads((data_dir("certs") / "names.json").read_text("utf-8"))
+    with open(os.path.join(data_dir("certs"), "names.json"), encoding="utf-8") as file:
+        names: dict[str, str] = json.load(file)
     return names.get(key_id.lower())

@@ -22,20 +22,22 @@ reachable through :class:`_Encoder`, which has no decode method.
 """
 from __future__ import annotations
 
-import copy
 import importlib.util
 import io
 import os
-import pickle
 import stat
 import sys
 import types
 import zlib
-from pathlib import Path
 from typing import Any, Callable, Protocol, TypedDict
 
 from .errors import ProtocolError
 from .paths import cache_dir, data_dir
+
+try:  # the C unpickler that pickle.py wraps, without pickle.py's own Python classes (1 ms of every start)
+    from _pickle import Unpickler, UnpicklingError
+except ImportError:  # an interpreter other than CPython
+    from pickle import Unpickler, UnpicklingError
 
 Note = Callable[[str], None]
 
@@ -59,7 +61,7 @@ _MAGIC = b"lpa-asn1-cache 2\n"
 _CODEC_MODULES = ("asn1tools.codecs.ber", "asn1tools.codecs.der", "asn1tools.codecs.type_checker")
 
 
-class _Unpickler(pickle.Unpickler):
+class _Unpickler(Unpickler):
     """Unpickles asn1tools' compiled types and nothing else: no other class, no function, no import.
 
     So a cache file that someone else wrote can at worst fail to load, and
@@ -72,13 +74,13 @@ class _Unpickler(pickle.Unpickler):
             found = getattr(sys.modules[module], name)
             if isinstance(found, type):
                 return found
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the ASN.1 cache")
+        raise UnpicklingError(f"{module}.{name} is not allowed in the ASN.1 cache")
 
 
 class _Types:
     """The compiled types of one codec, by name; from the cache, each unpickled when first used."""
 
-    def __init__(self, loaded: dict[str, _CompiledType], blob: bytes = b"",
+    def __init__(self, loaded: dict[str, _CompiledType], blob: bytes | memoryview = b"",
                  index: dict[str, tuple[int, int]] | None = None) -> None:
         self._loaded = loaded
         self._blob = blob
@@ -125,25 +127,26 @@ class _Specs(TypedDict, total=False):
 _compiled: _Specs = {}
 
 
-def _asn_files() -> list[Path]:
-    return sorted(data_dir("asn1").glob("*.asn"))
+def _asn_files() -> list[str]:
+    folder = data_dir("asn1")
+    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".asn"))
 
 
-def _private(path: Path) -> bool:
+def _private(path: str) -> bool:
     """Owned by this user and writable by nobody else (so that only the user could have put it there)."""
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return False
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _asn1tools_dir() -> Path:
+def _asn1tools_dir() -> str:
     """Where asn1tools is installed, found without importing it."""
     spec = importlib.util.find_spec("asn1tools")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("asn1tools is not installed")
-    return Path(list(spec.submodule_search_locations)[0])
+    return list(spec.submodule_search_locations)[0]
 
 
 def _codecs_only() -> type[Exception]:
@@ -179,11 +182,13 @@ def _codecs_only() -> type[Exception]:
     return Error
 
 
-def _compile(files: list[Path]) -> dict[str, dict[str, _CompiledType]]:
+def _compile(files: list[str]) -> dict[str, dict[str, _CompiledType]]:
     """Compile the module with asn1tools: the DER and BER types by name."""
+    import copy
+
     import asn1tools
 
-    parsed = asn1tools.parse_files([str(p) for p in files])  # parsing is most of the compile time: once
+    parsed = asn1tools.parse_files(files)  # parsing is most of the compile time: once
     compiled = {}
     for codec in ("der", "ber"):
         specification = asn1tools.compile_dict(copy.deepcopy(parsed), codec)
@@ -193,18 +198,18 @@ def _compile(files: list[Path]) -> dict[str, dict[str, _CompiledType]]:
     return compiled
 
 
-def _read(cache: Path) -> dict[str, _Types] | None:
+def _read(cache: str) -> dict[str, _Types] | None:
     """The types in the cache file, or None if it is missing, not the user's own, or not lpa's."""
-    if not (_private(cache.parent) and _private(cache)):
+    if not (_private(os.path.dirname(cache)) and _private(cache)):
         return None
     try:
-        data = cache.read_bytes()
+        data = _contents(cache)
         if not data.startswith(_MAGIC):
             return None
         start = len(_MAGIC) + 8
         length = int.from_bytes(data[len(_MAGIC):start], "big")
         index = _Unpickler(io.BytesIO(data[start:start + length])).load()
-        blob = data[start + length:]
+        blob = memoryview(data)[start + length:]  # not copied: each type is read from it when used
         types_by_codec = {codec: _Types({}, blob, index[codec]) for codec in ("der", "ber")}
         types_by_codec["ber"]["ProfileInfoListResponse"]  # one type loads: the file is usable
         return types_by_codec
@@ -212,17 +217,22 @@ def _read(cache: Path) -> dict[str, _Types] | None:
         return None
 
 
-def _cache_path(files: list[Path]) -> Path:
+def _cache_path(files: list[str]) -> str:
     """The cache file for these .asn files and this asn1tools.
 
     Named by a key, not a signature (the folder's ownership protects the
     file): CRC-32 and length tell every edit apart, without loading OpenSSL
     for hashlib.
     """
-    key = (_asn1tools_dir() / "version.py").read_bytes()
+    key = _contents(os.path.join(_asn1tools_dir(), "version.py"))
     for path in files:
-        key += path.name.encode() + b"\0" + path.read_bytes()
-    return cache_dir() / f"asn1-{zlib.crc32(key):08x}-{len(key):x}.cache"
+        key += os.path.basename(path).encode() + b"\0" + _contents(path)
+    return os.path.join(cache_dir(), f"asn1-{zlib.crc32(key):08x}-{len(key):x}.cache")
+
+
+def _contents(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
 
 
 def _load() -> tuple[dict[str, _Types], type[Exception]]:
@@ -238,8 +248,9 @@ def _load() -> tuple[dict[str, _Types], type[Exception]]:
     return {codec: _Types(types) for codec, types in compiled.items()}, error
 
 
-def _save(cache: Path, compiled: dict[str, dict[str, _CompiledType]]) -> None:
+def _save(cache: str, compiled: dict[str, dict[str, _CompiledType]]) -> None:
     """Write the cache if its folder is (or can be made) the user's own; otherwise go without."""
+    import pickle
     import tempfile
 
     index: dict[str, dict[str, tuple[int, int]]] = {}
@@ -252,10 +263,11 @@ def _save(cache: Path, compiled: dict[str, dict[str, _CompiledType]]) -> None:
             blob += pickled
     header = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not _private(cache.parent):
+        folder = os.path.dirname(cache)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not _private(folder):
             return
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".asn1-")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".asn1-")
         with os.fdopen(fd, "wb") as f:
             f.write(_MAGIC + len(header).to_bytes(8, "big") + header + blob)
         os.replace(tmp, cache)

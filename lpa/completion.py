@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .paths import cache_dir
@@ -23,10 +22,10 @@ CACHE_SECONDS = 600
 CARD_BUDGET = 0.5
 
 
-def cache_file(device: str) -> Path:
+def cache_file(device: str) -> str:
     """The cache of the profiles of ``device`` (a ``KIND[:ARG]`` string, made a file name)."""
     name = "".join(c if c.isalnum() or c in "-." else "_" for c in device)[-120:]
-    return cache_dir() / f"profiles-{name}.json"
+    return os.path.join(cache_dir(), f"profiles-{name}.json")
 
 
 def remember(device: str, profiles: Iterable[Any]) -> None:
@@ -34,9 +33,11 @@ def remember(device: str, profiles: Iterable[Any]) -> None:
     entries = [{"iccid": p.iccid, "nickname": p.nickname, "name": p.name, "state": p.state} for p in profiles]
     path = cache_file(device)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(json.dumps({"time": time.time(), "profiles": entries}), "utf-8")
+        folder, name = os.path.split(path)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        partial = os.path.join(folder, f".{name}.{os.getpid()}")
+        with open(partial, "w", encoding="utf-8") as file:
+            json.dump({"time": time.time(), "profiles": entries}, file)
         os.replace(partial, path)
     except OSError:
         pass
@@ -45,7 +46,7 @@ def remember(device: str, profiles: Iterable[Any]) -> None:
 def forget(device: str) -> None:
     """Drop the remembered profiles after a change to them (delete, nickname, download)."""
     try:
-        cache_file(device).unlink()
+        os.unlink(cache_file(device))
     except OSError:
         pass
 
@@ -53,7 +54,8 @@ def forget(device: str) -> None:
 def remembered(device: str, now: float | None = None) -> list[dict[str, Any]] | None:
     """The remembered profiles if younger than :data:`CACHE_SECONDS`, else None."""
     try:
-        data = json.loads(cache_file(device).read_text("utf-8"))
+        with open(cache_file(device), encoding="utf-8") as file:
+            data = json.load(file)
         age = (time.time() if now is None else now) - float(data["time"])
         profiles = data["profiles"]
     except (OSError, ValueError, KeyError, TypeError):

@@ -523,7 +523,7 @@ def check_trust(key_ids: Iterable[str], ca_files: tuple[str, ...] = ()) -> list[
     key_ids = tuple(key_ids)
     if not key_ids:
         return [warning("trust anchors", "the card names no CI key", "it cannot authenticate any SM-DP+")]
-    certs = data_dir("certs")
+    certs = Path(data_dir("certs"))
     given = _key_ids_in(ca_files)
     findings = []
     for key_id in key_ids:
@@ -581,7 +581,7 @@ def check_clock(env: Environment) -> list[Finding]:
 
     now = env.now()
     validity = []
-    for path in sorted(data_dir("certs").glob("*.pem")):
+    for path in sorted(Path(data_dir("certs")).glob("*.pem")):
         try:
             cert = _quietly(x509.load_pem_x509_certificate, path.read_bytes())
         except ValueError:

@@ -5,7 +5,6 @@ simulated eUICC to read requests and build answers.
 """
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from typing import Any
@@ -236,6 +235,8 @@ def parse_json(content: bytes | str) -> Any:
         deepest = max(deepest, depth)
         if deepest > MAX_DEPTH:
             raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    import json
+
     return _mend(json.loads(text, parse_constant=_no_constant))
 
 

@@ -1,37 +1,38 @@
-"""Where lpa finds its data files and keeps its cache and state."""
+"""Where lpa finds its data files and keeps its cache and state.
+
+The folders are plain strings (os.path), so that a command that only reads
+the ASN.1 cache does not import pathlib (README, Performance).
+"""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
+_HERE = os.path.dirname(os.path.realpath(__file__))
 
 
-def data_dir(name: str) -> Path:
+def data_dir(name: str) -> str:
     """The folder of bundled data ``name`` ("asn1" or "certs").
 
     In a source checkout (or an editable install) it is the top-level folder
     of the repository; in a wheel it is installed as the package lpa.data.
     """
-    for candidate in (_HERE / "data" / name, _HERE.parent / name):
-        if candidate.is_dir():
+    for candidate in (os.path.join(_HERE, "data", name), os.path.join(os.path.dirname(_HERE), name)):
+        if os.path.isdir(candidate):
             return candidate
     raise FileNotFoundError(f"lpa data folder {name!r} is missing from the installation")
 
 
-def cache_dir() -> Path:
+def cache_dir() -> str:
     """$XDG_CACHE_HOME/lpa (default ~/.cache/lpa)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "lpa"
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lpa")
 
 
-def state_dir() -> Path:
+def state_dir() -> str:
     """$XDG_STATE_HOME/lpa (default ~/.local/state/lpa)."""
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "lpa"
+    return os.path.join(os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "lpa")
 
 
-def read_regular(path: str | Path, limit: int, what: str) -> bytes:
+def read_regular(path: str | os.PathLike[str], limit: int, what: str) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them; InputError in one line otherwise.
 
     A FIFO, a device or a socket is refused before anything is read from it (opened without waiting

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass
 from typing import Callable, ContextManager
 
 from . import es10
@@ -16,7 +15,6 @@ from .errors import InputError
 from .transport import Transport
 
 
-@dataclass
 class NotifySettings:
     """How notifications reach the SM-DP+: extra trust anchors and time-outs.
 
@@ -24,13 +22,13 @@ class NotifySettings:
     time-out), so that nothing about them can fail after the card changed.
     """
 
-    ca_files: tuple[str, ...] = ()
-    #: Seconds one notification may take, connection, TLS, answer and retries together.
-    timeout: float = 20.0
-    retries: int = 2
-    backoff: float = 0.5
-
-    def __post_init__(self) -> None:
+    def __init__(self, ca_files: tuple[str, ...] = (), timeout: float = 20.0, retries: int = 2,
+                 backoff: float = 0.5) -> None:
+        self.ca_files = ca_files
+        #: Seconds one notification may take, connection, TLS, answer and retries together.
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
         if not (math.isfinite(self.timeout) and 0 < self.timeout <= 3600):
             raise InputError(f"time-out {self.timeout} is not a number of seconds between 0 and 3600")
         if not (math.isfinite(self.backoff) and self.backoff >= 0 and self.retries >= 0):

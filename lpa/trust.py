@@ -66,7 +66,7 @@ def read_ca_files(paths: Iterable[str]) -> str:
 
 def anchors(card_key_ids: Iterable[str], ca_files: Iterable[str] = ()) -> TrustAnchors:
     """Trust anchors for the CI key ids the card lists and the user's CA files."""
-    roots = data_dir("certs")
+    roots = Path(data_dir("certs"))
     wanted = list(dict.fromkeys([*(k.lower() for k in card_key_ids), GSMA_RSP2_ROOT_CI1]))
     found = [k for k in wanted if (roots / f"{k}.pem").is_file()]
     pem = "".join((roots / f"{k}.pem").read_text("ascii").rstrip("\n") + "\n" for k in found)

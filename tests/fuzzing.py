@@ -156,7 +156,7 @@ class Schema:
         import asn1tools
 
         self.types: dict[str, dict[str, Any]] = {}
-        for module in asn1tools.parse_files([str(p) for p in sorted(data_dir("asn1").glob("*.asn"))]).values():
+        for module in asn1tools.parse_files([str(p) for p in sorted(Path(data_dir("asn1")).glob("*.asn"))]).values():
             self.types.update(module["types"])
 
     def answer(self, type_name: str, rng: random.Random) -> bytes:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, NoReturn
 
 import click
 
@@ -33,8 +32,7 @@ Exit codes:
 
 
 
-@dataclass
-class Settings:
+class Settings(NamedTuple):
     """The global options, shared by every command."""
 
     device: str

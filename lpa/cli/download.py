@@ -95,7 +95,7 @@ def download(ctx: click.Context, code: str | None, qr_image: str | None, smdp: s
     _check(smds, imei)
     if event is not None and not (event.isprintable() and 0 < len(event) <= 255):
         raise InputError("--event is an event number from `lpa discover` or an event ID")
-    ctx.obj.ca_files = tuple(dict.fromkeys([*ctx.obj.ca_files, *ca_files]))
+    ctx.obj = ctx.obj._replace(ca_files=tuple(dict.fromkeys([*ctx.obj.ca_files, *ca_files])))
     if not yes and not base.interactive():
         raise InputError("not downloading without consent; add --yes")
     if activation is not None and activation.cc_required and confirmation_code is None and not base.interactive():

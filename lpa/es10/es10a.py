@@ -1,12 +1,12 @@
 """ES10a: the eUICC's configured SM-DP+ and SM-DS addresses (SGP.22 5.7.3 to 5.7.4)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 from .base import StoreData, call, check
 
 
-@dataclass(frozen=True)
-class ConfiguredAddresses:
+class ConfiguredAddresses(NamedTuple):
     """EuiccConfiguredAddressesResponse (SGP.22 5.7.3)."""
 
     default_dp_address: str | None

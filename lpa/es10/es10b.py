@@ -5,8 +5,7 @@ eUICC information and challenge, the rules authorisation table, the download ses
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from .. import codec
 from ..encoding import (
@@ -25,8 +24,7 @@ from ..errors import ProtocolError
 from .base import StoreData, call, check, exchange, refused
 
 
-@dataclass(frozen=True)
-class NotificationMetadata:
+class NotificationMetadata(NamedTuple):
     """One NotificationMetadata (BF2F, SGP.22 5.7.10)."""
 
     seq_number: int
@@ -43,8 +41,7 @@ class NotificationMetadata:
         }
 
 
-@dataclass(frozen=True)
-class PendingNotification:
+class PendingNotification(NamedTuple):
     """A signed notification as the eUICC gave it (SGP.22 5.7.10)."""
 
     metadata: NotificationMetadata
@@ -52,8 +49,7 @@ class PendingNotification:
     der: bytes
 
 
-@dataclass(frozen=True)
-class EuiccInfo1:
+class EuiccInfo1(NamedTuple):
     """EUICCInfo1 (SGP.22 5.7.8)."""
 
     #: The BF20 exactly as the card sent it: what initiateAuthentication carries.
@@ -63,16 +59,14 @@ class EuiccInfo1:
     ci_pkid_signing: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class EuiccInfo2:
+class EuiccInfo2(NamedTuple):
     """EUICCInfo2 (SGP.22 5.7.8), with extCardResource decoded."""
 
     #: JSON-ready: versions as text, key identifiers and octet strings as hex, bit strings as lists of names.
-    fields: dict[str, object] = field(default_factory=dict)
+    fields: dict[str, object]
 
 
-@dataclass(frozen=True)
-class PolicyRule:
+class PolicyRule(NamedTuple):
     """One ProfilePolicyAuthorisationRule of the Rules Authorisation Table (SGP.22 2.9.2.2)."""
 
     #: The PPRs the rule is about (ppr1, ppr2, ...).
@@ -223,8 +217,7 @@ BPP_ERRORS = {1: "incorrectInputValues", 2: "invalidSignature", 3: "invalidTrans
               127: "installFailedDueToUnknownError"}
 
 
-@dataclass(frozen=True)
-class InstallationResult:
+class InstallationResult(NamedTuple):
     """A ProfileInstallationResult (SGP.22 5.7.6): what the eUICC made of a BPP."""
 
     #: The BF37 exactly as the card sent it (it is also the install notification).

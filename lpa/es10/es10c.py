@@ -1,8 +1,7 @@
 """ES10c: local profile management (SGP.22 5.7.14 to 5.7.21): list, enable, disable, delete, nickname, EID."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..encoding import (
     ICON_TYPES,
@@ -32,8 +31,7 @@ LIST_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """One ProfileInfo (SGP.22 5.7.15). Fields the card left out are None."""
 
     iccid: str | None = None
@@ -64,7 +62,7 @@ class Profile:
     def to_json(self) -> dict[str, object]:
         """lpac's field names (profileState enabled|disabled, icon as base64); every
         operation of a notificationConfigurationInfo entry (SGP.22 5.7.15)."""
-        import base64
+        from binascii import b2a_base64  # what base64.b64encode calls, without base64's import
 
         out: dict[str, object] = {
             "iccid": self.iccid,
@@ -74,7 +72,7 @@ class Profile:
             "serviceProviderName": self.provider,
             "profileName": self.name,
             "iconType": self.icon_type,
-            "icon": base64.b64encode(self.icon).decode() if self.icon is not None else None,
+            "icon": b2a_base64(self.icon, newline=False).decode() if self.icon is not None else None,
             "profileClass": self.profile_class,
         }
         out["notificationConfigurationInfo"] = None if self.notification_config is None else [

@@ -1,8 +1,7 @@
 """What `lpa info` shows, and the one setting it has: the default SM-DP+ (ES10a, ES10b, ES10c)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import es10
 from ..apdu import vendor_of
@@ -10,8 +9,7 @@ from ..errors import StatusWordError
 from ..session import Session
 
 
-@dataclass(frozen=True)
-class EuiccInfo:
+class EuiccInfo(NamedTuple):
     """What `lpa info` shows: EID, EUICCInfo2 and the configured addresses."""
 
     eid: str
@@ -92,7 +90,7 @@ def info(session: Session) -> EuiccInfo:
     found = EuiccInfo(es10.get_eid(ch), es10.get_euicc_info2(ch), es10.get_euicc_configured_addresses(ch), ch.aid,
                       isdr_aids=session.isdrs)
     try:
-        return replace(found, rat=es10.get_rat(ch))
+        return found._replace(rat=es10.get_rat(ch))
     except StatusWordError as error:  # GetRAT is SGP.22 v2.1; older cards refuse it
         session.note(f"GetRAT refused with {error.sw:04X}; no rules authorisation table shown")
         return found

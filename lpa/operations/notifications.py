@@ -7,8 +7,7 @@ outcome of the notifications it concerns, which stay on the eUICC.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence
 
 from .. import es10, interrupts
 from ..errors import InputError, LpaError, ServerError
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
 INTERRUPTED = "interrupted"
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """The outcome of sending one notification to its SM-DP+."""
 
     notification: NotificationMetadata
@@ -36,7 +34,7 @@ class Delivery:
                 "error": self.error}
 
 
-def delivery_notes(deliveries: list[Delivery]) -> list[str]:
+def delivery_notes(deliveries: Sequence[Delivery]) -> list[str]:
     """What became of each notification an operation produced, one phrase each."""
     notes = []
     for d in deliveries:
@@ -54,8 +52,7 @@ def delivery_notes(deliveries: list[Delivery]) -> list[str]:
 Progress = Callable[[int, int, Delivery], None]
 
 
-@dataclass(frozen=True)
-class ProcessResult:
+class ProcessResult(NamedTuple):
     """What `lpa notifications process` did."""
 
     deliveries: list[Delivery]

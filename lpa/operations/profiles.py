@@ -8,8 +8,7 @@ notifications a change produced are delivered right after it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 
 from .. import es10
 from ..encoding import check_iccid, check_nickname, looks_like_aid, parse_aid
@@ -25,13 +24,12 @@ TARGET_FIELDS = ("iccid", "isdpAid", "profileState", "profileNickname", "service
                   "profileClass", "notificationConfigurationInfo", "profilePolicyRules")
 
 
-@dataclass(frozen=True)
-class OperationResult:
+class OperationResult(NamedTuple):
     """A profile operation that succeeded, and what became of its notifications."""
 
     operation: str
     profile: Profile
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: Sequence[Delivery] = ()
     #: Other profiles the operation changed (an enable disables the enabled one).
     also_disabled: Profile | None = None
     #: What went wrong after the change (the reset, reading the notifications), if anything.
@@ -175,7 +173,7 @@ def _after_change(session: Session, result: OperationResult, expected: list[tupl
     from .notifications import deliver_produced
 
     deliveries, problem = deliver_produced(session, expected, reset=reset, notify=notify)
-    return replace(result, deliveries=deliveries, problem=problem)
+    return result._replace(deliveries=deliveries, problem=problem)
 
 
 def _identifier(profile: Profile) -> str | bytes:

@@ -1,8 +1,6 @@
 """PC/SC transport (pyscard's scard module over pcsc-lite or WinSCard)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from smartcard import scard
 
 from ..errors import TransportError
@@ -36,16 +34,15 @@ def _error(hresult: int, reader: str = "") -> TransportError:
     return error
 
 
-@dataclass(frozen=True)
 class ReaderStatus:
     """A PC/SC reader and what is in it."""
 
-    index: int
-    name: str
-    card_present: bool
-    atr: bytes | None
-    #: Another program holds the card exclusively.
-    in_use: bool
+    __slots__ = ("index", "name", "card_present", "atr", "in_use")
+
+    def __init__(self, index: int, name: str, card_present: bool, atr: bytes | None, in_use: bool) -> None:
+        self.index, self.name, self.card_present, self.atr = index, name, card_present, atr
+        #: Another program holds the card exclusively.
+        self.in_use = in_use
 
     def to_json(self) -> dict[str, object]:
         return {"index": self.index, "name": self.name, "cardPresent": self.card_present,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -56,11 +57,11 @@ def test_without_a_remembered_list_the_card_is_asked_and_remembered(state_path):
     from lpa.completion import cache_file, profile_choices
 
     device = f"sim:{state_path}"
-    assert not cache_file(device).exists()
+    assert not Path(cache_file(device)).exists()
     found = profile_choices(device, "89", budget=30)  # in-process: the first card answer compiles nothing slow
     assert [value for value, _ in found] == ICCIDS
     assert found[0][1] == "Northwind Unlimited (enabled), nickname work"
-    assert cache_file(device).exists()
+    assert Path(cache_file(device)).exists()
     assert complete("bash", ["--sim", "--sim-state", str(state_path), "nickname"]) == [ICCIDS[0], "work", *ICCIDS[1:]]
 
 
@@ -68,7 +69,7 @@ def test_an_old_or_damaged_cache_is_not_used(state_path):
     from lpa.completion import CACHE_SECONDS, cache_file, remembered
 
     device = f"sim:{state_path}"
-    path = cache_file(device)
+    path = Path(cache_file(device))
     path.parent.mkdir(parents=True, exist_ok=True)
     stale = [{"iccid": "8999999999999999999", "nickname": None, "name": "gone", "state": "disabled"}]
     path.write_text(json.dumps({"time": time.time() - CACHE_SECONDS - 5, "profiles": stale}))
@@ -85,12 +86,12 @@ def test_a_change_drops_the_remembered_list(lpa, state_path):
 
     device = f"sim:{state_path}"
     lpa("list")
-    assert cache_file(device).exists()
+    assert Path(cache_file(device)).exists()
     assert lpa("nickname", ICCIDS[1], "travel").exit_code == 0
-    assert not cache_file(device).exists()
+    assert not Path(cache_file(device)).exists()
     lpa("list")
     assert lpa("delete", "--yes", ICCIDS[1]).exit_code == 0
-    assert not cache_file(device).exists()
+    assert not Path(cache_file(device)).exists()
 
 
 def test_a_card_that_cannot_be_reached_completes_nothing_and_says_nothing(tmp_path):

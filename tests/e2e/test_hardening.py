@@ -128,9 +128,9 @@ def test_a_planted_asn1_cache_runs_nothing_and_is_rebuilt(tmp_path):
     then builds nothing but asn1tools' codec classes from it."""
     from lpa import codec
 
-    genuine = codec._cache_path(codec._asn_files())
+    genuine = Path(codec._cache_path(codec._asn_files()))
     if not genuine.exists():  # this process loaded the types before this test's cache folder was set
-        codec._save(genuine, codec._compile(codec._asn_files()))
+        codec._save(str(genuine), codec._compile(codec._asn_files()))
     folder = tmp_path / "cache"
     folder.mkdir(mode=0o700)
     marker = tmp_path / "planted"
@@ -143,7 +143,7 @@ def test_a_planted_asn1_cache_runs_nothing_and_is_rebuilt(tmp_path):
     evil = pickle.dumps(Planted())
     planted.write_bytes(codec._MAGIC + len(evil).to_bytes(8, "big") + evil)
     planted.chmod(0o600)
-    assert codec._read(planted) is None and not marker.exists()  # the user's own folder: still refused
+    assert codec._read(str(planted)) is None and not marker.exists()  # the user's own folder: still refused
 
     class PlantedClass:  # a class, not a function, from a module other than asn1tools' codecs
         def __reduce__(self):
@@ -151,16 +151,16 @@ def test_a_planted_asn1_cache_runs_nothing_and_is_rebuilt(tmp_path):
 
     evil = pickle.dumps(PlantedClass())
     planted.write_bytes(codec._MAGIC + len(evil).to_bytes(8, "big") + evil)
-    assert codec._read(planted) is None
+    assert codec._read(str(planted)) is None
     time.sleep(0.1)
     assert not marker.exists()
     planted.write_bytes(genuine.read_bytes())
-    assert codec._read(planted) is not None  # the genuine cache loads
+    assert codec._read(str(planted)) is not None  # the genuine cache loads
     folder.chmod(0o777)
-    assert codec._read(planted) is None  # a folder others can write to: not read at all
+    assert codec._read(str(planted)) is None  # a folder others can write to: not read at all
     folder.chmod(0o700)
     planted.chmod(0o666)
-    assert codec._read(planted) is None
+    assert codec._read(str(planted)) is None
 
 
 # -- the terminal -------------------------------------------------------------------

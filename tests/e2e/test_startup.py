@@ -153,16 +153,27 @@ def test_list_from_a_recording_imports_the_codecs_but_not_the_asn1_parser():
     assert "smartcard" not in modules  # a recording needs no PC/SC
 
 
+#: Standard library modules that cost the start-up budget a millisecond or more each (README, Performance)
+#: and that none of its commands needs on a reader: paths are os.path strings, records NamedTuples, the
+#: ASN.1 cache is read with the C unpickler, icons are base64-encoded with binascii.
+SLOW_STDLIB = ("pathlib", "dataclasses", "pickle", "base64", "urllib", "ipaddress")
+
+
 @pytest.mark.pcsc
-def test_list_and_info_on_a_reader_import_no_simulator_network_or_parser(state_path):
+def test_the_start_up_budget_s_commands_on_a_reader_import_no_simulator_network_parser_or_slow_stdlib(state_path):
     require_pcscd()
     from lpa.sim.bridges.pcscd import VirtualCard, running_pcscd
 
     with running_pcscd(), VirtualCard(state_path) as card:
-        for command in ("list", "info"):
-            modules = imported("--reader", card.reader, command)
-            assert "smartcard.scard" in modules and "asn1tools.codecs.ber" in modules
+        imported("--reader", card.reader, "list")  # the first run may compile the ASN.1 module
+        for command in (["list"], ["info"], ["enable", "--no-notify", "89470000000098765432"],
+                        ["delete", "--yes", "--no-notify", "89000123456789012341"]):
+            modules = imported("--reader", card.reader, *command)
+            assert {"smartcard.scard", "asn1tools.codecs.ber", "lpa.es10.es10c"} <= modules, command
             assert heavy(modules) == [], command
+            assert [m for m in SLOW_STDLIB if m in modules] == [], command
+        assert [p.iccid for p in card.state().profiles if p.state == "enabled"] == ["89470000000098765432"]
+        assert "89000123456789012341" not in [p.iccid for p in card.state().profiles]
 
 
 COMMANDS = ("info", "list-icons", "enable-by-aid", "disable-with-reset", "delete", "nickname-segmented",

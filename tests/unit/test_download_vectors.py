@@ -365,7 +365,7 @@ def test_real_certificate_chains():
     certs = {name: x509.load_der_x509_certificate(h(inputs[f"{name}_certificate"]))
              for name in ("euicc", "eum", "dpauth", "dppb")}
     assert inputs["ci_ski"].lower() == GSMA_RSP2_ROOT_CI1
-    ci = x509.load_pem_x509_certificate((data_dir("certs") / f"{GSMA_RSP2_ROOT_CI1}.pem").read_bytes())
+    ci = x509.load_pem_x509_certificate(Path(data_dir("certs"), f"{GSMA_RSP2_ROOT_CI1}.pem").read_bytes())
     assert certificates.issued_by(certs["euicc"], certs["eum"]) is outputs["euicc_issued_by_eum"] is True
     for name in ("eum", "dpauth", "dppb"):
         assert certificates.issued_by(certs[name], ci) is outputs[f"{name}_issued_by_ci"] is True

@@ -45,7 +45,7 @@ SEED_ICON = base64.b64decode(
 
 def default_path() -> Path:
     """$LPA_SIM_STATE, else sim-euicc.json in the user's state directory."""
-    return Path(os.environ.get("LPA_SIM_STATE") or state_dir() / "sim-euicc.json")
+    return Path(os.environ.get("LPA_SIM_STATE") or os.path.join(state_dir(), "sim-euicc.json"))
 
 
 @dataclass
