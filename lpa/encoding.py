@@ -230,7 +230,7 @@ def parse_json(content: bytes | str) -> Any:
     Infinity, lone surrogates (``"\\ud800"``) replaced by U+FFFD; ValueError if it is not such JSON."""
     text = content.decode("utf-8") if isinstance(content, bytes) else content
     depth = deepest = 0
-    for bracket in _BRACKETS.findall(_STRINGS.sub('""', text)):
+    for bracket in re.findall(_BRACKETS, re.sub(_STRINGS, '""', text, flags=re.DOTALL)):
         depth += 1 if bracket in "[{" else -1
         deepest = max(deepest, depth)
         if deepest > MAX_DEPTH:
@@ -240,9 +240,11 @@ def parse_json(content: bytes | str) -> Any:
     return _mend(json.loads(text, parse_constant=_no_constant))
 
 
-_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Patterns compiled when first used (by re's cache): only parse_json and hostile text need them, and
+#: compiling them costs every command's start half a millisecond.
+_STRINGS = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_BRACKETS = r"[\[\]{}]"
+_SURROGATE = "[\ud800-\udfff]"
 
 
 def _no_constant(name: str) -> Any:
@@ -251,7 +253,11 @@ def _no_constant(name: str) -> Any:
 
 def without_surrogates(text: str) -> str:
     """``text`` with every lone surrogate (which no UTF-8 output can carry) replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # only a lone surrogate cannot be encoded
+        return re.sub(_SURROGATE, "\ufffd", text)
+    return text
 
 
 def _mend(value: Any) -> Any:

@@ -3,7 +3,6 @@ ICCIDs and nicknames of the card, driven as the shells drive it (COMP_WORDS, COM
 _LPA_COMPLETE in the environment of the `lpa` process)."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -71,14 +70,30 @@ def test_an_old_or_damaged_cache_is_not_used(state_path):
     device = f"sim:{state_path}"
     path = Path(cache_file(device))
     path.parent.mkdir(parents=True, exist_ok=True)
-    stale = [{"iccid": "8999999999999999999", "nickname": None, "name": "gone", "state": "disabled"}]
-    path.write_text(json.dumps({"time": time.time() - CACHE_SECONDS - 5, "profiles": stale}))
+    stale = [{"iccid": "8999999999999999999", "state": "disabled", "nickname": None, "name": "gone"}]
+    path.write_text(f"lpa-profiles 1 {time.time() - CACHE_SECONDS - 5}\n8999999999999999999\tdisabled\t\tgone\n")
     assert remembered(device) is None
-    path.write_text(json.dumps({"time": time.time(), "profiles": stale}))
+    path.write_text(f"lpa-profiles 1 {time.time()}\n8999999999999999999\tdisabled\t\tgone\n")
     assert remembered(device) == stale
-    path.write_text("{not json")
-    assert remembered(device) is None
+    for damaged in ("{not json", f"lpa-profiles 1 {time.time() + 60}\n", "lpa-profiles 1 nan\n",
+                    f"lpa-profiles 2 {time.time()}\n8999999999999999999\tdisabled\t\tgone\n"):
+        path.write_text(damaged)
+        assert remembered(device) is None, damaged
+    path.write_text(f"lpa-profiles 1 {time.time()}\n8999999999999999999\tdisabled\n\xff\n")
+    assert remembered(device) == []  # lines without the four fields are skipped
     assert "8999999999999999999" not in complete("bash", ["--sim", "--sim-state", str(state_path), "enable"])
+
+
+def test_a_card_s_names_with_tabs_and_line_ends_stay_one_remembered_profile_each(state_path):
+    from lpa.completion import remember, remembered
+    from lpa.es10 import Profile
+
+    device = f"sim:{state_path}"
+    remember(device, [Profile(iccid="8999999999999999999", state="enabled", nickname="a\tb\nc", name="x\r\n"),
+                      Profile(iccid="8999999999999999998", state="disabled")])
+    assert remembered(device) == [
+        {"iccid": "8999999999999999999", "state": "enabled", "nickname": "a b c", "name": "x  "},
+        {"iccid": "8999999999999999998", "state": "disabled", "nickname": None, "name": None}]
 
 
 def test_a_change_drops_the_remembered_list(lpa, state_path):

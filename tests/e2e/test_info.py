@@ -1,4 +1,4 @@
-"""`lpa info` in words: CI names from certs/names.json, memory in human units."""
+"""`lpa info` in words: CI names (lpa.ci), memory in human units."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,8 @@ CERTS = Path(__file__).parents[2] / "certs"
 
 @pytest.mark.filterwarnings("ignore:Parsed a serial number")  # one test root has a negative serial number
 def test_every_ci_name_belongs_to_a_certificate_in_certs_and_starts_with_its_common_name():
-    names = json.loads((CERTS / "names.json").read_text())
+    from lpa.ci import NAMES as names
+
     assert sorted(names) == sorted(p.stem for p in CERTS.glob("*.pem"))
     for key_id, name in names.items():
         cert = x509.load_pem_x509_certificate((CERTS / f"{key_id}.pem").read_bytes())

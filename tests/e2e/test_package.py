@@ -56,11 +56,12 @@ def test_the_wheel_and_sdist_carry_the_one_version_and_pass_twine_check(built):
 def test_the_wheel_holds_every_module_and_data_file_and_no_tests(built):
     names = set(zipfile.ZipFile(built["wheel"]).namelist())
     expected = {f"lpa/data/asn1/{p.name}" for p in (ROOT / "asn1").glob("*.asn")}
-    expected |= {f"lpa/data/certs/{p.name}" for p in (ROOT / "certs").iterdir() if p.suffix in (".pem", ".json")}
+    expected |= {f"lpa/data/certs/{p.name}" for p in (ROOT / "certs").iterdir() if p.suffix == ".pem"}
     expected |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "lpa").rglob("*")
                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
     assert len([n for n in expected if n.startswith("lpa/data/asn1/")]) >= 3
-    assert "lpa/data/certs/names.json" in expected and "lpa/sim/pki/ci-cert.pem" in expected
+    assert "lpa/data/certs/81370f5125d0b1d408d4c3b232e6d25e795bebfb.pem" in expected
+    assert "lpa/sim/pki/ci-cert.pem" in expected
     assert sorted(expected - names) == []
     assert not [n for n in names if n.startswith("tests/") or "/tests/" in n or n.endswith(".pyc")]
     metadata = zipfile.ZipFile(built["wheel"]).read(f"lpa-{lpa.__version__}.dist-info/METADATA").decode()
@@ -73,7 +74,7 @@ def test_the_sdist_holds_the_changelog_and_the_data_folders(built):
 
     with tarfile.open(built["sdist"]) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
-    assert {"CHANGELOG.md", "README.md", "pyproject.toml", "asn1/rsp.asn", "certs/names.json",
+    assert {"CHANGELOG.md", "README.md", "pyproject.toml", "asn1/rsp.asn", "certs/81370f5125d0b1d408d4c3b232e6d25e795bebfb.pem",
             "lpa/__init__.py"} <= names
     assert not [n for n in names if n.startswith("tests/")]
 
