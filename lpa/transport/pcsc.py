@@ -35,7 +35,11 @@ def _error(hresult: int, reader: str = "") -> TransportError:
 
 
 class ReaderStatus:
-    """A PC/SC reader and what is in it."""
+    """A PC/SC reader and what is in it.
+
+    A plain class, not a NamedTuple like lpa's other records: its field ``index`` would hide
+    tuple.index (ARCHITECTURE.md, "Where new code goes", on why records are not dataclasses).
+    """
 
     __slots__ = ("index", "name", "card_present", "atr", "in_use")
 
